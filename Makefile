@@ -1,0 +1,45 @@
+# Two commands for a newcomer on a fresh machine:
+#   make demo   sets up a virtual environment and starts the app on http://127.0.0.1:7860
+#   make test   sets up (with test tools and headless Chromium) and runs every test
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+# pip may be capped below the pinned torch by a machine-wide constraints file; our pins are the contract.
+PIP := PIP_CONSTRAINT=/dev/null $(VENV)/bin/pip install --no-cache-dir --disable-pip-version-check -q
+
+.PHONY: demo test setup setup-dev browser lint bench clean
+
+$(VENV)/.runtime: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) -r requirements.txt
+	$(PIP) --no-deps -e .
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PIP) -r requirements-dev.txt
+	touch $@
+
+setup: $(VENV)/.runtime
+setup-dev: $(VENV)/.dev
+
+demo: setup
+	$(PY) app.py
+
+# Debian's Chromium for the Playwright tests (never `playwright install`: it downloads a browser).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium is missing: run 'sudo apt-get install -y chromium' (browser tests are skipped without it)"; fi; }
+
+test: setup-dev browser
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+lint: setup-dev
+	$(VENV)/bin/ruff check .
+
+bench: setup-dev
+	$(PY) bench/bench_gatys.py
+
+clean:
+	rm -rf $(VENV) .cache .pytest_cache test-artifacts

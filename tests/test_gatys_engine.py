@@ -1,0 +1,64 @@
+"""The Gatys engine end to end with the real offline VGG16 (marked ``weights``)."""
+
+import cv2
+import numpy as np
+import pytest
+
+from virtart.engines.base import StyleOptions
+from virtart.errors import VirtArtError
+from virtart.pipeline import RegionRequest, stylize
+
+pytestmark = pytest.mark.weights
+
+
+@pytest.fixture(scope="module")
+def photo(astronaut) -> np.ndarray:
+    return cv2.resize(astronaut, (128, 128), interpolation=cv2.INTER_AREA)
+
+
+def test_style_loss_falls_and_outside_is_untouched(photo, styles_dir):
+    mask = np.zeros(photo.shape[:2], np.float32)
+    mask[:, :64] = 1  # the left half: background and the flag
+    options = StyleOptions(steps=30, max_size=128, preview_every=10, feather=3)
+    previews = list(stylize(photo, [RegionRequest(mask, "starry_night", 1.0)], engine="gatys", options=options))
+    assert len(previews) >= 3 and previews[-1].final and not previews[0].final
+    report = previews[-1].info["report"]
+    region = report["regions"][0]
+    assert region["first"]["style"] / region["last"]["style"] >= 5.0
+    assert report["outside_changed_pixels"] == 0
+    assert report["perceptual_net"]["name"] in ("vgg19", "vgg16-offline")
+    result = previews[-1].image
+    assert result.shape == photo.shape and result.dtype == np.uint8
+    assert np.array_equal(result[:, 72:], photo[:, 72:])  # beyond the feather band
+    assert np.abs(result[:, :60].astype(int) - photo[:, :60]).mean() > 5
+
+
+def test_two_regions_full_resolution_and_same_seed_same_result(photo, styles_dir):
+    big = cv2.resize(photo, (200, 150))
+    left = np.zeros(big.shape[:2], np.float32)
+    left[:, :90] = 1
+    options = StyleOptions(steps=4, max_size=64, preview_every=2, feather=2, seed=3)
+    regions = [RegionRequest(left, "starry_night", 1.0), RegionRequest(left, "the_scream", 0.5, invert=True)]
+    first = list(stylize(big, regions, engine="gatys", options=options))[-1]
+    second = list(stylize(big, regions, engine="gatys", options=options))[-1]
+    assert first.image.shape == big.shape  # full resolution although the work ran at 64 px
+    assert np.array_equal(first.image, second.image)
+    assert len(first.info["report"]["regions"]) == 2
+
+
+def test_closing_the_generator_stops_work(photo, styles_dir):
+    mask = np.ones(photo.shape[:2], np.float32)
+    generator = stylize(photo, [RegionRequest(mask, "starry_night")], engine="gatys",
+                        options=StyleOptions(steps=1000, max_size=64, preview_every=1))
+    assert next(generator).step == 1
+    generator.close()  # must return promptly, not run 1000 steps
+
+
+def test_bad_regions(photo, styles_dir):
+    empty = np.zeros(photo.shape[:2], np.float32)
+    with pytest.raises(VirtArtError, match="the region is empty"):
+        next(stylize(photo, [RegionRequest(empty, "starry_night")], engine="gatys"))
+    with pytest.raises(VirtArtError, match="unknown style 'nope'.*starry_night"):
+        next(stylize(photo, [RegionRequest(1 - empty, "nope")], engine="gatys"))
+    with pytest.raises(VirtArtError, match="no region"):
+        next(stylize(photo, [], engine="gatys"))

@@ -1,0 +1,155 @@
+"""``virtart stylize``: repaint regions of a photo, with a progress bar, a report and a loss plot."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from virtart.engines.base import StyleOptions
+from virtart.errors import VirtArtError
+from virtart.imageio import atomic_write, load_photo, save_png
+from virtart.pipeline import ENGINE_NAMES, RegionRequest, stylize
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "stylize", help="repaint regions of a photo in a painting's style",
+        description="Repaint the regions of PHOTO given by masks (white = region) in the style of paintings. "
+                    "Without --mask or --region the whole photo is repainted.",
+    )
+    parser.add_argument("photo", help="the photo (PNG, JPEG, WebP, ...)")
+    parser.add_argument("--style", help="gallery id (see `virtart styles`) or an image file")
+    parser.add_argument("--mask", help="PNG mask for --style, white = region")
+    parser.add_argument("--invert-mask", action="store_true", help="repaint everything outside --mask")
+    parser.add_argument("--region", action="append", default=[], metavar="MASK.png=STYLE[@STRENGTH]",
+                        help="an extra region with its own style and strength (repeatable)")
+    parser.add_argument("--engine", choices=ENGINE_NAMES, default="gatys")
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--max-size", type=int, default=512, help="long side of the working resolution in px")
+    parser.add_argument("--strength", type=float, default=1.0, help="0 keeps the photo, 1 is the full style")
+    parser.add_argument("--preserve-color", nargs="?", const="luminance", default=False,
+                        choices=["luminance", "histogram"], help="keep the photo's colours")
+    parser.add_argument("--feather", type=float, default=4.0, help="soft-edge radius in px")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument("--optimizer", choices=["adam", "lbfgs"], default="adam")
+    parser.add_argument("--style-weight", type=float, default=StyleOptions.style_weight)
+    parser.add_argument("--content-weight", type=float, default=StyleOptions.content_weight)
+    parser.add_argument("--style-scale", type=float, default=1.0)
+    parser.add_argument("--preview-every", type=int, default=10)
+    parser.add_argument("--out", required=True, help="output PNG (full resolution)")
+    parser.add_argument("--report", help="write a JSON report here")
+    parser.add_argument("--plot", help="write the loss curves here as a PNG")
+    parser.set_defaults(handler=run)
+
+
+def parse_region(text: str) -> RegionRequest:
+    """``MASK.png=STYLE[@STRENGTH]`` -> :class:`RegionRequest`."""
+    if "=" not in text:
+        raise VirtArtError(f"--region '{text}': expected MASK.png=STYLE[@STRENGTH]")
+    mask, style = text.split("=", 1)
+    strength = 1.0
+    if "@" in style:
+        style, _, value = style.rpartition("@")
+        try:
+            strength = float(value)
+        except ValueError:
+            raise VirtArtError(f"--region '{text}': strength '{value}' is not a number") from None
+    return RegionRequest(mask=mask, style=style, strength=strength)
+
+
+def _check_output(path: str, inputs: list[str], suffix: str, flag: str) -> None:
+    out = Path(path)
+    if out.suffix.lower() != suffix:
+        raise VirtArtError(f"{flag} {path}: must end in {suffix}")
+    if out.is_dir():
+        raise VirtArtError(f"{flag} {path}: is a folder")
+    for given in inputs:
+        if given and Path(given).exists() and out.exists() and out.resolve() == Path(given).resolve():
+            raise VirtArtError(f"{flag} {path}: would overwrite an input file; choose another name")
+    parent = out.parent if str(out.parent) else Path(".")
+    if parent.exists() and not os.access(parent, os.W_OK):
+        raise VirtArtError(f"{flag} {path}: the folder is not writable")
+
+
+def build_requests(args: argparse.Namespace, size: tuple[int, int]) -> list[RegionRequest]:
+    requests = [parse_region(text) for text in args.region]
+    if args.style:
+        mask = args.mask if args.mask else np.ones((size[1], size[0]), dtype=np.float32)
+        requests.insert(0, RegionRequest(mask=mask, style=args.style, strength=args.strength, invert=args.invert_mask))
+    elif args.mask or args.invert_mask:
+        raise VirtArtError("--mask needs --style")
+    if not requests:
+        raise VirtArtError("give --style (with an optional --mask) or at least one --region")
+    return requests
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    inputs = [args.photo, args.mask] + [r.split("=", 1)[0] for r in args.region]
+    _check_output(args.out, inputs, ".png", "--out")
+    if args.report:
+        _check_output(args.report, inputs, ".json", "--report")
+    if args.plot:
+        _check_output(args.plot, inputs, ".png", "--plot")
+    photo = load_photo(args.photo, label=args.photo)
+    requests = build_requests(args, photo.size)
+    options = StyleOptions(
+        steps=args.steps, max_size=args.max_size, optimizer=args.optimizer, style_weight=args.style_weight,
+        content_weight=args.content_weight, style_scale=args.style_scale, preserve_color=args.preserve_color,
+        feather=args.feather, seed=args.seed, device=args.device, preview_every=max(1, args.preview_every),
+    )
+    history: list[tuple[int, dict[int, dict[str, float]]]] = []
+    final = None
+    with tqdm(total=options.steps, desc=f"stylize ({args.engine})", unit="step", disable=None) as bar:
+        for preview in stylize(photo, requests, engine=args.engine, options=options):
+            bar.update(preview.step - bar.n)
+            if preview.losses:
+                history.append((preview.step, preview.losses))
+            if preview.final:
+                final = preview
+    if final is None:
+        raise VirtArtError("the engine stopped before producing a result")
+    save_png(args.out, final.image, photo.alpha)
+    report = final.info["report"]
+    report["output"] = str(args.out)
+    if args.report:
+        atomic_write(args.report, json.dumps(report, indent=2).encode())
+    if args.plot:
+        atomic_write(args.plot, loss_plot_png(history))
+    print(f"wrote {args.out} ({final.image.shape[1]}x{final.image.shape[0]}) in {report['seconds']:.1f} s; "
+          f"outside_changed_pixels={report['outside_changed_pixels']}")
+    return 0
+
+
+def loss_plot_png(history: list[tuple[int, dict[int, dict[str, float]]]]) -> bytes:
+    """Loss curves (style per region, content) as PNG bytes."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(6, 3.5), dpi=100)
+    regions = sorted({index for _, losses in history for index in losses})
+    for index in regions:
+        points = [(step, losses[index]["style"]) for step, losses in history if index in losses]
+        axis.plot(*zip(*points, strict=True), label=f"region {index + 1} style")
+    content = [(step, next(iter(losses.values()))["content"]) for step, losses in history if losses]
+    if content:
+        axis.plot(*zip(*content, strict=True), label="content", linestyle="--")
+    axis.set_yscale("log")
+    axis.set_xlabel("step")
+    axis.set_ylabel("relative loss")
+    axis.legend()
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    return buffer.getvalue()

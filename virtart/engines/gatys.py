@@ -1,0 +1,225 @@
+"""The quality engine: Gatys et al. 2016 optimisation with guided Grams (Gatys et al. 2017).
+
+Only the regions' bounding box (plus a margin) is optimised, coarse to fine: e.g. 512 px,
+then 1024 px, up to ``options.max_size``. Each stage starts from the previous stage's
+result upsampled. Previews show the whole photo (long side at most 1024 px); the final
+result is composited into the original at full resolution through the feathered masks.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from virtart import masks as mask_ops
+from virtart.engines import losses
+from virtart.engines.base import MAX_WORKING_SIZE, Preview, Region, StyleOptions
+from virtart.engines.color import keep_photo_chroma, match_color_statistics
+from virtart.engines.composite import composite, region_alphas, upscale
+from virtart.engines.memory import check_fits
+from virtart.models.vgg import CONTENT_TAP, STYLE_TAPS, PerceptualNetwork, load_perceptual_network, normalize
+
+PREVIEW_LONG_SIDE = 1024
+COARSEST_STAGE = 600  # stages halve from the working size until they are at most this
+
+
+@dataclass
+class Crop:
+    """The part of the photo that is optimised: ``x0, y0, x1, y1`` in photo pixels (ends exclusive)."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.x1 - self.x0, self.y1 - self.y0
+
+    def of(self, array: np.ndarray) -> np.ndarray:
+        return array[self.y0 : self.y1, self.x0 : self.x1]
+
+
+def regions_crop(regions: list[Region], feather: float, shape: tuple[int, int]) -> Crop:
+    """Bounding box of all regions, grown by the feather band and a context margin."""
+    union = mask_ops.union(*[region.mask for region in regions])
+    x0, y0, x1, y1 = mask_ops.bounding_box(union) or (0, 0, shape[1], shape[0])
+    margin = int(np.ceil(feather)) + 16
+    return Crop(max(0, x0 - margin), max(0, y0 - margin), min(shape[1], x1 + margin), min(shape[0], y1 + margin))
+
+
+def stage_sizes(crop_long_side: int, max_size: int | None) -> list[int]:
+    """Long sides of the coarse-to-fine stages, e.g. 2048 -> [512, 1024, 2048]."""
+    final = min(crop_long_side, max_size or MAX_WORKING_SIZE)
+    sizes = [final]
+    while sizes[0] > COARSEST_STAGE:
+        sizes.insert(0, sizes[0] // 2)
+    return sizes
+
+
+def stage_steps(total: int, stages: int) -> list[int]:
+    """Split ``total`` steps over stages, halving each finer (costlier) stage's share."""
+    weights = [2.0 ** -index for index in range(stages)]
+    steps = [max(1, int(round(total * w / sum(weights)))) for w in weights]
+    steps[0] += total - sum(steps)
+    return [max(1, s) for s in steps]
+
+
+def _resize(image: np.ndarray, long_side: int) -> np.ndarray:
+    height, width = image.shape[:2]
+    scale = long_side / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return upscale(image, size)
+
+
+def _to_tensor(image: np.ndarray, device: torch.device) -> torch.Tensor:
+    return torch.from_numpy(image).to(device).permute(2, 0, 1)[None].float().div(255.0)
+
+
+def _to_image(tensor: torch.Tensor) -> np.ndarray:
+    array = tensor.detach()[0].clamp(0, 1).mul(255.0).round().byte().permute(1, 2, 0).cpu().numpy()
+    return np.ascontiguousarray(array)
+
+
+class GatysEngine:
+    """Optimisation-based style transfer over a shared, read-only perceptual network."""
+
+    name = "gatys"
+
+    def __init__(self, network: PerceptualNetwork, device: str = "cpu") -> None:
+        self.network = network
+        self.device = torch.device(device)
+
+    @classmethod
+    def from_registry(cls, device: str = "cpu", prefer: str = "auto") -> GatysEngine:
+        """Build with the best perceptual network the checkpoint registry can provide."""
+        return cls(load_perceptual_network(prefer, device), device)
+
+    def _autocast(self, options: StyleOptions):
+        use_bf16 = options.precision == "bf16" or (options.precision == "auto" and self.device.type == "cuda")
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=use_bf16)
+
+    def _features(self, image01: torch.Tensor, options: StyleOptions, taps: tuple[str, ...]) -> dict[str, torch.Tensor]:
+        with self._autocast(options):
+            x = normalize(image01)
+            if self.device.type == "cuda":
+                x = x.contiguous(memory_format=torch.channels_last)
+            return self.network.features(x, taps)
+
+    def _style_targets(self, region: Region, photo_crop: np.ndarray, mask_crop: np.ndarray, long_side: int,
+                       options: StyleOptions) -> dict[str, torch.Tensor]:
+        style = region.style
+        if options.preserve_color == "histogram":
+            style = match_color_statistics(style, photo_crop, mask_crop >= 0.5)
+        style = _resize(style, max(32, min(MAX_WORKING_SIZE, int(long_side * options.style_scale))))
+        with torch.no_grad():
+            features = self._features(_to_tensor(style, self.device), options, STYLE_TAPS)
+            return {name: losses.guided_gram(value) for name, value in features.items()}
+
+    def run(self, photo: np.ndarray, regions: list[Region], options: StyleOptions) -> Iterator[Preview]:
+        """Yield previews every ``options.preview_every`` steps, then the full-size result."""
+        started = time.perf_counter()
+        torch.manual_seed(options.seed)
+        crop = regions_crop(regions, options.feather, photo.shape[:2])
+        photo_crop = crop.of(photo)
+        sizes = stage_sizes(max(crop.size), options.max_size)
+        for size in sizes:
+            check_fits(size, crop.size, self.device, len(regions))
+        steps_per_stage = stage_steps(options.steps, len(sizes))
+        preview_scale = min(1.0, PREVIEW_LONG_SIDE / max(photo.shape[:2]))
+        preview_photo = _resize(photo, max(1, round(max(photo.shape[:2]) * preview_scale)))
+        preview_alphas = region_alphas(
+            [mask_ops.resize_mask(r.mask, (preview_photo.shape[1], preview_photo.shape[0])) for r in regions],
+            options.feather * preview_scale,
+        )
+        info = {"perceptual_net": {"name": self.network.name, "source": self.network.source},
+                "device": str(self.device), "working_sizes": sizes, "crop": [crop.x0, crop.y0, crop.x1, crop.y1]}
+
+        def preview_image(current: np.ndarray) -> np.ndarray:
+            box = [round(v * preview_scale) for v in (crop.x0, crop.y0, crop.x1, crop.y1)]
+            canvas = preview_photo.copy()
+            width, height = max(1, box[2] - box[0]), max(1, box[3] - box[1])
+            canvas[box[1] : box[1] + height, box[0] : box[0] + width] = upscale(current, (width, height))[
+                : canvas.shape[0] - box[1], : canvas.shape[1] - box[0]
+            ]
+            if options.preserve_color in (True, "luminance"):
+                canvas = keep_photo_chroma(canvas, preview_photo)
+            return composite(preview_photo, [(canvas, alpha) for alpha in preview_alphas])
+
+        image = None
+        step = 0
+        last_losses: dict[int, dict[str, float]] = {}
+        try:
+            for stage, (size, stage_total) in enumerate(zip(sizes, steps_per_stage, strict=True)):
+                content = _resize(photo_crop, size)
+                height, width = content.shape[:2]
+                content_t = _to_tensor(content, self.device)
+                with torch.no_grad():
+                    content_target = self._features(content_t, options, (CONTENT_TAP,))[CONTENT_TAP].float()
+                    shapes = {n: tuple(f.shape[-2:]) for n, f in self._features(content_t, options, STYLE_TAPS).items()}
+                active = [(i, r) for i, r in enumerate(regions) if r.strength > 0]
+                guides = []
+                for index, region in active:
+                    mask_crop = crop.of(region.mask)
+                    small = cv2.resize(mask_crop, (width, height), interpolation=cv2.INTER_AREA)
+                    mask_t = torch.from_numpy(small).to(self.device)[None, None]
+                    targets = self._style_targets(region, photo_crop, mask_crop, size, options)
+                    guides.append((index, region.strength, losses.layer_masks(mask_t, shapes), targets))
+                if image is None:
+                    start = content_t.clone()
+                else:
+                    start = F.interpolate(image.detach(), size=(height, width), mode="bicubic", align_corners=False)
+                image = start.clamp(0, 1).requires_grad_(True)
+                optimizer = (torch.optim.Adam([image], lr=options.learning_rate) if options.optimizer == "adam"
+                             else torch.optim.LBFGS([image], lr=1.0, max_iter=1, history_size=20,
+                                                    line_search_fn="strong_wolfe"))
+
+                def closure() -> torch.Tensor:
+                    nonlocal last_losses
+                    optimizer.zero_grad(set_to_none=True)
+                    features = self._features(image, options, STYLE_TAPS + (CONTENT_TAP,))
+                    content_value = losses.content_loss(features[CONTENT_TAP], content_target)
+                    total = options.content_weight * content_value + options.tv_weight * losses.total_variation(image)
+                    current = {}
+                    for index, strength, layer_mask, targets in guides:
+                        grams = {n: losses.guided_gram(features[n], layer_mask[n]) for n in targets}
+                        value = losses.style_loss(grams, targets)
+                        total = total + options.style_weight * strength * value
+                        current[index] = {"style": value.item(), "content": content_value.item()}
+                    total.backward()
+                    last_losses = current
+                    return total
+
+                for stage_step in range(1, stage_total + 1):
+                    optimizer.step(closure)
+                    with torch.no_grad():
+                        image.clamp_(0, 1)
+                    step += 1
+                    last_of_stage = stage_step == stage_total
+                    if step == 1 or step % options.preview_every == 0 or (last_of_stage and stage < len(sizes) - 1):
+                        yield Preview(step, options.steps, preview_image(_to_image(image)),
+                                      time.perf_counter() - started, dict(last_losses),
+                                      stage=f"{size}px", info=dict(info))
+            result = self._final_image(photo, regions, crop, _to_image(image), options)
+            yield Preview(step, options.steps, result, time.perf_counter() - started, dict(last_losses),
+                          final=True, stage="final", info=dict(info))
+        finally:
+            image = None
+            if self.device.type == "cuda":
+                torch.cuda.empty_cache()
+
+    def _final_image(self, photo: np.ndarray, regions: list[Region], crop: Crop, stylised_crop: np.ndarray,
+                     options: StyleOptions) -> np.ndarray:
+        """Upscale the optimised crop to full resolution and blend it in through the masks."""
+        full = photo.copy()
+        full[crop.y0 : crop.y1, crop.x0 : crop.x1] = upscale(stylised_crop, crop.size)
+        if options.preserve_color in (True, "luminance"):
+            full[crop.y0 : crop.y1, crop.x0 : crop.x1] = keep_photo_chroma(crop.of(full), crop.of(photo))
+        alphas = region_alphas([region.mask for region in regions], options.feather)
+        return composite(photo, [(full, alpha) for alpha in alphas])

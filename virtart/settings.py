@@ -1,0 +1,85 @@
+"""Paths and limits, each overridable by an environment variable.
+
+| variable | default | meaning |
+| --- | --- | --- |
+| ``VIRTART_CACHE`` | ``<repo>/.cache`` or ``~/.cache/virtart`` | downloads, converted weights, temp files |
+| ``VIRTART_CHECKPOINTS`` | unset | a folder of model files, searched first |
+| ``VIRTART_STYLES`` | ``../shared/styles`` when present | the gallery paintings |
+| ``VIRTART_MAX_PIXELS`` | 50,000,000 | larger images are refused (decompression bombs) |
+| ``VIRTART_MAX_FILE_MB`` | 50 | larger uploads are refused |
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_DIR = PACKAGE_DIR.parent
+
+
+def _env_path(name: str) -> Path | None:
+    value = os.environ.get(name, "").strip()
+    return Path(value).expanduser() if value else None
+
+
+def cache_dir() -> Path:
+    """Writable folder for downloads and converted weights (created on demand)."""
+    path = _env_path("VIRTART_CACHE")
+    if path is None:
+        path = REPO_DIR / ".cache" if os.access(REPO_DIR, os.W_OK) else Path.home() / ".cache" / "virtart"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def checkpoints_dir() -> Path | None:
+    """The user's own folder of model files, if ``VIRTART_CHECKPOINTS`` names one."""
+    return _env_path("VIRTART_CHECKPOINTS")
+
+
+def styles_dir() -> Path | None:
+    """Where gallery paintings are read from: ``VIRTART_STYLES``, else ``../shared/styles``."""
+    path = _env_path("VIRTART_STYLES")
+    if path is not None:
+        return path
+    for candidate in (REPO_DIR.parent / "shared" / "styles", Path.cwd().parent / "shared" / "styles"):
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def shared_dir() -> Path | None:
+    """The ``../shared`` data folder beside the checkout (evaluation sets), if present."""
+    path = _env_path("VIRTART_SHARED")
+    if path is not None:
+        return path
+    candidate = REPO_DIR.parent / "shared"
+    return candidate if candidate.is_dir() else None
+
+
+def max_pixels() -> int:
+    """Images with more pixels than this are refused before decoding."""
+    return int(os.environ.get("VIRTART_MAX_PIXELS", 50_000_000))
+
+
+def max_file_bytes() -> int:
+    """Files larger than this are refused before decoding."""
+    return int(float(os.environ.get("VIRTART_MAX_FILE_MB", 50)) * 1024 * 1024)
+
+
+def offline_environment() -> dict[str, str]:
+    """Settings that keep third-party libraries from reaching the network when it is absent."""
+    cache = cache_dir()
+    return {
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "YOLO_OFFLINE": "1",
+        "YOLO_AUTOINSTALL": "0",
+        "YOLO_CONFIG_DIR": str(cache / "ultralytics"),
+        "MPLCONFIGDIR": str(cache / "matplotlib"),
+    }
+
+
+def apply_offline_defaults() -> None:
+    """Set :func:`offline_environment` for keys the user has not set (call before importing them)."""
+    for key, value in offline_environment().items():
+        os.environ.setdefault(key, value)
