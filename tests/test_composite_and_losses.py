@@ -48,3 +48,16 @@ def test_coarse_to_fine_schedule():
     assert stage_sizes(300, 512) == [300]
     assert stage_sizes(3000, 1024) == [512, 1024]
     assert sum(stage_steps(300, 3)) == 300
+
+
+def test_too_large_working_size_is_refused_with_a_smaller_suggestion(monkeypatch):
+    import pytest
+    import torch
+
+    from virtart.engines import memory
+    from virtart.errors import VirtArtError
+
+    monkeypatch.setattr(memory, "available_bytes", lambda device: 2 * 2**30)
+    memory.check_fits(512, (512, 512), torch.device("cpu"), 1)
+    with pytest.raises(VirtArtError, match=r"use a max size of \d+ px or less"):
+        memory.check_fits(4096, (4096, 3072), torch.device("cpu"), 1)

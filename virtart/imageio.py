@@ -24,8 +24,10 @@ from virtart.errors import VirtArtError, warn
 
 ImageSource = Union[str, os.PathLike, bytes, Image.Image, np.ndarray]
 
-# We enforce our own (configurable) limit before decoding; Pillow's would raise its own error type.
-Image.MAX_IMAGE_PIXELS = None
+# load_photo enforces its own (configurable) limit before decoding. Pillow's guard stays on, at the
+# same limit, for every other Pillow user in the process: Gradio decodes some uploads before the app
+# sees them, and without it a 300-byte PNG claiming 50000x50000 pixels costs gigabytes (issue 6).
+Image.MAX_IMAGE_PIXELS = settings.max_pixels()
 
 
 @dataclass
@@ -69,7 +71,10 @@ def _open(source: ImageSource, label: str, max_bytes: int) -> Image.Image:
             raise VirtArtError(f"{label}: the file is over the {max_bytes / 2**20:.0f} MB limit")
     try:
         return Image.open(io.BytesIO(data))
-    except UnidentifiedImageError:
+    except Image.DecompressionBombError:  # over twice Pillow's limit: refused before its size is known to us
+        raise VirtArtError(f"{label}: more than {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels, over the limit "
+                           "(set VIRTART_MAX_PIXELS to raise it)") from None
+    except (UnidentifiedImageError, ImportError):  # ImportError: ultralytics' Image.open patch wants pi-heif
         raise VirtArtError(f"{label}: not an image Pillow can read (PNG, JPEG, WebP, TIFF, BMP, GIF...)") from None
     except Exception as exc:  # noqa: BLE001 - any decoder failure is the file's fault
         raise VirtArtError(f"{label}: cannot read the image ({exc})") from None
@@ -137,10 +142,10 @@ def load_photo(
         return Photo(_array_to_rgb(source, label), None, name)
     image = _open(source, label, max_bytes)
     _check_pixels(image, label, max_pixels)
-    if getattr(image, "n_frames", 1) > 1:
-        warn(f"{label}: animated image, using its first frame")
-        image.seek(0)
     try:
+        if getattr(image, "n_frames", 1) > 1:  # counting frames walks the file: it can hit corrupt data
+            warn(f"{label}: animated image, using its first frame")
+            image.seek(0)
         image.load()
         image = ImageOps.exif_transpose(image) or image
     except VirtArtError:

@@ -74,6 +74,9 @@ def offline_environment() -> dict[str, str]:
         "GRADIO_ANALYTICS_ENABLED": "False",
         "YOLO_OFFLINE": "1",
         "YOLO_AUTOINSTALL": "0",
+        # ultralytics otherwise unpickles its checkpoints (weights_only=False); this loads them as tensors
+        # plus an allow-list of its own layer classes (issue 6: weights only via safetensors/weights_only).
+        "ULTRALYTICS_SAFE_LOAD": "1",
         "YOLO_CONFIG_DIR": str(cache / "ultralytics"),
         "MPLCONFIGDIR": str(cache / "matplotlib"),
     }

@@ -14,6 +14,10 @@ from virtart.errors import VirtArtError
 from virtart.imageio import atomic_write, load_photo, save_png
 from virtart.pipeline import ENGINE_NAMES, RegionRequest, stylize
 
+# The optimiser's cost grows with pixels, so it works at 512 px unless asked; the fast engine
+# is one pass and keeps full detail by default.
+DEFAULT_MAX_SIZE = {"gatys": 512, "fast": None}
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -29,7 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="an extra region with its own style and strength (repeatable)")
     parser.add_argument("--engine", choices=ENGINE_NAMES, default="gatys")
     parser.add_argument("--steps", type=int, default=300)
-    parser.add_argument("--max-size", type=int, default=512, help="long side of the working resolution in px")
+    parser.add_argument("--max-size", type=int, default=None,
+                        help="long side of the working resolution in px (default: 512 for gatys, full for fast)")
     parser.add_argument("--strength", type=float, default=1.0, help="0 keeps the photo, 1 is the full style")
     parser.add_argument("--preserve-color", nargs="?", const="luminance", default=False,
                         choices=["luminance", "histogram"], help="keep the photo's colours")
@@ -100,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     photo = load_photo(args.photo, label=args.photo)
     requests = build_requests(args, photo.size)
     options = StyleOptions(
-        steps=args.steps, max_size=args.max_size, optimizer=args.optimizer, style_weight=args.style_weight,
+        steps=args.steps, max_size=args.max_size if args.max_size else DEFAULT_MAX_SIZE[args.engine], optimizer=args.optimizer, style_weight=args.style_weight,
         content_weight=args.content_weight, style_scale=args.style_scale, preserve_color=args.preserve_color,
         feather=args.feather, seed=args.seed, device=args.device, preview_every=max(1, args.preview_every),
     )
@@ -108,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
     final = None
     with tqdm(total=options.steps, desc=f"stylize ({args.engine})", unit="step", disable=None) as bar:
         for preview in stylize(photo, requests, engine=args.engine, options=options):
+            bar.total = preview.total_steps
             bar.update(preview.step - bar.n)
             if preview.losses:
                 history.append((preview.step, preview.losses))

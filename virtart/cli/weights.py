@@ -11,6 +11,7 @@ from virtart import checkpoints, styles
 def register(subparsers: argparse._SubParsersAction) -> None:
     weights = subparsers.add_parser("weights", help="list every model, its sources and whether it is available")
     weights.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    weights.add_argument("--fetch", action="store_true", help="download every model that is not yet available")
     weights.set_defaults(handler=run_weights)
     gallery = subparsers.add_parser("styles", help="list the style gallery")
     gallery.add_argument("--json", action="store_true")
@@ -18,6 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_weights(args: argparse.Namespace) -> int:
+    if args.fetch:
+        return fetch_all()
     rows = []
     for name, spec in checkpoints.REGISTRY.items():
         sources = checkpoints.availability(name)
@@ -47,3 +50,16 @@ def run_styles(args: argparse.Namespace) -> int:
         mark = "yes" if entry["available"] else "no "
         print(f"[{mark}] {entry['id']:<28} {entry['title']}, {entry['painter']} ({entry['year']})")
     return 0
+
+
+def fetch_all() -> int:
+    """Resolve (download and verify) every model; exit 1 if any is unavailable."""
+    failed = 0
+    for name in checkpoints.REGISTRY:
+        try:
+            checkpoint = checkpoints.resolve(name)
+            print(f"[ok] {name}: {checkpoint.source}")
+        except checkpoints.CheckpointError as exc:
+            failed += 1
+            print(f"[missing] {name}: {exc}")
+    return 1 if failed else 0
