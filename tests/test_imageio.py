@@ -53,7 +53,7 @@ def test_exif_orientation_respected(small_photo):
 def test_modes_convert_to_rgb(mode, small_photo):
     image = Image.fromarray(small_photo)
     if mode == "I;16":
-        image = Image.fromarray((small_photo[:, :, 0].astype(np.uint16) * 257))
+        image = Image.fromarray(small_photo[:, :, 0].astype(np.uint16) * 257)
     else:
         image = image.convert(mode)
     photo = load_photo(_png(image, format="TIFF" if mode == "CMYK" else "PNG"))
