@@ -1,0 +1,305 @@
+"""The app's handlers without a browser or a server: state changes, click mapping, messages.
+
+Clicks arrive as real ``gr.SelectData`` objects; the segmenter is the library's own
+checkpoint-free offline backend; stylizations run the real engines at tiny sizes.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import pytest
+
+from virtart.errors import VirtArtError, warn
+from virtart.imageio import save_png
+from virtart.ui import api, gpu, messages, photo_handlers, region_handlers, runner, stylize_handlers
+from virtart.ui.state import Session, new_session
+
+
+def click(x: float, y: float) -> gr.SelectData:
+    return gr.SelectData(None, {"index": [x, y], "value": None})
+
+
+@pytest.fixture()
+def photo_file(tmp_path: Path, astronaut: np.ndarray) -> Path:
+    return save_png(tmp_path / "astronaut.png", astronaut)
+
+
+@pytest.fixture()
+def loaded(photo_file: Path) -> Session:
+    session, *_ = photo_handlers.upload_photo(str(photo_file), new_session())
+    return session
+
+
+def needs_segmenter() -> None:
+    try:
+        photo_handlers.segmenter()
+    except VirtArtError as exc:
+        pytest.skip(str(exc))
+
+
+def test_upload_shows_photo_and_resets_session(loaded: Session, astronaut: np.ndarray):
+    assert loaded.photo.size == (512, 512)
+    assert np.array_equal(loaded.display, astronaut) and loaded.scale == 1.0
+    assert loaded.points == [] and loaded.regions == []
+
+
+def test_removing_the_photo_starts_over_but_keeps_the_style(loaded: Session):
+    loaded.style, loaded.points = "udnie", [(1.0, 1.0, 1)]
+    session, thumbs, status = photo_handlers.clear_photo(loaded)
+    assert session.photo is None and session.points == [] and session.style == "udnie"
+    assert thumbs == [] and "Upload a photo" in status
+
+
+def test_large_photo_is_displayed_smaller_and_clicks_map_back(tmp_path: Path):
+    big = np.zeros((1536, 2048, 3), np.uint8)
+    session, view, _, _ = photo_handlers.upload_photo(str(save_png(tmp_path / "big.png", big)), new_session())
+    assert view.shape == (768, 1024, 3) and session.scale == pytest.approx(2.0)
+    assert photo_handlers.display_to_original(session, 100, 50) == (200.5, 100.5)
+    assert photo_handlers.display_to_original(session, 1023.9, 767.9) == (2047.0, 1535.0)
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"this is not an image", "not an image"),
+    (b"", "empty"),
+])
+def test_bad_upload_is_refused_and_work_is_kept(tmp_path: Path, loaded: Session, content: bytes, message: str):
+    loaded.points = [(10.0, 10.0, 1)]
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(content)
+    with pytest.raises(gr.Error, match=message):
+        photo_handlers.upload_photo(str(bad), loaded)
+    assert loaded.points == [(10.0, 10.0, 1)] and loaded.photo.size == (512, 512)
+
+
+def test_tiny_and_oversized_photos_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    tiny = save_png(tmp_path / "tiny.png", np.zeros((4, 4, 3), np.uint8))
+    with pytest.raises(gr.Error, match="too small"):
+        photo_handlers.upload_photo(str(tiny), new_session())
+    monkeypatch.setenv("VIRTART_APP_MAX_PIXELS", "10000")
+    big = save_png(tmp_path / "big.png", np.zeros((200, 200, 3), np.uint8))
+    with pytest.raises(gr.Error, match="over the limit"):
+        photo_handlers.upload_photo(str(big), new_session())
+
+
+def test_click_before_upload_says_so():
+    with pytest.raises(gr.Error, match="upload a photo"):
+        photo_handlers.click_photo(new_session(), photo_handlers.INCLUDE, click(5, 5))
+
+
+def test_clicks_make_a_mask_then_undo_and_clear(loaded: Session):
+    needs_segmenter()
+    session, view, status = photo_handlers.click_photo(loaded, photo_handlers.INCLUDE, click(300, 150))
+    first = session.mask.copy()
+    assert first.shape == (512, 512) and first[150, 300] >= 0.5
+    assert "1 click" in status and not np.array_equal(view, session.display)  # overlay and dot drawn
+    session, _, _ = photo_handlers.click_photo(session, photo_handlers.EXCLUDE, click(20, 20))
+    assert session.points[-1] == (20.0, 20.0, 0) and session.mask[20, 20] < 0.5
+    session, _, _ = photo_handlers.undo_click(session)
+    assert session.points == [(300.0, 150.0, 1)]
+    assert np.array_equal(session.mask, first)
+    session, view, _ = photo_handlers.clear_clicks(session)
+    assert session.points == [] and session.mask is None and np.array_equal(view, session.display)
+
+
+def test_regions_add_everything_else_invert_restyle_delete(loaded: Session):
+    square = np.zeros((512, 512), np.float32)
+    square[100:200, 100:300] = 1.0
+    loaded.mask = square
+    session, _, thumbs, picker, status = region_handlers.add_click_region(loaded, 0.7)
+    assert len(session.regions) == 1 and session.mask is None and session.regions[0].strength == 0.7
+    assert len(thumbs) == 1 and picker["choices"] == [("1. selection 1", 0)] and "1 region" in status
+    session, _, thumbs, _, _ = region_handlers.add_everything_else(session, 1.0)
+    rest = session.regions[1].mask
+    assert np.all((rest >= 0.5) != (square >= 0.5))  # exactly the complement
+    with pytest.raises(gr.Error, match="nothing is left"):
+        region_handlers.add_everything_else(session, 1.0)
+    assert len(session.regions) == 2
+    session.style, session.style_name = "the_scream", "the_scream"
+    session, *_ = region_handlers.restyle_region(session, 0, 0.5)
+    assert session.regions[0].style == "the_scream" and session.regions[0].strength == 0.5
+    session, *_ = region_handlers.invert_region(session, 0)
+    assert session.regions[0].invert and np.array_equal(session.regions[0].effective_mask(), rest)
+    session, _, thumbs, picker, _ = region_handlers.delete_region(session, 1)
+    assert len(session.regions) == 1 and len(thumbs) == 1
+    with pytest.raises(gr.Error, match="choose a region"):
+        region_handlers.delete_region(session, 5)
+
+
+def test_add_region_without_a_selection_is_explained(loaded: Session):
+    with pytest.raises(gr.Error, match="click on the photo first"):
+        region_handlers.add_click_region(loaded, 1.0)
+    with pytest.raises(gr.Error, match="upload a photo"):
+        region_handlers.add_everything_else(new_session(), 1.0)
+
+
+def test_detected_objects_become_regions(loaded: Session):
+    try:
+        session, choices = region_handlers.detect(loaded)
+    except gr.Error as exc:
+        if "not available" in str(exc):
+            pytest.skip(str(exc))
+        raise
+    labels = [label for label, _ in choices["choices"]]
+    assert any(label.startswith("person") for label in labels), labels
+    person = next(index for label, index in choices["choices"] if label.startswith("person"))
+    session, _, thumbs, picker, _ = region_handlers.add_detected(session, [person], 0.8)
+    assert len(session.regions) == 1 and session.regions[0].name.startswith("person")
+    assert session.regions[0].mask.shape == (512, 512) and 0.05 < session.regions[0].mask.mean() < 0.9
+    with pytest.raises(gr.Error, match="tick at least one"):
+        region_handlers.add_detected(session, [], 1.0)
+    assert len(session.regions) == 1
+
+
+def test_style_gallery_and_own_painting(tmp_path: Path, loaded: Session, styles_dir: Path):
+    from virtart import styles
+
+    index = [p.id for p in styles.available()].index("great_wave")
+    session, caption = region_handlers.select_style(loaded, gr.SelectData(None, {"index": index, "value": None}))
+    assert session.style == "great_wave" and "Hokusai" in caption
+    not_image = tmp_path / "painting.jpg"
+    not_image.write_text("hello")
+    with pytest.raises(gr.Error, match="not an image"):
+        region_handlers.upload_style(session, str(not_image))
+    assert session.style == "great_wave"
+    painting = save_png(tmp_path / "mine.png", np.full((32, 32, 3), 90, np.uint8))
+    session, caption = region_handlers.upload_style(session, str(painting))
+    assert isinstance(session.style, np.ndarray) and "your own" in caption
+
+
+def test_stylize_without_region_keeps_the_session(loaded: Session):
+    loaded.points = [(1.0, 2.0, 1)]
+    with pytest.raises(gr.Error, match="no region"):
+        list(stylize_handlers.stylize(loaded, "Fast", 10, 128, False, 4, "Full resolution"))
+    assert loaded.points == [(1.0, 2.0, 1)]
+
+
+def test_stylize_streams_previews_then_the_full_size_result(loaded: Session, astronaut: np.ndarray, styles_dir,
+                                                            monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(stylize_handlers, "PREVIEW_INTERVAL", 0.0)  # show every preview the engine makes
+    square = np.zeros((512, 512), np.float32)
+    square[64:192, 256:448] = 1.0
+    loaded.mask = square
+    region_handlers.add_click_region(loaded, 1.0)
+    try:
+        outputs = list(stylize_handlers.stylize(loaded, "Quality (Gatys)", 2, 64, False, 0, "Full resolution"))
+    except gr.Error as exc:
+        pytest.skip(str(exc))
+    previews = [o for o in outputs[1:-1] if isinstance(o[1], np.ndarray)]
+    assert len(previews) >= 2
+    session, after, status, (before, shown), download, figure = outputs[-1]
+    result = np.asarray(__import__("PIL.Image").Image.open(download).convert("RGB"))
+    assert result.shape == astronaut.shape and session.result.shape == astronaut.shape
+    assert np.array_equal(result[square < 0.5], astronaut[square < 0.5])  # feather 0: outside untouched
+    assert not np.array_equal(result[square >= 0.5], astronaut[square >= 0.5])
+    assert "changed outside the regions: 0" in status and figure is not None
+
+
+def test_unknown_engine_and_bad_steps_are_user_errors():
+    with pytest.raises(VirtArtError, match="unknown engine"):
+        runner.engine_name("turbo")
+    with pytest.raises(VirtArtError, match="steps"):
+        runner.build_options(0, 512, False, 4)
+    assert runner.build_options(50, 512, True, 4).preserve_color == "luminance"
+
+
+def test_api_parsers(astronaut: np.ndarray, tmp_path: Path, styles_dir):
+    assert api.parse_points("[[1, 2, 0], [3.5, 4]]") == [(1.0, 2.0, 0), (3.5, 4.0, 1)]
+    for bad in ("", "[]", "[[1]]", "{", '[["a", 2]]'):
+        with pytest.raises(VirtArtError):
+            api.parse_points(bad)
+    photo = api.load_photo(astronaut)
+    mask_path = str(save_png(tmp_path / "mask.png", np.full((512, 512, 3), 255, np.uint8)))
+    requests = api.parse_regions(photo, '[{"mask": 0, "style": "udnie", "strength": 0.5, "invert": true}]',
+                                 [mask_path], [], None, "", 1.0, False)
+    assert requests[0].style == "udnie" and requests[0].strength == 0.5 and requests[0].invert
+    single = api.parse_regions(photo, "", [], [mask_path], mask_path, "0", 1.0, False)
+    assert isinstance(single[0].style, np.ndarray)
+    with pytest.raises(VirtArtError, match="mask index 3"):
+        api.parse_regions(photo, '[{"mask": 3, "style": "udnie"}]', [mask_path], [], None, "", 1, False)
+    with pytest.raises(VirtArtError, match="not a gallery id"):
+        api.parse_regions(photo, '[{"mask": 0, "style": "nope"}]', [mask_path], [], None, "", 1, False)
+    with pytest.raises(VirtArtError, match="no region"):
+        api.parse_regions(photo, "", [], [], None, "udnie", 1, False)
+
+
+def test_segment_api_returns_a_mask_at_the_photo_size(photo_file: Path):
+    needs_segmenter()
+    mask, info = api.segment_api(str(photo_file), "[[300, 150, 1]]")
+    assert mask.shape == (512, 512) and mask.dtype == np.uint8 and mask[150, 300] == 255
+    assert info["backend"] and 0 < info["area_fraction"] < 1
+    with pytest.raises(gr.Error, match="outside"):
+        api.segment_api(str(photo_file), "[[900, 150, 1]]")
+
+
+def test_warnings_become_toasts_per_thread(monkeypatch: pytest.MonkeyPatch):
+    toasts: list[tuple[str, str]] = []
+    monkeypatch.setattr(messages.gr, "Warning", lambda text: toasts.append((threading.current_thread().name, text)))
+    barrier = threading.Barrier(2)
+
+    @messages.user_facing
+    def handler(name: str) -> None:
+        barrier.wait()  # both handlers are inside their capture at once
+        warn(f"adjusted for {name}")
+        barrier.wait()
+
+    threads = [threading.Thread(target=handler, args=(n,), name=n) for n in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(toasts) == [("a", "adjusted for a"), ("b", "adjusted for b")]
+
+
+def test_gpu_helper_is_a_no_op_here_and_sizes_requests():
+    def fn(x):
+        return x
+
+    assert gpu.on_gpu(duration=10)(fn) is fn
+    assert gpu.stylize_duration("fast", 300, 512) < gpu.stylize_duration("gatys", 300, 1024) <= gpu.MAX_SECONDS
+
+
+def test_result_files_are_bounded(tmp_path: Path):
+    store = runner.ResultFiles(tmp_path, keep=3)
+    paths = [store.save(np.zeros((8, 8, 3), np.uint8)) for _ in range(5)]
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == sorted(Path(p).name for p in paths[-3:])
+
+
+def test_sweeper_removes_only_old_empty_upload_leftovers(tmp_path: Path):
+    import os
+    import time
+
+    from virtart.ui import tempfiles
+
+    old, fresh, real = tmp_path / "tmpold", tmp_path / "tmpnew", tmp_path / "tmpdata"
+    for path in (old, fresh):
+        path.touch()
+    real.write_bytes(b"x")
+    past = time.time() - 100
+    os.utime(old, (past, past))
+    os.utime(real, (past, past))
+    assert tempfiles.sweep(tmp_path, max_age=50) == 1
+    assert not old.exists() and fresh.exists() and real.exists()
+
+
+def test_photo_component_hands_the_upload_over_undecoded(tmp_path: Path):
+    from gradio.data_classes import ImageData
+    from PIL import Image
+
+    from virtart.ui.components import photo_image
+
+    component = photo_image()
+    assert component.get_block_name() == "image"
+    deep = tmp_path / "deep.png"
+    Image.fromarray(np.full((20, 30), 40000, np.uint16)).save(deep)
+    assert component.preprocess(ImageData(path=str(deep), orig_name="deep.png")) == str(deep)
+    session, *_ = photo_handlers.upload_photo(str(deep), new_session())
+    assert session.photo.size == (30, 20) and int(session.photo.rgb[0, 0, 0]) == round(40000 * 255 / 65535)
+    fake = tmp_path / "fake.png"
+    fake.write_text("<html>not an image</html>")
+    with pytest.raises(gr.Error, match="not an image"):
+        photo_handlers.upload_photo(component.preprocess(ImageData(path=str(fake), orig_name="fake.png")),
+                                    new_session())

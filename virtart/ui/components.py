@@ -1,0 +1,31 @@
+"""Gradio components tuned for the app."""
+
+from __future__ import annotations
+
+import types
+
+import gradio as gr
+from gradio.data_classes import ImageData
+
+
+def _path_of_upload(self: gr.Image, payload: ImageData | None) -> str | None:
+    if payload is None:
+        return None
+    if payload.path is None:  # a data: URL (clipboard paste): the stock decoding is fine
+        return gr.Image.preprocess(self, payload)
+    return str(payload.path)
+
+
+def photo_image(**kwargs) -> gr.Image:
+    """A ``gr.Image`` (same look, clicks and uploads) whose upload reaches the handler as the
+    uploaded file's path, undecoded.
+
+    The stock component opens the file with Pillow and converts it to RGB before the
+    handler runs, so a non-image or a decompression bomb ends as a bare "Error" and a
+    16-bit or transparent photo arrives flattened. Here decoding, limits and messages are
+    left to :func:`virtart.imageio.load_photo`. (An instance override rather than a
+    subclass: Gradio writes a ``.pyi`` stub beside any module defining a component class.)
+    """
+    image = gr.Image(type="filepath", **kwargs)
+    image.preprocess = types.MethodType(_path_of_upload, image)
+    return image

@@ -1,0 +1,83 @@
+"""Turn library errors and warnings into what a visitor sees: toasts, never tracebacks.
+
+A handler wrapped in :func:`user_facing` raises ``gr.Error`` (a red toast; the session's
+state is left as it was) for a :class:`~virtart.errors.VirtArtError`, and shows each
+:class:`~virtart.errors.VirtArtWarning` raised while it ran as a ``gr.Warning`` toast.
+Works for plain functions and generators alike.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import threading
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import gradio as gr
+
+from virtart.errors import VirtArtError, VirtArtWarning
+
+_local = threading.local()
+_original_showwarning = warnings.showwarning
+
+
+def _route_warning(message, category, filename, lineno, file=None, line=None):
+    """Send a VirtArtWarning to the collector of the thread that raised it (thread-safe,
+    unlike ``warnings.catch_warnings``, so one session's warning never reaches another's toasts)."""
+    collector = getattr(_local, "collector", None)
+    if collector is not None and issubclass(category, VirtArtWarning):
+        collector.append(str(message))
+        return
+    _original_showwarning(message, category, filename, lineno, file, line)
+
+
+def _install_router() -> None:
+    if warnings.showwarning is not _route_warning:
+        warnings.showwarning = _route_warning
+    warnings.filterwarnings("always", category=VirtArtWarning)
+
+
+@contextmanager
+def _toasts() -> Iterator[None]:
+    _install_router()
+    outer = getattr(_local, "collector", None)
+    _local.collector = collected = []
+    try:
+        yield
+    except VirtArtError as exc:
+        raise gr.Error(str(exc), print_exception=False) from None
+    finally:
+        _local.collector = outer
+        for message in collected:
+            gr.Warning(message)
+
+
+def user_facing(fn: Callable) -> Callable:
+    """Decorate an event handler so user errors become ``gr.Error`` and warnings ``gr.Warning``."""
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def generator_wrapper(*args, **kwargs):
+            generator = fn(*args, **kwargs)
+            try:
+                while True:
+                    with _toasts():
+                        try:
+                            item = next(generator)
+                        except StopIteration:
+                            return
+                    yield item
+            finally:
+                generator.close()
+
+        return generator_wrapper
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with _toasts():
+            return fn(*args, **kwargs)
+
+    return wrapper
+

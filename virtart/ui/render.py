@@ -1,0 +1,113 @@
+"""Pictures the app shows: the photo with masks and clicks, region thumbnails, the style
+gallery's items and the loss curves. Inputs are ``(H, W, 3) uint8`` photos and
+``(H, W) float32`` masks at the photo's size; outputs are at display size."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from virtart import masks as mask_ops
+from virtart import styles
+from virtart.ui.state import RegionEntry
+
+CLICK_COLOR = (30, 144, 255)
+INCLUDE_COLOR = (40, 200, 70)
+EXCLUDE_COLOR = (230, 40, 40)
+REGION_COLORS = [(170, 60, 255), (0, 210, 210), (255, 60, 150), (255, 210, 0), (120, 200, 40), (255, 140, 0)]
+THUMB_SIDE = 160
+
+
+def fit_display(rgb: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
+    """The photo shrunk so its long side is at most ``max_side``, and original/displayed scale."""
+    height, width = rgb.shape[:2]
+    scale = max(height, width) / max_side
+    if scale <= 1.0:
+        return rgb, 1.0
+    size = (max(1, round(width / scale)), max(1, round(height / scale)))
+    shown = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    return shown, width / size[0]
+
+
+def to_display(mask: np.ndarray, display: np.ndarray) -> np.ndarray:
+    """A full-size mask resized to the displayed photo's size."""
+    if mask.shape == display.shape[:2]:
+        return mask
+    return mask_ops.resize_mask(mask, (display.shape[1], display.shape[0]))
+
+
+def draw_points(image: np.ndarray, points: list[tuple[float, float, int]], scale: float) -> np.ndarray:
+    """Green dots for include clicks, red for exclude, at original coordinates / ``scale``."""
+    image = image.copy()
+    radius = max(4, round(max(image.shape[:2]) / 120))
+    for x, y, label in points:
+        center = (round(x / scale), round(y / scale))
+        color = INCLUDE_COLOR if label == 1 else EXCLUDE_COLOR
+        cv2.circle(image, center, radius + 2, (255, 255, 255), -1, cv2.LINE_AA)
+        cv2.circle(image, center, radius, color, -1, cv2.LINE_AA)
+    return image
+
+
+def editor_view(display: np.ndarray, scale: float, regions: list[RegionEntry], mask: np.ndarray | None,
+                points: list[tuple[float, float, int]]) -> np.ndarray:
+    """The photo with every region tinted in its colour, the current click mask and the clicks."""
+    view = display
+    for index, region in enumerate(regions):
+        color = REGION_COLORS[index % len(REGION_COLORS)]
+        view = mask_ops.overlay(view, to_display(region.effective_mask(), display), color, opacity=0.35, outline=2)
+    if mask is not None:
+        view = mask_ops.overlay(view, to_display(mask, display), CLICK_COLOR, opacity=0.45, outline=2)
+    return draw_points(view, points, scale)
+
+
+def thumbnail(display: np.ndarray, mask: np.ndarray, color: tuple[int, int, int]) -> np.ndarray:
+    """A small picture of one region: its mask over the photo, the rest dimmed."""
+    small, _ = fit_display(display, THUMB_SIDE)
+    region = mask_ops.binary(to_display(mask, small))
+    view = (small.astype(np.float32) * 0.35).astype(np.uint8)
+    view[region] = small[region]
+    return mask_ops.overlay(view, region.astype(np.float32), color, opacity=0.25, outline=1)
+
+
+def region_gallery(display: np.ndarray | None, regions: list[RegionEntry]) -> list[tuple[np.ndarray, str]]:
+    """``(thumbnail, caption)`` per region for a ``gr.Gallery``."""
+    if display is None:
+        return []
+    return [
+        (thumbnail(display, region.effective_mask(), REGION_COLORS[i % len(REGION_COLORS)]),
+         f"{i + 1}. {region.name}: {region.style_name} @ {region.strength:.2f}" + (" (inverted)" if region.invert else ""))
+        for i, region in enumerate(regions)
+    ]
+
+
+def style_gallery() -> list[tuple[str, str]]:
+    """``(image path, "Title, Painter (year)")`` for each painting whose image is present."""
+    return [(str(styles.painting_path(p)), f"{p.title}, {p.painter} ({p.year})") for p in styles.available()]
+
+
+def loss_figure(history: list[tuple[int, dict[int, dict[str, float]]]]):
+    """Matplotlib figure of each region's style and content loss per step (log scale)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6, 3.2), dpi=100)
+    axes = figure.subplots()
+    region_ids = sorted({index for _, losses in history for index in losses})
+    for index in region_ids:
+        for kind, style in (("style", "-"), ("content", "--")):
+            points = [(step, losses[index][kind]) for step, losses in history
+                      if index in losses and kind in losses[index] and losses[index][kind] > 0]
+            if points:
+                steps, values = zip(*points, strict=True)
+                axes.plot(steps, values, style, label=f"region {index + 1} {kind}")
+    if region_ids:
+        axes.set_yscale("log")
+        axes.legend(fontsize=7)
+    else:
+        axes.text(0.5, 0.5, "this engine reports no losses", ha="center", va="center", transform=axes.transAxes)
+    axes.set_xlabel("step")
+    axes.set_ylabel("loss")
+    figure.tight_layout()
+    return figure

@@ -1,0 +1,81 @@
+"""Per-session state, held in ``gr.State`` so no visitor's data can reach another session.
+
+Coordinates: ``points`` are ``(x, y, label)`` in the ORIGINAL photo's pixels (label 1
+includes, 0 excludes). The photo is displayed at ``display`` size; ``scale`` maps a
+displayed pixel to the original (``x_orig = x_display * scale``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from virtart.imageio import Photo
+
+Style = str | np.ndarray  # a gallery id, or a user's painting as (h, w, 3) uint8
+
+
+@dataclass
+class RegionEntry:
+    """One region the user made: ``mask`` is ``(H, W) float32`` at the photo's size."""
+
+    mask: np.ndarray
+    name: str
+    style: Style = "starry_night"
+    style_name: str = "starry_night"
+    strength: float = 1.0
+    invert: bool = False
+
+    def effective_mask(self) -> np.ndarray:
+        return 1.0 - self.mask if self.invert else self.mask
+
+
+@dataclass
+class Detection:
+    """An auto-detected object offered to the user: label, score, box ``(x0, y0, x1, y1)``, mask."""
+
+    label: str
+    score: float
+    box: tuple[float, float, float, float]
+    mask: np.ndarray
+
+    @property
+    def title(self) -> str:
+        return f"{self.label} {self.score:.2f}"
+
+
+@dataclass
+class Session:
+    """Everything one visitor has done so far."""
+
+    photo: Photo | None = None
+    display: np.ndarray | None = None  # the photo at display size, (h, w, 3) uint8
+    scale: float = 1.0
+    points: list[tuple[float, float, int]] = field(default_factory=list)
+    mask: np.ndarray | None = None  # the current click mask, (H, W) float32
+    previous: Any = None  # the segmenter's Prediction, passed back on the next click
+    segmenter_name: str = ""
+    mask_ms: float = 0.0  # server time of the last click (mapping, segmenter, drawing)
+    regions: list[RegionEntry] = field(default_factory=list)
+    detections: list[Detection] = field(default_factory=list)
+    style: Style = "starry_night"
+    style_name: str = "starry_night"
+    result: np.ndarray | None = None
+    report: dict | None = None
+
+    def reset_photo(self, photo: Photo, display: np.ndarray, scale: float) -> None:
+        """A new photo: everything tied to the old one goes."""
+        self.photo, self.display, self.scale = photo, display, scale
+        self.points, self.mask, self.previous, self.mask_ms = [], None, None, 0.0
+        self.regions, self.detections = [], []
+        self.result, self.report = None, None
+
+    def clear_clicks(self) -> None:
+        self.points, self.mask, self.previous = [], None, None
+
+
+def new_session() -> Session:
+    """The value ``gr.State`` starts each visitor with (deep-copied per session by Gradio)."""
+    return Session()

@@ -1,0 +1,86 @@
+"""The Stylize button: stream previews, then the before/after slider, the full-resolution
+PNG download and the loss curves.
+
+:func:`stylize` is a generator (Gradio streams each yield to the page); Stop cancels the
+event, which closes the generator and with it the engine's.
+"""
+
+import time
+
+import gradio as gr
+import numpy as np
+
+from virtart.errors import VirtArtError
+from virtart.pipeline import RegionRequest
+from virtart.ui import render
+from virtart.ui.limits import DISPLAY_MAX_SIDE
+from virtart.ui.messages import user_facing
+from virtart.ui.runner import RESULTS, Throttle, build_options, engine_name, run_stylize, shrink
+from virtart.ui.state import Session
+
+# Seconds between two previews sent to the page (engines may report far more often on a GPU).
+PREVIEW_INTERVAL = 0.25
+OUTPUT_SIZES = {"Full resolution": None, "2048 px": 2048, "1024 px": 1024, "512 px": 512}
+
+
+def region_requests(session: Session) -> list[RegionRequest]:
+    """The session's regions for the pipeline; the current click mask alone if none was added."""
+    if session.photo is None:
+        raise VirtArtError("upload a photo (or pick an example) first")
+    if session.regions:
+        return [RegionRequest(r.mask, r.style, r.strength, r.invert) for r in session.regions]
+    if session.mask is not None and np.any(session.mask >= 0.5):
+        gr.Info("No region added yet: stylizing the current selection.")
+        return [RegionRequest(session.mask, session.style, 1.0, False)]
+    raise VirtArtError("no region to repaint: click on the photo (or detect objects) and add a region first")
+
+
+def _progress(step: int, total: int, elapsed: float, stage: str = "") -> str:
+    text = f"Step {step}/{total}, {elapsed:.1f} s"
+    return text + (f" ({stage})" if stage else "")
+
+
+@user_facing
+def stylize(session: Session, engine: str, steps: float, max_size: float, preserve_color: bool,
+            feather: float, output_size: str):
+    """Yield ``(session, preview, status, slider, download, plot)``; previews first, then the result."""
+    requests = region_requests(session)
+    options = build_options(steps, max_size, preserve_color, feather)
+    photo, requests = shrink(session.photo, requests, OUTPUT_SIZES.get(output_size))
+    name = engine_name(engine)
+    history: list[tuple[int, dict]] = []
+    started = time.perf_counter()
+    previews, throttle = 0, Throttle(PREVIEW_INTERVAL)
+    yield session, None, f"Starting the {engine} engine...", gr.skip(), gr.skip(), gr.skip()
+    for preview in run_stylize(photo, requests, name, options):
+        if preview.losses:
+            history.append((preview.step, preview.losses))
+        if not preview.final:
+            if not throttle.ready():
+                # Still yield: Gradio can only cancel (Stop) between two yields of this generator.
+                yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+                continue
+            previews += 1
+            shown, _ = render.fit_display(preview.image, DISPLAY_MAX_SIDE)
+            yield session, shown, _progress(preview.step, preview.total_steps, preview.elapsed, preview.stage), \
+                gr.skip(), gr.skip(), gr.skip()
+            continue
+        report = preview.info.get("report", {})
+        session.result, session.report = preview.image, report
+        download = RESULTS.save(preview.image, preview.info.get("alpha"), stem=photo.name or "virtart")
+        before, _ = render.fit_display(photo.rgb, DISPLAY_MAX_SIDE)
+        after, _ = render.fit_display(preview.image, DISPLAY_MAX_SIDE)
+        status = (f"Done in {time.perf_counter() - started:.1f} s ({previews} previews). Result "
+                  f"{preview.image.shape[1]}x{preview.image.shape[0]} px; pixels changed outside the "
+                  f"regions: {report.get('outside_changed_pixels', 'n/a')}.")
+        yield session, after, status, (before, after), download, render.loss_figure(history)
+
+
+def queued() -> str:
+    """Shown at once when Stylize is pressed, until a worker takes the run."""
+    return "Waiting for a free worker..."
+
+
+def stopped() -> str:
+    """What the page says when Stop cancelled a run (the engine is closed by then)."""
+    return "Stopped. Adjust the regions or settings and press Stylize again."
