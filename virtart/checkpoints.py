@@ -290,21 +290,29 @@ def resolve(name: str) -> Checkpoint:
 
 
 def is_available(name: str) -> bool:
-    """Whether :func:`resolve` would succeed without downloading anything."""
-    return any(status.startswith("available") for _, status in availability(name))
+    """Whether :func:`resolve` should succeed: a verified local file, or a reachable Hub to download from."""
+    return any(status.startswith(("available", "downloads")) for _, status in availability(name))
+
+
+def _checked(spec: ModelSpec, path: Path, label: str) -> str:
+    """``label`` when ``path`` passes its checksum, else why not (so "auto" choices fall back)."""
+    try:
+        _verify(spec, path, spec.sha256)
+    except CheckpointError:
+        return "refused: fails its sha256 checksum"
+    return label
 
 
 def availability(name: str) -> list[tuple[str, str]]:
-    """For each source of ``name``: ``(description, status)`` without downloading."""
+    """For each source of ``name``: ``(description, status)``, checksums included, without downloading."""
     spec = get_spec(name)
     rows: list[tuple[str, str]] = []
     for description, source in candidate_sources(spec):
         if isinstance(source, Path):
-            status = "available" if source.is_file() else "missing"
+            status = _checked(spec, source, "available") if source.is_file() else "missing"
         elif isinstance(source, PackageSource):
             try:
-                _package_file(source)
-                status = "available (installed package)"
+                status = _checked(spec, _package_file(source), "available (installed package)")
             except FileNotFoundError as exc:
                 status = f"missing: {exc}"
         else:
@@ -312,7 +320,7 @@ def availability(name: str) -> list[tuple[str, str]]:
 
             cached = try_to_load_from_cache(source.repo_id, source.filename, revision=source.revision)
             if isinstance(cached, str):
-                status = "available (Hub cache)"
+                status = _checked(spec, Path(cached), "available (Hub cache)")
             elif _hub_offline():
                 status = "missing: not in the Hub cache, and the Hub is offline or unreachable"
             else:

@@ -114,8 +114,11 @@ def check_inputs(photo: np.ndarray, regions: list[Region], options: StyleOptions
         raise VirtArtError(f"steps must be between 1 and 100000, got {options.steps}")
     if options.max_size is not None and not 64 <= options.max_size <= MAX_WORKING_SIZE:
         raise VirtArtError(f"max size must be between 64 and {MAX_WORKING_SIZE} px, got {options.max_size}")
-    if options.feather < 0 or options.feather > 200:
+    if not 0 <= options.feather <= 200:  # written this way so NaN is refused too
         raise VirtArtError(f"feather must be between 0 and 200 px, got {options.feather}")
+    for name in ("style_weight", "content_weight", "tv_weight", "learning_rate", "style_scale"):
+        if not 0 <= getattr(options, name) < float("inf"):  # NaN would paint one flat colour
+            raise VirtArtError(f"{name.replace('_', ' ')} must be a finite number >= 0, got {getattr(options, name)}")
     if options.optimizer not in ("adam", "lbfgs"):
         raise VirtArtError(f"optimizer must be 'adam' or 'lbfgs', got {options.optimizer!r}")
     if options.preserve_color not in (False, True, "luminance", "histogram"):

@@ -8,6 +8,7 @@ worker at once). :class:`ResultFiles` keeps the downloadable PNGs in a bounded f
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 import threading
@@ -40,7 +41,10 @@ def engine_name(label: str) -> str:
 
 def build_options(steps: float, max_size: float | None, preserve_color: bool | str, feather: float,
                   seed: int = 0) -> StyleOptions:
-    """StyleOptions from UI/API values."""
+    """StyleOptions from UI/API values (NaN or infinite numbers are refused, not crashed on)."""
+    for name, value in (("steps", steps), ("max size", max_size or 0), ("feather", feather), ("seed", seed or 0)):
+        if not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise VirtArtError(f"{name} must be a finite number, got {value!r}")
     steps = int(steps)
     if not 1 <= steps <= MAX_STEPS:
         raise VirtArtError(f"steps must be between 1 and {MAX_STEPS}, got {steps}")
@@ -51,7 +55,7 @@ def build_options(steps: float, max_size: float | None, preserve_color: bool | s
     else:
         preserve = False
     return StyleOptions(steps=steps, max_size=int(max_size) if max_size else None, preserve_color=preserve,
-                        feather=float(feather), seed=int(seed), preview_every=preview_interval(steps))
+                        feather=float(feather), seed=int(seed or 0), preview_every=preview_interval(steps))
 
 
 def preview_interval(steps: int) -> int:
