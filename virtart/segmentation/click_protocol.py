@@ -1,0 +1,173 @@
+"""The standard interactive-segmentation click protocol (NoC@85/90, k-click mIoU).
+
+A simulated user clicks on the ground truth, as in the evaluation code of RITM, f-BRS and
+SimpleClick:
+
+* the first click goes to the object's interior point farthest from its boundary;
+* every next click goes to the deepest interior point of the largest error region: false
+  negatives and false positives are distance-transformed (the image border counts as
+  boundary) and the region whose deepest point lies farther from its boundary wins; the
+  click includes (label 1) if it lands on missed object, excludes (label 0) on false
+  background;
+* IoU is measured after every click, ignoring pixels marked "unknown" in the ground truth
+  (value 128 in GrabCut's masks).
+
+NoC@T is the number of clicks needed to reach IoU >= T, capped at ``max_clicks`` when an
+image never gets there. Ground truth is ``(H, W) uint8``: 0 background, 255 object, 128
+ignored; coordinates are pixels of the image (x right, y down).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from virtart.errors import VirtArtError
+from virtart.segmentation.base import Point, Segmenter
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+
+
+def split_ground_truth(gt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(object, ignored)`` boolean masks from a 0/128/255 ground truth (greys near 128 are ignored)."""
+    gt = np.asarray(gt)
+    if gt.ndim == 3:
+        gt = gt[:, :, 0]
+    if gt.dtype == bool:
+        return gt.copy(), np.zeros_like(gt)
+    return gt >= 192, (gt > 64) & (gt < 192)
+
+
+def masked_iou(pred: np.ndarray, obj: np.ndarray, ignored: np.ndarray) -> float:
+    """IoU of two boolean masks over the pixels not ignored (1.0 when both are empty there)."""
+    valid = ~ignored
+    inter = np.count_nonzero(pred & obj & valid)
+    union = np.count_nonzero((pred | obj) & valid)
+    return 1.0 if union == 0 else inter / union
+
+
+def _inner_distance(region: np.ndarray) -> np.ndarray:
+    """Euclidean distance of each region pixel to the nearest non-region pixel or the border."""
+    padded = np.pad(region.astype(np.uint8), 1)
+    return cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
+
+
+def next_click(pred: np.ndarray, obj: np.ndarray, ignored: np.ndarray) -> Point | None:
+    """The simulated user's next click ``(x, y, label)``, or ``None`` when nothing is wrong."""
+    valid = ~ignored
+    missed = obj & ~pred & valid
+    false = ~obj & pred & valid
+    missed_dt = _inner_distance(missed)
+    false_dt = _inner_distance(false)
+    missed_depth, false_depth = float(missed_dt.max()), float(false_dt.max())
+    if max(missed_depth, false_depth) <= 0:
+        return None
+    positive = missed_depth > false_depth
+    dt, depth = (missed_dt, missed_depth) if positive else (false_dt, false_depth)
+    ys, xs = np.nonzero(dt == depth)  # the first in raster order, as the reference code does
+    return (int(xs[0]), int(ys[0]), 1 if positive else 0)
+
+
+@dataclass
+class ImageResult:
+    """One image's run: the IoU and the predict seconds after each click."""
+
+    name: str
+    ious: list[float] = field(default_factory=list)
+    click_seconds: list[float] = field(default_factory=list)
+    set_image_seconds: float = 0.0
+
+    def noc(self, threshold: float, max_clicks: int) -> int:
+        for index, value in enumerate(self.ious[:max_clicks]):
+            if value >= threshold:
+                return index + 1
+        return max_clicks
+
+    def iou_at(self, clicks: int) -> float:
+        """IoU after ``clicks`` clicks (the last one reached if the run stopped earlier)."""
+        return self.ious[min(clicks, len(self.ious)) - 1]
+
+
+def run_image(segmenter: Segmenter, image: np.ndarray, gt: np.ndarray, max_clicks: int = 20,
+              name: str = "", stop_at: float | None = None) -> ImageResult:
+    """Click on one image until ``max_clicks`` (or IoU ``stop_at``), recording IoU after every click."""
+    obj, ignored = split_ground_truth(gt)
+    if obj.shape != image.shape[:2]:
+        raise VirtArtError(f"{name}: mask is {obj.shape[1]}x{obj.shape[0]}, image {image.shape[1]}x{image.shape[0]}")
+    if not np.any(obj & ~ignored):
+        raise VirtArtError(f"{name}: the ground-truth mask has no object pixels")
+    result = ImageResult(name)
+    start = time.perf_counter()
+    state = segmenter.set_image(image)
+    result.set_image_seconds = time.perf_counter() - start
+    pred = np.zeros_like(obj)
+    points: list[Point] = []
+    previous = None
+    for _ in range(max_clicks):
+        click = next_click(pred, obj, ignored)
+        if click is None:  # perfect already: later clicks change nothing
+            result.ious.append(result.ious[-1])
+            result.click_seconds.append(0.0)
+            continue
+        points.append(click)
+        start = time.perf_counter()
+        previous = segmenter.predict(state, points, previous=previous)
+        result.click_seconds.append(time.perf_counter() - start)
+        pred = previous.mask >= 0.5
+        result.ious.append(masked_iou(pred, obj, ignored))
+        if stop_at is not None and result.ious[-1] >= stop_at:
+            break
+    return result
+
+
+def summarize(results: list[ImageResult], max_clicks: int, curves: bool = True) -> dict:
+    """NoC@85/90, 1- and 5-click mIoU, seconds per click and (optionally) per-image IoU curves."""
+    if not results:
+        raise VirtArtError("no images were evaluated")
+    clicks = [s for r in results for s in r.click_seconds if s > 0]
+    summary = {
+        "images": len(results),
+        "max_clicks": max_clicks,
+        "noc85": float(np.mean([r.noc(0.85, max_clicks) for r in results])),
+        "noc90": float(np.mean([r.noc(0.90, max_clicks) for r in results])),
+        "miou_1click": float(np.mean([r.iou_at(1) for r in results])),
+        "miou_5click": float(np.mean([r.iou_at(5) for r in results])),
+        "failed_at_90": int(sum(r.noc(0.90, max_clicks) >= max_clicks and r.iou_at(max_clicks) < 0.90 for r in results)),
+        "seconds_per_click": float(np.mean(clicks)) if clicks else 0.0,
+        "set_image_seconds": float(np.mean([r.set_image_seconds for r in results])),
+    }
+    if curves:
+        summary["per_image"] = {r.name: [round(v, 4) for v in r.ious] for r in results}
+    return summary
+
+
+def find_pairs(images_dir: str | Path, masks_dir: str | Path) -> list[tuple[str, Path, Path]]:
+    """``(name, image, mask)`` for every image whose mask (same stem, any image suffix) exists."""
+    images_dir, masks_dir = Path(images_dir), Path(masks_dir)
+    for folder, what in ((images_dir, "images"), (masks_dir, "masks")):
+        if not folder.is_dir():
+            raise VirtArtError(f"the {what} folder {folder} does not exist")
+    masks = {p.stem: p for p in masks_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES}
+    pairs = [(p.stem, p, masks[p.stem]) for p in sorted(images_dir.iterdir())
+             if p.suffix.lower() in IMAGE_SUFFIXES and p.stem in masks]
+    if not pairs:
+        raise VirtArtError(f"no image in {images_dir} has a mask of the same name in {masks_dir}")
+    return pairs
+
+
+def evaluate(segmenter: Segmenter, samples: Iterable[tuple[str, np.ndarray, np.ndarray]], max_clicks: int = 20,
+             progress: Callable[[ImageResult], None] | None = None) -> list[ImageResult]:
+    """Run the protocol over ``(name, image, gt)`` samples, calling ``progress`` after each image."""
+    if max_clicks < 1:
+        raise VirtArtError(f"max clicks must be at least 1, got {max_clicks}")
+    results = []
+    for name, image, gt in samples:
+        results.append(run_image(segmenter, image, gt, max_clicks, name))
+        if progress is not None:
+            progress(results[-1])
+    return results
