@@ -14,7 +14,6 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
@@ -22,7 +21,7 @@ from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 from virtart import settings
 from virtart.errors import VirtArtError, warn
 
-ImageSource = Union[str, os.PathLike, bytes, Image.Image, np.ndarray]
+ImageSource = str | os.PathLike | bytes | Image.Image | np.ndarray
 
 # load_photo enforces its own (configurable) limit before decoding. Pillow's guard stays on, at the
 # same limit, for every other Pillow user in the process: Gradio decodes some uploads before the app

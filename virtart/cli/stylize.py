@@ -46,6 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--content-weight", type=float, default=StyleOptions.content_weight)
     parser.add_argument("--style-scale", type=float, default=1.0)
     parser.add_argument("--preview-every", type=int, default=10)
+    parser.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
+                        help="bf16 autocast (auto: bf16 on CUDA, fp32 on CPUs)")
     parser.add_argument("--out", required=True, help="output PNG (full resolution)")
     parser.add_argument("--report", help="write a JSON report here")
     parser.add_argument("--plot", help="write the loss curves here as a PNG")
@@ -107,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     options = StyleOptions(
         steps=args.steps, max_size=args.max_size if args.max_size else DEFAULT_MAX_SIZE[args.engine], optimizer=args.optimizer, style_weight=args.style_weight,
         content_weight=args.content_weight, style_scale=args.style_scale, preserve_color=args.preserve_color,
-        feather=args.feather, seed=args.seed, device=args.device, preview_every=max(1, args.preview_every),
+        feather=args.feather, seed=args.seed, device=args.device, preview_every=max(1, args.preview_every), precision=args.precision,
     )
     history: list[tuple[int, dict[int, dict[str, float]]]] = []
     final = None

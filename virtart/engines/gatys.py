@@ -87,6 +87,55 @@ def _to_image(tensor: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(array)
 
 
+@dataclass
+class Guide:
+    """One region's part of the objective: its per-layer masks and its painting's Grams."""
+
+    index: int
+    strength: float
+    layer_masks: dict[str, torch.Tensor]
+    targets: dict[str, torch.Tensor]
+
+
+class StageProblem:
+    """The optimisation at one working size: an image parameter, its targets, its optimiser."""
+
+    def __init__(self, engine: GatysEngine, options: StyleOptions, image: torch.Tensor,
+                 content_target: torch.Tensor, guides: list[Guide]) -> None:
+        self.engine, self.options, self.image = engine, options, image
+        self.content_target, self.guides = content_target, guides
+        self.losses: dict[int, dict[str, float]] = {}
+        if options.optimizer == "adam":
+            self.optimizer: torch.optim.Optimizer = torch.optim.Adam([image], lr=options.learning_rate)
+        else:
+            self.optimizer = torch.optim.LBFGS([image], lr=1.0, max_iter=1, history_size=20,
+                                               line_search_fn="strong_wolfe")
+
+    def objective(self) -> torch.Tensor:
+        """Weighted content + guided style + TV loss; records each region's raw losses."""
+        options = self.options
+        self.optimizer.zero_grad(set_to_none=True)
+        features = self.engine._features(self.image, options, STYLE_TAPS + (CONTENT_TAP,))
+        content_value = losses.content_loss(features[CONTENT_TAP], self.content_target)
+        total = options.content_weight * content_value + options.tv_weight * losses.total_variation(self.image)
+        current = {}
+        for guide in self.guides:
+            grams = {n: losses.guided_gram(features[n], guide.layer_masks[n]) for n in guide.targets}
+            value = losses.style_loss(grams, guide.targets)
+            total = total + options.style_weight * guide.strength * value
+            current[guide.index] = {"style": value.item(), "content": content_value.item()}
+        total.backward()
+        self.losses = current
+        return total
+
+    def step(self) -> dict[int, dict[str, float]]:
+        """One optimiser step (pixels kept in [0, 1]); returns the losses it measured."""
+        self.optimizer.step(self.objective)
+        with torch.no_grad():
+            self.image.clamp_(0, 1)
+        return self.losses
+
+
 class GatysEngine:
     """Optimisation-based style transfer over a shared, read-only perceptual network."""
 
@@ -157,49 +206,10 @@ class GatysEngine:
         last_losses: dict[int, dict[str, float]] = {}
         try:
             for stage, (size, stage_total) in enumerate(zip(sizes, steps_per_stage, strict=True)):
-                content = _resize(photo_crop, size)
-                height, width = content.shape[:2]
-                content_t = _to_tensor(content, self.device)
-                with torch.no_grad():
-                    content_target = self._features(content_t, options, (CONTENT_TAP,))[CONTENT_TAP].float()
-                    shapes = {n: tuple(f.shape[-2:]) for n, f in self._features(content_t, options, STYLE_TAPS).items()}
-                active = [(i, r) for i, r in enumerate(regions) if r.strength > 0]
-                guides = []
-                for index, region in active:
-                    mask_crop = crop.of(region.mask)
-                    small = cv2.resize(mask_crop, (width, height), interpolation=cv2.INTER_AREA)
-                    mask_t = torch.from_numpy(small).to(self.device)[None, None]
-                    targets = self._style_targets(region, photo_crop, mask_crop, size, options)
-                    guides.append((index, region.strength, losses.layer_masks(mask_t, shapes), targets))
-                if image is None:
-                    start = content_t.clone()
-                else:
-                    start = F.interpolate(image.detach(), size=(height, width), mode="bicubic", align_corners=False)
-                image = start.clamp(0, 1).requires_grad_(True)
-                optimizer = (torch.optim.Adam([image], lr=options.learning_rate) if options.optimizer == "adam"
-                             else torch.optim.LBFGS([image], lr=1.0, max_iter=1, history_size=20,
-                                                    line_search_fn="strong_wolfe"))
-
-                def closure() -> torch.Tensor:
-                    nonlocal last_losses
-                    optimizer.zero_grad(set_to_none=True)
-                    features = self._features(image, options, STYLE_TAPS + (CONTENT_TAP,))
-                    content_value = losses.content_loss(features[CONTENT_TAP], content_target)
-                    total = options.content_weight * content_value + options.tv_weight * losses.total_variation(image)
-                    current = {}
-                    for index, strength, layer_mask, targets in guides:
-                        grams = {n: losses.guided_gram(features[n], layer_mask[n]) for n in targets}
-                        value = losses.style_loss(grams, targets)
-                        total = total + options.style_weight * strength * value
-                        current[index] = {"style": value.item(), "content": content_value.item()}
-                    total.backward()
-                    last_losses = current
-                    return total
-
+                problem = self._stage(regions, crop, photo_crop, size, options, image)
+                image = problem.image
                 for stage_step in range(1, stage_total + 1):
-                    optimizer.step(closure)
-                    with torch.no_grad():
-                        image.clamp_(0, 1)
+                    last_losses = problem.step()
                     step += 1
                     last_of_stage = stage_step == stage_total
                     if step == 1 or step % options.preview_every == 0 or (last_of_stage and stage < len(sizes) - 1):
@@ -213,6 +223,30 @@ class GatysEngine:
             image = None
             if self.device.type == "cuda":
                 torch.cuda.empty_cache()
+
+    def _stage(self, regions: list[Region], crop: Crop, photo_crop: np.ndarray, size: int, options: StyleOptions,
+               previous: torch.Tensor | None) -> StageProblem:
+        """Targets and the image to optimise for one stage at ``size`` px (long side of the crop)."""
+        content = _resize(photo_crop, size)
+        height, width = content.shape[:2]
+        content_t = _to_tensor(content, self.device)
+        with torch.no_grad():
+            content_target = self._features(content_t, options, (CONTENT_TAP,))[CONTENT_TAP].float()
+            shapes = {n: tuple(f.shape[-2:]) for n, f in self._features(content_t, options, STYLE_TAPS).items()}
+        guides = []
+        for index, region in enumerate(regions):
+            if region.strength <= 0:
+                continue
+            mask_crop = crop.of(region.mask)
+            small = cv2.resize(mask_crop, (width, height), interpolation=cv2.INTER_AREA)
+            mask_t = torch.from_numpy(small).to(self.device)[None, None]
+            targets = self._style_targets(region, photo_crop, mask_crop, size, options)
+            guides.append(Guide(index, region.strength, losses.layer_masks(mask_t, shapes), targets))
+        if previous is None:
+            start = content_t.clone()
+        else:
+            start = F.interpolate(previous.detach(), size=(height, width), mode="bicubic", align_corners=False)
+        return StageProblem(self, options, start.clamp(0, 1).requires_grad_(True), content_target, guides)
 
     def _final_image(self, photo: np.ndarray, regions: list[Region], crop: Crop, stylised_crop: np.ndarray,
                      options: StyleOptions) -> np.ndarray:
