@@ -9,7 +9,7 @@ from virtart import masks as mask_ops
 from virtart.errors import VirtArtError, VirtArtWarning
 from virtart.segmentation import detect
 from virtart.segmentation.detect import DetectedObject, detect_objects, merge_duplicates, sort_largest_first
-from virtart.segmentation.detect_eval import read_polygon_labels
+from virtart.segmentation.detect_eval import box_iou, read_polygon_labels
 
 PERSON_IMAGE = "000000000036.jpg"  # coco128-seg: one person under an umbrella
 
@@ -48,7 +48,7 @@ class StubDetector:
     def __init__(self, found) -> None:
         self.found = found
 
-    def boxes(self, image, classes=None, min_score=0.25):
+    def boxes(self, image, classes=None, min_score=0.25, image_size=960, augment=False):
         return [f for f in self.found if f[1] >= min_score]
 
 
@@ -142,9 +142,7 @@ def test_real_yolo_finds_and_segments_the_person(coco) -> None:
     best = max(objects, key=lambda o: mask_ops.iou(o.mask, person_truth))
     assert best.score > 0.5
     assert mask_ops.iou(best.mask, person_truth) > 0.55  # offline backend: 0.69 when written
-    x0, y0, x1, y1 = mask_ops.bounding_box(person_truth)
-    bx0, by0, bx1, by1 = best.box
-    assert abs(bx0 - x0) < 25 and abs(by0 - y0) < 25 and abs(bx1 - x1) < 25 and abs(by1 - y1) < 25
+    assert box_iou(best.box, mask_ops.bounding_box(person_truth)) > 0.85  # 0.89 at 960 px, 0.92 at 640
 
 
 @pytest.mark.weights

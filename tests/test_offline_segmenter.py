@@ -53,6 +53,20 @@ def test_box_alone_finds_the_object(segmenter):
     assert mask[:, : int(box[0])].sum() == 0  # nothing outside the box
 
 
+def test_small_box_is_segmented_in_an_enlarged_crop(segmenter):
+    """A box a few superpixels wide on a big photo: the crop path still outlines the disc."""
+    rng = np.random.default_rng(1)
+    image = np.clip(rng.normal(120, 25, (480, 640, 3)), 0, 255).astype(np.uint8)
+    yy, xx = np.mgrid[0:480, 0:640]
+    disc = (xx - 400) ** 2 + (yy - 150) ** 2 <= 11**2
+    image[disc] = (220, 40, 40)
+    box = (385.0, 135.0, 416.0, 166.0)
+    mask = segmenter.predict(segmenter.set_image(image), [], box=box).mask
+    assert mask.shape == disc.shape
+    assert iou(mask, disc) > 0.8
+    assert mask[:135].sum() == 0 and mask[:, 417:].sum() == 0  # nothing outside the box
+
+
 def test_exclude_click_removes_a_region(segmenter):
     image, disc = scene()
     state = segmenter.set_image(image)

@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--style-scale", type=float, default=1.0)
     parser.add_argument("--preview-every", type=int, default=10)
     parser.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
-                        help="bf16 autocast (auto: bf16 on CUDA, fp32 on CPUs)")
+                        help="bf16 autocast (auto: bf16 on CUDA and on CPUs with AVX512-BF16, else fp32)")
     parser.add_argument("--out", required=True, help="output PNG (full resolution)")
     parser.add_argument("--report", help="write a JSON report here")
     parser.add_argument("--plot", help="write the loss curves here as a PNG")

@@ -24,7 +24,7 @@ from virtart import masks as mask_ops
 from virtart.errors import VirtArtError
 from virtart.imageio import load_image
 from virtart.segmentation.base import Segmenter
-from virtart.segmentation.detect import PEOPLE_AND_ANIMALS, detect_objects, get_detector
+from virtart.segmentation.detect import IMAGE_SIZE, PEOPLE_AND_ANIMALS, detect_objects, get_detector
 
 LARGE_FRACTION = 0.01
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
@@ -68,8 +68,8 @@ def labelled_images(images: Path, labels: Path) -> list[tuple[Path, Path]]:
 
 
 def evaluate_detection(images: Path, labels: Path, *, segmenter: Segmenter | None = None,
-                       min_score: float = 0.25, limit: int | None = None,
-                       progress: Callable[[int, int], None] | None = None) -> dict:
+                       min_score: float = 0.25, limit: int | None = None, image_size: int = IMAGE_SIZE,
+                       augment: bool = False, progress: Callable[[int, int], None] | None = None) -> dict:
     """Mean best IoU of detected masks against every labelled object (JSON-ready report)."""
     pairs = labelled_images(Path(images), Path(labels))[:limit]
     names = get_detector().names
@@ -84,7 +84,8 @@ def evaluate_detection(images: Path, labels: Path, *, segmenter: Segmenter | Non
         truth = read_polygon_labels(label_path, (rgb.shape[1], rgb.shape[0]))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "nothing found" is a result here, not news
-            found = detect_objects(rgb, min_score=min_score, segmenter=segmenter)
+            found = detect_objects(rgb, min_score=min_score, segmenter=segmenter, image_size=image_size,
+                                   augment=augment)
         rows = []
         for class_id, mask in truth:
             if class_id not in names:
@@ -107,6 +108,8 @@ def evaluate_detection(images: Path, labels: Path, *, segmenter: Segmenter | Non
         "detector": "yolo11n",
         "backend": segmenter.name,
         "min_score": min_score,
+        "image_size": image_size,
+        "augment": augment,
         **_summary(records),
         "people_and_animals": _summary(people_and_animals),
         "people_and_animals_over_1pct": _summary([r for r in people_and_animals

@@ -57,6 +57,10 @@ class OfflineSegmenter:
     ``border_offset`` how readily the image border counts as background, ``box_prior``
     the pull of a box's centre; images are worked on at ``working_size`` px at most, in
     superpixels of about ``pixels_per_superpixel`` pixels (at most ``max_superpixels``).
+    A box alone whose long side is under ``box_zoom_size`` working pixels is segmented in
+    its own crop (the box grown by ``box_margin`` of its long side), enlarged to that size:
+    on every other coco128-seg image (YOLO at 960 px) this raised the mean best IoU over
+    people and animals from 0.484 to 0.527; GrabCut-50 box prompts stay at 0.845.
     """
 
     name = "offline"
@@ -64,7 +68,8 @@ class OfflineSegmenter:
     def __init__(self, working_size: int = 1024, cache_size: int = 8, smoothness: float = 18.0,
                  iterations: int = 4, border_offset: float = 20.0, geodesic_weight: float = 1.0,
                  pixels_per_superpixel: int = 60, refine: bool = True, geodesic_floor: float = 1.0,
-                 box_prior: float = 0.3, max_superpixels: int = 4000) -> None:
+                 box_prior: float = 0.3, max_superpixels: int = 4000, box_zoom_size: int = 256,
+                 box_margin: float = 0.25) -> None:
         self.working_size = working_size
         self.cache_size = cache_size
         self.smoothness = smoothness
@@ -76,6 +81,8 @@ class OfflineSegmenter:
         self.max_superpixels = max_superpixels
         self.refine = refine
         self.box_prior = box_prior
+        self.box_zoom_size = box_zoom_size
+        self.box_margin = box_margin
         self._cache: OrderedDict[str, _Working] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -106,9 +113,12 @@ class OfflineSegmenter:
         if scale < 1.0:
             size = (max(1, round(width * scale)), max(1, round(height * scale)))
             rgb = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        return self._working(rgb, width)
+
+    def _working(self, rgb: np.ndarray, original_width: int) -> _Working:
         rgb = np.ascontiguousarray(rgb)
         graph = build_graph(rgb, self.pixels_per_superpixel, self.max_superpixels)
-        return _Working(graph, rgb, colour_bins(rgb), rgb.shape[1] / width)
+        return _Working(graph, rgb, colour_bins(rgb), rgb.shape[1] / original_width)
 
     # ---------------------------------------------------------------- per click
     def predict(self, state: ImageState, points: list[Point], box: Box | None = None,
@@ -122,6 +132,34 @@ class OfflineSegmenter:
         working: _Working = state.data
         if not isinstance(working, _Working):
             raise VirtArtError("this image state was not made by the offline segmenter; call set_image first")
+        if box is not None and not points and self.box_zoom_size:
+            long_side = max(box[2] - box[0], box[3] - box[1]) * working.scale
+            if long_side < self.box_zoom_size:
+                return self._predict_zoomed(state, box)
+        return self._predict(state, points, box)
+
+    def _predict_zoomed(self, state: ImageState, box: Box) -> Prediction:
+        """A small box alone: segment a crop around it, enlarged so the box's long side is
+        ``box_zoom_size`` working pixels; finer superpixels, and colour models of its surroundings."""
+        working: _Working = state.data
+        width, height = state.size
+        margin = self.box_margin * max(box[2] - box[0], box[3] - box[1]) + 2
+        x0, y0 = max(0, int(box[0] - margin)), max(0, int(box[1] - margin))
+        x1, y1 = min(width, int(np.ceil(box[2] + margin))), min(height, int(np.ceil(box[3] + margin)))
+        s = working.scale
+        crop = working.rgb[int(y0 * s):max(int(np.ceil(y1 * s)), int(y0 * s) + 1),
+                           int(x0 * s):max(int(np.ceil(x1 * s)), int(x0 * s) + 1)]
+        zoom = max(1.0, self.box_zoom_size / max((box[2] - box[0]) * s, (box[3] - box[1]) * s, 1e-6))
+        size = (max(1, round((x1 - x0) * s * zoom)), max(1, round((y1 - y0) * s * zoom)))
+        crop = cv2.resize(crop, size, interpolation=cv2.INTER_LINEAR)
+        sub = ImageState(key="", size=(x1 - x0, y1 - y0), data=self._working(crop, x1 - x0))
+        inner = self._predict(sub, [], (box[0] - x0, box[1] - y0, box[2] - x0, box[3] - y0))
+        mask = np.zeros((height, width), np.float32)
+        mask[y0:y1, x0:x1] = inner.mask
+        return Prediction(mask=mask, score=inner.score, backend=self.name)
+
+    def _predict(self, state: ImageState, points: list[Point], box: Box | None) -> Prediction:
+        working: _Working = state.data
         graph = working.graph
         fg, bg = _click_nodes(working, points)
         centre = None
