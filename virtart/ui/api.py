@@ -156,7 +156,7 @@ def stylize_api(image: str, regions: str = "", masks: list[str] | None = None, s
     ``(final image at the photo's full size, PNG file, report)``."""
     photo = _photo(image)
     requests = parse_regions(photo, regions, masks or [], style_images or [], mask, style, strength, invert)
-    options = build_options(steps, max_size, preserve_color, feather, int(seed))
+    options = build_options(steps, max_size, preserve_color, feather, seed)
     for preview in run_stylize(photo, requests, engine_name(engine), options):
         progress = {"step": preview.step, "total_steps": preview.total_steps, "elapsed": round(preview.elapsed, 3),
                     "final": preview.final, "stage": preview.stage}
