@@ -15,7 +15,7 @@ settings.apply_offline_defaults()
 
 import gradio as gr  # noqa: E402
 
-from virtart.ui import api, limits, photo_handlers, region_handlers, render, stylize_handlers  # noqa: E402
+from virtart.ui import api, health, limits, photo_handlers, region_handlers, render, stylize_handlers  # noqa: E402
 from virtart.ui.components import photo_image  # noqa: E402
 from virtart.ui.examples import example_photos  # noqa: E402
 from virtart.ui.photo_handlers import EXCLUDE, INCLUDE  # noqa: E402
@@ -151,6 +151,7 @@ def build_app() -> gr.Blocks:
         _wire_api()  # first, so the public endpoints own their names
         session = gr.State(new_session(), time_to_live=7200)
         gr.Markdown(INTRO)
+        gr.Markdown(health.status_markdown(), elem_id="model-status")
         with gr.Row():
             with gr.Column(scale=3):
                 editor = _build_editor()

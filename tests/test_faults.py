@@ -277,3 +277,15 @@ def test_the_app_says_to_use_a_smaller_size_and_serves_on(app_api, photo_files, 
     assert re.search(r"use a max size of \d+ px or less", error_text(caught.value))
     image, png, _ = fast_stylize(api, photo_files)  # the next request is served as usual
     assert image.shape == (48, 64, 3) and Path(png).is_file()
+
+
+def test_the_page_says_which_features_are_off_and_why(monkeypatch):
+    from virtart import checkpoints
+    from virtart.ui import health
+
+    monkeypatch.setattr(checkpoints, "is_available", lambda name: name not in ("yolo11n", "sam-vit-b"))
+    rows = {name: (ok, detail) for name, ok, detail in health.feature_status()}
+    assert rows["Detect objects"][0] is False and "yolo11n.pt" in rows["Detect objects"][1]
+    assert rows["Fast engine"][0] and rows["Quality engine"][0]
+    assert rows["Click selection"] == (True, "offline segmenter (no SAM checkpoint here)")
+    assert "⚠️ Detect objects" in health.status_markdown()

@@ -1,0 +1,50 @@
+"""What works on this server, checked once at start-up and shown on the page.
+
+A model that is missing or fails its checksum disables only the feature that needs it;
+the page says which, and why, instead of failing on first use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from virtart import checkpoints
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    models: tuple[str, ...]  # any one of these is enough
+    fallback: str = ""  # shown when none is available but the feature still works
+
+
+FEATURES = (
+    Feature("Fast engine", ("magenta-style-transform",)),
+    Feature("Quality engine", ("vgg19", "vgg16-offline")),
+    Feature("Detect objects", ("yolo11n",)),
+    Feature("Click selection", ("sam-vit-b",), fallback="offline segmenter (no SAM checkpoint here)"),
+)
+
+
+def feature_status() -> list[tuple[str, bool, str]]:
+    """``(feature, usable, detail)`` for each feature, from the checkpoint registry."""
+    rows = []
+    for feature in FEATURES:
+        ready = [name for name in feature.models if checkpoints.is_available(name)]
+        if feature.name == "Fast engine" and ready and not checkpoints.is_available("magenta-style-predict"):
+            ready = []
+        if ready:
+            rows.append((feature.name, True, ready[0]))
+        elif feature.fallback:
+            rows.append((feature.name, True, feature.fallback))
+        else:
+            missing = ", ".join(checkpoints.get_spec(name).filename for name in feature.models)
+            rows.append((feature.name, False, f"unavailable: {missing} missing or failing its checksum "
+                                              f"(see `virtart weights`)"))
+    return rows
+
+
+def status_markdown() -> str:
+    """One line for the page: each feature with the model serving it, or why it is off."""
+    parts = [f"{'✅' if ok else '⚠️'} {name}: {detail}" for name, ok, detail in feature_status()]
+    return "<small>" + " · ".join(parts) + "</small>"
