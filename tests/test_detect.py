@@ -96,6 +96,18 @@ def test_an_empty_box_mask_is_retried_with_a_centre_click(monkeypatch, small_pho
     assert mask_ops.iou(person.mask, rect(16, 12, 48, 36, size=(64, 48))) > 0.8
 
 
+def test_a_box_the_segmenter_cannot_cut_gets_its_inscribed_ellipse(monkeypatch, small_photo) -> None:
+    box = (16.0, 12.0, 48.0, 36.0)
+    monkeypatch.setattr(detect, "get_detector", lambda: StubDetector([("person", 0.9, box)]))
+    segmenter = BoxBlindSegmenter()
+    monkeypatch.setattr(segmenter, "predict", lambda state, points, box=None, previous=None: type(
+        "P", (), {"mask": np.zeros(small_photo.shape[:2], np.float32)})())
+    [person] = detect_objects(small_photo, segmenter=segmenter)
+    inside = rect(16, 12, 48, 36, size=(64, 48))
+    assert mask_ops.subtract(person.mask, inside).sum() == 0
+    assert person.area == pytest.approx(np.pi / 4 * inside.sum(), rel=0.1)
+
+
 def test_nothing_found_is_an_empty_list_and_a_warning(monkeypatch, small_photo) -> None:
     monkeypatch.setattr(detect, "get_detector", lambda: StubDetector([("dog", 0.1, (0.0, 0.0, 9.0, 9.0))]))
     with pytest.warns(VirtArtWarning, match="no objects"):

@@ -25,6 +25,7 @@ DETECTOR = "yolo11n"
 ANIMALS = ("bird", "cat", "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe")
 PEOPLE_AND_ANIMALS = ("person", *ANIMALS)
 DUPLICATE_IOU = 0.7
+MIN_BOX_COVER = 0.15  # a box's mask covering less of it is taken for a failed cut
 # YOLO11n trains at 640 px; at 960 it finds more small people and animals on coco128-seg
 # (detected fraction 0.71 -> 0.76 at score 0.25, bench/bench_detect.py) for ~2x the time.
 IMAGE_SIZE = 960
@@ -149,14 +150,20 @@ def detect_objects(image: np.ndarray, *, classes: list[str] | None = None, min_s
 
 
 def _segment_box(segmenter: Segmenter, state, box: Box) -> np.ndarray | None:
-    """The segmenter's mask for ``box``; when the box alone yields nothing, the box plus an
-    include click at its centre (the detector says something is there). None if still empty."""
+    """The segmenter's mask for ``box``. The detector says something is there, so when the
+    box alone covers under ``MIN_BOX_COVER`` of the box, the box plus an include click at its
+    centre is tried, then the ellipse inscribed in the box (on coco128-seg such slivers were
+    mostly failed cuts of small objects, and the ellipse scored higher). None if all are empty."""
     centre = ((box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0, 1)
+    enough = MIN_BOX_COVER * (box[2] - box[0]) * (box[3] - box[1])
     for points in ([], [centre]):
         mask = segmenter.predict(state, points, box=box).mask
-        if np.count_nonzero(mask >= 0.5):
+        if np.count_nonzero(mask >= 0.5) >= max(enough, 1):
             return mask.astype(np.float32)
-    return None
+    ys, xs = np.ogrid[0:state.size[1], 0:state.size[0]]  # pixel centres sit at +0.5
+    ellipse = (((xs + 0.5 - centre[0]) / (box[2] - box[0])) ** 2
+               + ((ys + 0.5 - centre[1]) / (box[3] - box[1])) ** 2) <= 0.25
+    return ellipse.astype(np.float32) if ellipse.any() else None
 
 
 def merge_duplicates(objects: list[DetectedObject], threshold: float = DUPLICATE_IOU) -> list[DetectedObject]:

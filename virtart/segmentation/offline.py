@@ -20,8 +20,6 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from scipy import sparse
-from scipy.sparse.csgraph import connected_components, dijkstra
 
 from virtart.errors import VirtArtError
 from virtart.segmentation.base import Box, ImageState, Point, Prediction, check_prompts, image_key
@@ -30,6 +28,8 @@ from virtart.segmentation.superpixels import (
     SuperpixelGraph,
     build_graph,
     colour_bins,
+    geodesic_closeness,
+    keep_connected,
     min_cut,
 )
 
@@ -150,6 +150,7 @@ class OfflineSegmenter:
         crop = working.rgb[int(y0 * s):max(int(np.ceil(y1 * s)), int(y0 * s) + 1),
                            int(x0 * s):max(int(np.ceil(x1 * s)), int(x0 * s) + 1)]
         zoom = max(1.0, self.box_zoom_size / max((box[2] - box[0]) * s, (box[3] - box[1]) * s, 1e-6))
+        zoom = min(zoom, 2 * self.box_zoom_size / max(crop.shape[:2]))  # tiny boxes: keep SLIC quick
         size = (max(1, round((x1 - x0) * s * zoom)), max(1, round((y1 - y0) * s * zoom)))
         crop = cv2.resize(crop, size, interpolation=cv2.INTER_LINEAR)
         sub = ImageState(key="", size=(x1 - x0, y1 - y0), data=self._working(crop, x1 - x0))
@@ -173,7 +174,7 @@ class OfflineSegmenter:
             if fg.any():
                 centre = None
         obj = self._segment(graph, fg, bg, box is not None, centre)
-        obj = _keep_connected(graph, obj, fg if fg.any() else obj)
+        obj = keep_connected(graph, obj, fg if fg.any() else obj)
         mask = obj[graph.labels].astype(np.float32)
         if self.refine and obj.any() and not obj.all():
             mask = _refine_outline(working, obj, fg | bg, self.pixels_per_superpixel)
@@ -196,10 +197,10 @@ class OfflineSegmenter:
             return fg
         weight = self.geodesic_weight
         if centre is not None:
-            closeness = _geodesic_closeness(graph, centre, bg, None, self.geodesic_floor)
+            closeness = geodesic_closeness(graph, centre, bg, None, self.geodesic_floor)
             obj, weight = ~bg, self.box_prior
         else:
-            closeness = _geodesic_closeness(graph, fg, bg, None if boxed else self.border_offset, self.geodesic_floor)
+            closeness = geodesic_closeness(graph, fg, bg, None if boxed else self.border_offset, self.geodesic_floor)
             obj = closeness > 0.5
         p = np.clip(closeness, 0.01, 0.99)
         geo_fg = weight * graph.area * -np.log(p)
@@ -245,48 +246,6 @@ def _log_density(graph: SuperpixelGraph, members: np.ndarray) -> np.ndarray:
     counts = np.asarray(graph.histogram[members].sum(axis=0)).ravel()
     density = counts + COLOUR_FLOOR * max(counts.sum(), 1) / BINS
     return np.log(density / density.sum()).astype(np.float32)
-
-
-def _geodesic_closeness(graph: SuperpixelGraph, fg: np.ndarray, bg: np.ndarray,
-                        border_offset: float | None, floor: float = 1.0) -> np.ndarray:
-    """Per node ``d_bg / (d_fg + d_bg)``: geodesic colour distances to include vs exclude seeds.
-
-    With ``border_offset``, the image border also acts as an exclude seed reached at that
-    extra distance (objects seldom fill the frame). Returns 0.5 where neither side is reachable.
-    """
-    n = graph.count
-    step = graph.edge_distance + floor  # the floor makes distance grow over flat colour too
-    rows, cols, weights = [graph.edges[:, 0]], [graph.edges[:, 1]], [step]
-    virtual = n  # one extra node standing for the border
-    border = np.flatnonzero(graph.on_border)
-    if border_offset is not None and border.size:
-        rows.append(border)
-        cols.append(np.full(border.size, virtual))
-        weights.append(np.full(border.size, border_offset, dtype=np.float32))
-    adjacency = sparse.csr_matrix((np.concatenate(weights), (np.concatenate(rows), np.concatenate(cols))),
-                                  shape=(n + 1, n + 1))
-    inf = np.full(n + 1, np.inf)
-    d_fg = dijkstra(adjacency, directed=False, indices=np.flatnonzero(fg), min_only=True) if fg.any() else inf
-    bg_seeds = np.flatnonzero(bg)
-    if border_offset is not None and border.size:
-        bg_seeds = np.append(bg_seeds, virtual)
-    d_bg = dijkstra(adjacency, directed=False, indices=bg_seeds, min_only=True) if bg_seeds.size else inf
-    d_fg, d_bg = d_fg[:n], d_bg[:n]
-    with np.errstate(invalid="ignore"):
-        closeness = np.where(np.isinf(d_bg), 1.0, d_bg / (d_fg + d_bg))
-    closeness[np.isinf(d_fg)] = 0.0
-    closeness[np.isinf(d_fg) & np.isinf(d_bg)] = 0.5
-    return np.nan_to_num(closeness, nan=0.5)
-
-
-def _keep_connected(graph: SuperpixelGraph, obj: np.ndarray, anchors: np.ndarray) -> np.ndarray:
-    """Object nodes in a connected piece that holds an anchor (an include click)."""
-    both = obj[graph.edges[:, 0]] & obj[graph.edges[:, 1]]
-    n = graph.count
-    adjacency = sparse.csr_matrix((np.ones(both.sum()), (graph.edges[both, 0], graph.edges[both, 1])), shape=(n, n))
-    _, component = connected_components(adjacency, directed=False)
-    keep = np.unique(component[anchors & obj])
-    return obj & np.isin(component, keep)
 
 
 def _refine_outline(working: _Working, obj: np.ndarray, clicked: np.ndarray,

@@ -3,7 +3,8 @@
 :func:`build_graph` runs once per photo (in ``set_image``): SLIC superpixels, each one's
 colour histogram, mean colour, and the adjacency between touching superpixels weighted by
 how little colour changes across their shared boundary. :func:`min_cut` then labels the
-nodes object/background in a few milliseconds, so a click is a small solve.
+nodes object/background in a few milliseconds, so a click is a small solve;
+:func:`geodesic_closeness` and :func:`keep_connected` are the other per-click graph steps.
 
 Frames: ``labels`` is ``(h, w) int32`` at the working size, one superpixel id per pixel.
 """
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 from scipy import sparse
-from scipy.sparse.csgraph import breadth_first_order, maximum_flow
+from scipy.sparse.csgraph import breadth_first_order, connected_components, dijkstra, maximum_flow
 from skimage.segmentation import slic
 
 COLOUR_BITS = 4  # 16 levels per RGB channel: 4096 histogram bins
@@ -138,3 +139,45 @@ def min_cut(graph: SuperpixelGraph, cost_object: np.ndarray, cost_background: np
     labels = np.zeros(n + 2, dtype=bool)
     labels[reached] = True
     return labels[:n]
+
+
+def geodesic_closeness(graph: SuperpixelGraph, fg: np.ndarray, bg: np.ndarray,
+                        border_offset: float | None, floor: float = 1.0) -> np.ndarray:
+    """Per node ``d_bg / (d_fg + d_bg)``: geodesic colour distances to include vs exclude seeds.
+
+    With ``border_offset``, the image border also acts as an exclude seed reached at that
+    extra distance (objects seldom fill the frame). Returns 0.5 where neither side is reachable.
+    """
+    n = graph.count
+    step = graph.edge_distance + floor  # the floor makes distance grow over flat colour too
+    rows, cols, weights = [graph.edges[:, 0]], [graph.edges[:, 1]], [step]
+    virtual = n  # one extra node standing for the border
+    border = np.flatnonzero(graph.on_border)
+    if border_offset is not None and border.size:
+        rows.append(border)
+        cols.append(np.full(border.size, virtual))
+        weights.append(np.full(border.size, border_offset, dtype=np.float32))
+    adjacency = sparse.csr_matrix((np.concatenate(weights), (np.concatenate(rows), np.concatenate(cols))),
+                                  shape=(n + 1, n + 1))
+    inf = np.full(n + 1, np.inf)
+    d_fg = dijkstra(adjacency, directed=False, indices=np.flatnonzero(fg), min_only=True) if fg.any() else inf
+    bg_seeds = np.flatnonzero(bg)
+    if border_offset is not None and border.size:
+        bg_seeds = np.append(bg_seeds, virtual)
+    d_bg = dijkstra(adjacency, directed=False, indices=bg_seeds, min_only=True) if bg_seeds.size else inf
+    d_fg, d_bg = d_fg[:n], d_bg[:n]
+    with np.errstate(invalid="ignore"):
+        closeness = np.where(np.isinf(d_bg), 1.0, d_bg / (d_fg + d_bg))
+    closeness[np.isinf(d_fg)] = 0.0
+    closeness[np.isinf(d_fg) & np.isinf(d_bg)] = 0.5
+    return np.nan_to_num(closeness, nan=0.5)
+
+
+def keep_connected(graph: SuperpixelGraph, obj: np.ndarray, anchors: np.ndarray) -> np.ndarray:
+    """Object nodes in a connected piece that holds an anchor (an include click)."""
+    both = obj[graph.edges[:, 0]] & obj[graph.edges[:, 1]]
+    n = graph.count
+    adjacency = sparse.csr_matrix((np.ones(both.sum()), (graph.edges[both, 0], graph.edges[both, 1])), shape=(n, n))
+    _, component = connected_components(adjacency, directed=False)
+    keep = np.unique(component[anchors & obj])
+    return obj & np.isin(component, keep)
