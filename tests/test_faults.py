@@ -288,4 +288,4 @@ def test_the_page_says_which_features_are_off_and_why(monkeypatch):
     assert rows["Detect objects"][0] is False and "yolo11n.pt" in rows["Detect objects"][1]
     assert rows["Fast engine"][0] and rows["Quality engine"][0]
     assert rows["Click selection"] == (True, "offline segmenter (no SAM checkpoint here)")
-    assert "⚠️ Detect objects" in health.status_markdown()
+    assert "Detect objects: OFF, unavailable" in health.status_markdown()

@@ -46,5 +46,5 @@ def feature_status() -> list[tuple[str, bool, str]]:
 
 def status_markdown() -> str:
     """One line for the page: each feature with the model serving it, or why it is off."""
-    parts = [f"{'✅' if ok else '⚠️'} {name}: {detail}" for name, ok, detail in feature_status()]
-    return "<small>" + " · ".join(parts) + "</small>"
+    parts = [f"{name}: {'ready, ' if ok else 'OFF, '}{detail}" for name, ok, detail in feature_status()]
+    return "<small>Models on this server: " + " | ".join(parts) + "</small>"
