@@ -15,18 +15,7 @@ import json
 import sys
 
 from virtart.imageio import atomic_write, load_image, load_mask
-from virtart.segmentation import click_protocol
-
-BACKEND_CHOICES = ("auto", "sam", "offline")
-
-
-def _backends() -> tuple[str, ...]:
-    try:
-        from virtart.segmentation import BACKENDS
-
-        return tuple(BACKENDS)
-    except ImportError:
-        return BACKEND_CHOICES
+from virtart.segmentation import BACKENDS, click_protocol, get_segmenter
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,24 +25,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "1- and 5-click mIoU, per-image IoU curves and seconds per click.")
     parser.add_argument("--images", required=True, help="folder of images")
     parser.add_argument("--masks", required=True, help="folder of masks (same file stems; 0/128/255)")
-    parser.add_argument("--backend", default="auto", choices=_backends(), help="segmenter (default: auto)")
+    parser.add_argument("--backend", default="auto", choices=BACKENDS, help="segmenter (default: auto)")
     parser.add_argument("--max-clicks", type=int, default=20, help="clicks per image (default: 20)")
     parser.add_argument("--max-images", type=int, default=None, help="evaluate only the first N images")
     parser.add_argument("--report", help="write the full JSON report (with per-image curves) here")
     parser.set_defaults(handler=run)
-
-
-def get_segmenter(backend: str):
-    """The shared segmenter for ``backend``; the offline one directly if the registry is missing."""
-    try:
-        from virtart.segmentation import get_segmenter as registry_get
-    except ImportError:
-        registry_get = None
-    if registry_get is not None:
-        return registry_get(backend)
-    from virtart.segmentation.offline import OfflineSegmenter
-
-    return OfflineSegmenter()
 
 
 def run(args: argparse.Namespace) -> int:

@@ -74,10 +74,8 @@ def detect_api(image: str, classes: str = "", min_score: float = 0.25) -> tuple[
     """Objects found (``[{"label", "score", "box": [x0, y0, x1, y1]}]``, largest first) and one
     mask PNG per object, in the same order."""
     photo = _photo(image)
-    try:
-        from virtart.segmentation.detect import detect_objects
-    except ImportError as exc:
-        raise VirtArtError(f"object detection is not available here yet ({exc})") from None
+    from virtart.segmentation.detect import detect_objects  # imports ultralytics: only when asked
+
     wanted = [c.strip() for c in (classes or "").split(",") if c.strip()] or None
     found = detect_objects(photo.rgb, classes=wanted, min_score=float(min_score))
     listing = [{"label": o.label, "score": round(float(o.score), 4), "box": [round(float(v), 1) for v in o.box]}

@@ -7,7 +7,6 @@ The photo is displayed at most ``DISPLAY_MAX_SIDE`` pixels wide; a click's displ
 
 import contextlib
 import os
-import threading
 import time
 
 import gradio as gr
@@ -16,6 +15,7 @@ import numpy as np
 from virtart import settings
 from virtart.errors import VirtArtError
 from virtart.imageio import load_photo
+from virtart.segmentation import get_segmenter
 from virtart.ui import render
 from virtart.ui.limits import DISPLAY_MAX_SIDE, MIN_PHOTO_SIDE
 from virtart.ui.messages import user_facing
@@ -23,26 +23,14 @@ from virtart.ui.state import Session
 
 INCLUDE, EXCLUDE = "Include (add to the mask)", "Exclude (remove from the mask)"
 
-_segmenter = None
-_segmenter_lock = threading.Lock()
-
-
 def app_max_pixels() -> int:
     """The app's own pixel limit (lower than the library's: every visitor's photo sits in memory)."""
     return min(settings.max_pixels(), int(os.environ.get("VIRTART_APP_MAX_PIXELS", 16_000_000)))
 
 
 def segmenter():
-    """The shared, read-only segmenter (``auto`` backend), built on first use."""
-    global _segmenter
-    with _segmenter_lock:
-        if _segmenter is None:
-            try:
-                from virtart.segmentation import get_segmenter
-            except ImportError as exc:
-                raise VirtArtError(f"click-to-mask is not available here yet ({exc})") from None
-            _segmenter = get_segmenter("auto")
-        return _segmenter
+    """The shared, read-only segmenter (``auto`` backend; the library builds it once)."""
+    return get_segmenter("auto")
 
 
 def editor_image(session: Session) -> np.ndarray | None:

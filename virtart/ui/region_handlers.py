@@ -107,10 +107,8 @@ def _pick(session: Session, index: int | None) -> RegionEntry:
 def detect(session: Session):
     """Find objects; offer them as ``"label score"`` ticks (largest first)."""
     _require_photo(session)
-    try:
-        from virtart.segmentation.detect import detect_objects
-    except ImportError as exc:
-        raise VirtArtError(f"object detection is not available here yet ({exc})") from None
+    from virtart.segmentation.detect import detect_objects  # imports ultralytics: only when asked
+
     found = detect_objects(session.photo.rgb)
     session.detections = [Detection(o.label, float(o.score), tuple(o.box), np.asarray(o.mask, np.float32))
                           for o in found]

@@ -111,9 +111,6 @@ def run_stylize(photo: Photo, requests: list[RegionRequest], engine: str, option
                 preview = next(generator)
             except StopIteration:
                 return
-            except ImportError as exc:
-                raise VirtArtError(f"the {engine} engine is not available here yet ({exc}); "
-                                   "try the other engine") from None
             yield preview
     finally:
         generator.close()
