@@ -147,7 +147,7 @@ def _wire_api() -> None:
 
 def build_app() -> gr.Blocks:
     """The whole page; each visitor gets their own :class:`~virtart.ui.state.Session`."""
-    with gr.Blocks(title="VirtArt", delete_cache=limits.cache_policy()) as demo:
+    with gr.Blocks(title="VirtArt") as demo:  # temp files: start_sweeper, not delete_cache
         _wire_api()  # first, so the public endpoints own their names
         session = gr.State(new_session(), time_to_live=7200)
         gr.Markdown(INTRO)
@@ -217,7 +217,7 @@ demo = queue(build_app())
 
 if __name__ == "__main__":
     share = os.environ.get("VIRTART_SHARE", "") == "1"
-    start_sweeper(*limits.cache_policy())
+    start_sweeper(*limits.cache_policy(), blocks=demo)
     _, local_url, share_url = demo.launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),
         server_port=int(os.environ.get("PORT", os.environ.get("GRADIO_SERVER_PORT", 7860))),

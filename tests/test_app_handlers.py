@@ -285,6 +285,53 @@ def test_sweeper_removes_only_old_empty_upload_leftovers(tmp_path: Path):
     assert not old.exists() and fresh.exists() and real.exists()
 
 
+def test_tracked_files_go_after_the_ttl_except_kept_ones(tmp_path: Path):
+    from types import SimpleNamespace
+
+    from virtart.ui import tempfiles
+
+    served, kept = [str(tmp_path / name) for name in ("a.png", "b.png")], str(tmp_path / "gallery.png")
+    for path in (*served, kept):
+        Path(path).write_bytes(b"x")
+    tracked = {*served, kept}
+    blocks = SimpleNamespace(blocks={1: SimpleNamespace(keep_in_cache={kept})}, temp_file_sets=[tracked])
+    assert tempfiles.sweep_tracked(blocks, max_age=3600) == 0
+    assert tempfiles.sweep_tracked(blocks, max_age=-1) == 2  # ctime cannot be backdated: a negative TTL
+    assert tracked == {kept} and Path(kept).exists() and not any(Path(p).exists() for p in served)
+
+
+def test_tracked_sweep_survives_uploads_arriving_meanwhile(tmp_path: Path):
+    """Gradio 6.31's own cleaner dies here with "Set changed size during iteration"."""
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    from virtart.ui import tempfiles
+
+    tracked: set[str] = set()
+    blocks = SimpleNamespace(blocks={}, temp_file_sets=[tracked])
+    done = threading.Event()
+
+    def uploads() -> None:
+        index = 0
+        while not done.is_set():
+            path = tmp_path / f"upload-{index}.png"
+            path.write_bytes(b"x")
+            tracked.add(str(path))
+            index += 1
+
+    thread = threading.Thread(target=uploads)
+    thread.start()
+    removed, deadline = 0, time.monotonic() + 10
+    try:
+        while removed < 500 and time.monotonic() < deadline:
+            removed += tempfiles.sweep_tracked(blocks, max_age=-1)
+    finally:
+        done.set()
+        thread.join()
+    assert removed >= 500
+
+
 def test_photo_component_hands_the_upload_over_undecoded(tmp_path: Path):
     from gradio.data_classes import ImageData
     from PIL import Image

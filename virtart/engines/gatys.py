@@ -113,7 +113,8 @@ class StageProblem:
                  content_target: torch.Tensor, guides: list[Guide]) -> None:
         self.engine, self.options, self.image = engine, options, image
         self.content_target, self.guides = content_target, guides
-        self.losses: dict[int, dict[str, float]] = {}
+        # Kept as tensors: reading a value forces a device sync, so only previews read them.
+        self._loss_tensors: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         if options.optimizer == "adam":
             self.optimizer: torch.optim.Optimizer = torch.optim.Adam([image], lr=options.learning_rate)
         else:
@@ -132,17 +133,21 @@ class StageProblem:
             grams = {n: losses.guided_gram(features[n], guide.layer_masks[n]) for n in guide.targets}
             value = losses.style_loss(grams, guide.targets)
             total = total + options.style_weight * guide.strength * value
-            current[guide.index] = {"style": value.item(), "content": content_value.item()}
+            current[guide.index] = (value.detach(), content_value.detach())
         total.backward()
-        self.losses = current
+        self._loss_tensors = current
         return total
 
-    def step(self) -> dict[int, dict[str, float]]:
-        """One optimiser step (pixels kept in [0, 1]); returns the losses it measured."""
+    def step(self) -> None:
+        """One optimiser step (pixels kept in [0, 1]); never waits for the device."""
         self.optimizer.step(self.objective)
         with torch.no_grad():
             self.image.clamp_(0, 1)
-        return self.losses
+
+    def losses(self) -> dict[int, dict[str, float]]:
+        """Each region's raw style and content loss at the last evaluation (waits for the device)."""
+        return {index: {"style": style.item(), "content": content.item()}
+                for index, (style, content) in self._loss_tensors.items()}
 
 
 class GatysEngine:
@@ -218,10 +223,13 @@ class GatysEngine:
                 problem = self._stage(regions, crop, photo_crop, size, options, image)
                 image = problem.image
                 for stage_step in range(1, stage_total + 1):
-                    last_losses = problem.step()
+                    problem.step()
                     step += 1
                     last_of_stage = stage_step == stage_total
-                    if step == 1 or step % options.preview_every == 0 or (last_of_stage and stage < len(sizes) - 1):
+                    preview_now = step == 1 or step % options.preview_every == 0
+                    if preview_now or last_of_stage:
+                        last_losses = problem.losses()
+                    if preview_now or (last_of_stage and stage < len(sizes) - 1):
                         yield Preview(step, options.steps, preview_image(_to_image(image)),
                                       time.perf_counter() - started, dict(last_losses),
                                       stage=f"{size}px", info=dict(info))

@@ -62,7 +62,7 @@ def max_file_size() -> int:
 
 
 def cache_policy() -> tuple[int, int]:
-    """``Blocks(delete_cache=(frequency, age))``: files older than the TTL are deleted every TTL/6 s,
-    so the temp folder holds at most one TTL's worth of traffic."""
+    """``(frequency, age)`` of :func:`virtart.ui.tempfiles.start_sweeper`: files older than the
+    TTL are deleted every TTL/6 s, so the temp folder holds at most one TTL's worth of traffic."""
     ttl = _int_env("VIRTART_CACHE_TTL", 3600)
     return max(5, ttl // 6), ttl
