@@ -45,6 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     detect.add_argument("--classes", help="comma-separated COCO class names to keep, e.g. person,dog")
     detect.add_argument("--min-score", type=float, default=0.25, help="detector confidence (default 0.25)")
     detect.add_argument("--backend", default="auto", choices=BACKENDS, help="segmenter for the masks")
+    _add_detector_options(detect)
     detect.add_argument("--out-dir", required=True, help="folder for the masks and objects.json")
     detect.add_argument("--report", help="JSON report: backend, objects, seconds")
     detect.set_defaults(handler=run_detect)
@@ -57,9 +58,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--labels", required=True, help="folder of YOLO polygon .txt labels (same stems)")
     evaluate.add_argument("--min-score", type=float, default=0.25, help="detector confidence (default 0.25)")
     evaluate.add_argument("--backend", default="auto", choices=BACKENDS, help="segmenter for the masks")
+    _add_detector_options(evaluate)
     evaluate.add_argument("--max-images", type=int, help="evaluate only the first N images")
+    evaluate.add_argument("--subset", choices=("even", "odd"), help="every other image (before --max-images)")
     evaluate.add_argument("--report", help="write the full JSON report here")
     evaluate.set_defaults(handler=run_eval_detect)
+
+
+def _add_detector_options(parser: argparse.ArgumentParser) -> None:
+    """YOLO settings shared by ``detect`` and ``eval-detect``; None means detect.py's default."""
+    parser.add_argument("--image-size", type=int, metavar="PX",
+                        help="YOLO inference size in pixels (default 960)")
+    parser.add_argument("--augment", action=argparse.BooleanOptionalAction,
+                        help="YOLO test-time augmentation: rescaled and flipped copies (default on)")
+
+
+def _detector_settings(args: argparse.Namespace) -> dict:
+    """``image_size`` and ``augment`` for :func:`detect_objects`, defaults filled in."""
+    from virtart.segmentation.detect import AUGMENT, IMAGE_SIZE
+
+    if args.image_size is not None and not 32 <= args.image_size <= 4096:
+        raise VirtArtError(f"--image-size must be between 32 and 4096, got {args.image_size}")
+    return {"image_size": args.image_size or IMAGE_SIZE,
+            "augment": AUGMENT if args.augment is None else args.augment}
 
 
 def parse_point(text: str) -> Point:
@@ -128,11 +149,12 @@ def run_detect(args: argparse.Namespace) -> int:
     from virtart.segmentation import get_segmenter
     from virtart.segmentation.detect import detect_objects
 
+    detector_settings = _detector_settings(args)
     image = load_image(args.photo)
     segmenter = get_segmenter(args.backend)
     started = time.perf_counter()
     objects = detect_objects(image, classes=_classes(args.classes), min_score=args.min_score,
-                             segmenter=segmenter)
+                             segmenter=segmenter, **detector_settings)
     seconds = time.perf_counter() - started
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -147,7 +169,8 @@ def run_detect(args: argparse.Namespace) -> int:
     print(f"{len(listing)} objects in {out_dir} ({segmenter.name} masks, {seconds:.2f} s)")
     if args.report:
         _write_json(args.report, {"backend": segmenter.name, "detector": "yolo11n", "photo": str(args.photo),
-                                  "min_score": args.min_score, "seconds": round(seconds, 3),
+                                  "min_score": args.min_score, **detector_settings,
+                                  "seconds": round(seconds, 3),
                                   "objects": listing})
     return 0
 
@@ -158,13 +181,15 @@ def run_eval_detect(args: argparse.Namespace) -> int:
 
     if args.max_images is not None and args.max_images < 1:
         raise VirtArtError(f"--max-images must be at least 1, got {args.max_images}")
+    detector_settings = _detector_settings(args)
     segmenter = get_segmenter(args.backend)
 
     def progress(done: int, total: int) -> None:
         print(f"\r{done}/{total} images", end="", file=sys.stderr, flush=True)
 
     report = evaluate_detection(Path(args.images), Path(args.labels), segmenter=segmenter,
-                                min_score=args.min_score, limit=args.max_images, progress=progress)
+                                min_score=args.min_score, limit=args.max_images, subset=args.subset,
+                                progress=progress, **detector_settings)
     print(file=sys.stderr)
     summary = {key: value for key, value in report.items() if key not in ("per_image", "per_class")}
     print(json.dumps(summary, indent=2))
