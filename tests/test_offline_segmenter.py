@@ -194,3 +194,27 @@ def test_eval_clicks_cli_writes_a_report(tmp_path):
     with pytest.raises(VirtArtError, match="max-clicks"):
         args.max_clicks = 0
         args.handler(args)
+
+
+def test_previous_answer_keeps_far_background_out():
+    """A previous answer on the same photo makes far-off background costly to turn object."""
+    from virtart.segmentation.base import Prediction
+    from virtart.segmentation.superpixels import keep_out_cost
+
+    image, disc = scene()
+    strict = OfflineSegmenter(previous_weight=1e3)
+    state = strict.set_image(image)
+    nodes = np.zeros(state.data.graph.count, dtype=bool)  # "nothing was object before"
+    previous = Prediction(mask=np.zeros(disc.shape, np.float32), extra={"offline_nodes": (state.key, nodes)})
+    fresh = strict.predict(state, [(72, 60, 1)]).mask
+    held = strict.predict(state, [(72, 60, 1)], previous=previous).mask
+    assert iou(fresh, disc) > 0.9
+    assert 0 < held.sum() < 0.3 * disc.sum() and held[60, 72] == 1  # only the clicked spot joins
+    answer = strict.predict(state, [(72, 60, 1)], previous=strict.predict(state, [(72, 60, 1)]))
+    assert iou(answer.mask, disc) > 0.9  # a consistent previous answer changes nothing
+    graph = state.data.graph
+    before = graph.centroid[:, 0] < 40
+    cost = keep_out_cost(graph, before, (150.0, 60.0), 2.0, 0.5)
+    assert np.all(cost[before] == 0) and np.all(cost >= 0)
+    far = ~before & (np.hypot(graph.centroid[:, 0] - 150, graph.centroid[:, 1] - 60) > 80)
+    assert np.allclose(cost[far], 2.0 * graph.area[far], rtol=0.05)
