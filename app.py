@@ -15,7 +15,16 @@ settings.apply_offline_defaults()
 
 import gradio as gr  # noqa: E402
 
-from virtart.ui import api, health, limits, photo_handlers, region_handlers, render, stylize_handlers  # noqa: E402
+from virtart.ui import (  # noqa: E402
+    api,
+    health,
+    limits,
+    photo_handlers,
+    region_handlers,
+    render,
+    request_guard,
+    stylize_handlers,
+)
 from virtart.ui.components import photo_image  # noqa: E402
 from virtart.ui.examples import example_photos  # noqa: E402
 from virtart.ui.photo_handlers import EXCLUDE, INCLUDE  # noqa: E402
@@ -205,7 +214,7 @@ def build_app() -> gr.Blocks:
 def launch_options() -> dict:
     """``launch()`` keyword arguments shared by ``python app.py``, the tests and the benchmark."""
     return {"max_file_size": limits.max_file_size(), "state_session_capacity": limits.max_sessions(),
-            "footer_links": ["api", "gradio"]}
+            "footer_links": ["api", "gradio"], "app_kwargs": request_guard.app_kwargs()}
 
 
 def queue(app: gr.Blocks) -> gr.Blocks:

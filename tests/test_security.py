@@ -154,5 +154,7 @@ def test_file_routes_serve_nothing_outside_the_apps_folders(tmp_path: Path):
         assert len(attempts) > 300
         leaks = [a["request"] for a in attempts if a["leaked"]]
         assert not leaks, leaks
+        server_errors = [a["request"] for a in attempts if a["status"] >= 500]
+        assert not server_errors, server_errors  # e.g. a NUL in the path: 400 from request_guard
     finally:
         demo.close()
