@@ -49,3 +49,14 @@ def small_photo() -> np.ndarray:
     photo = np.stack([x * 4, y * 5, (x + y) * 2], axis=2).astype(np.uint8)
     photo[12:36, 16:48] = (200, 40, 40)
     return photo
+
+
+def run_in_threads(target, count: int) -> None:
+    """Start ``target(index)`` in ``count`` threads at once and wait for all of them."""
+    import threading
+
+    threads = [threading.Thread(target=target, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()

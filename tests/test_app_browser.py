@@ -116,6 +116,16 @@ def record_previews(page) -> None:
     }""")
 
 
+def choose_quality_engine(page, steps: int, working_size: int) -> None:
+    """Open Settings, pick the Gatys engine and type the step count and working size."""
+    page.locator("#settings").click()
+    page.get_by_label("Quality (Gatys)").check()
+    for elem_id, value in (("steps", steps), ("working-size", working_size)):
+        number = page.locator(f"#{elem_id} input[type=number]")
+        number.fill(str(value))
+        number.press("Enter")
+
+
 def test_upload_click_style_stylize(page, photo_file: Path, astronaut: np.ndarray):
     page.locator("#photo input[type=file]").set_input_files(str(photo_file))
     page.wait_for_selector("#status:has-text('512x512')", timeout=30_000)
@@ -136,12 +146,7 @@ def test_upload_click_style_stylize(page, photo_file: Path, astronaut: np.ndarra
     page.wait_for_selector("#regions img", timeout=30_000)
     page.locator("#styles img").nth(2).click()  # The Great Wave
     page.wait_for_selector("#style-caption:has-text('Hokusai')", timeout=30_000)
-    page.locator("#settings").click()
-    page.get_by_label("Quality (Gatys)").check()
-    for elem_id, value in (("steps", "6"), ("working-size", "128")):
-        number = page.locator(f"#{elem_id} input[type=number]")
-        number.fill(value)
-        number.press("Enter")
+    choose_quality_engine(page, steps=6, working_size=128)
     shot(page, "3-ready")
 
     record_previews(page)
@@ -162,12 +167,7 @@ def test_stop_frees_the_worker_at_once(page, photo_file: Path):
     page.wait_for_selector("#status:has-text('512x512')", timeout=30_000)
     page.locator("#everything-else").click()
     page.wait_for_selector("#regions img", timeout=30_000)
-    page.locator("#settings").click()
-    page.get_by_label("Quality (Gatys)").check()
-    for elem_id, value in (("steps", "500"), ("working-size", "128")):
-        number = page.locator(f"#{elem_id} input[type=number]")
-        number.fill(value)
-        number.press("Enter")
+    choose_quality_engine(page, steps=500, working_size=128)
     page.locator("#stylize").click()
     page.wait_for_selector("#run-status:has-text('Step')", timeout=120_000)
     page.locator("#stop").click()

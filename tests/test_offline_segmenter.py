@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pytest
+from conftest import run_in_threads
 
 from virtart.errors import VirtArtError
 from virtart.segmentation.click_protocol import masked_iou, run_image, split_ground_truth
@@ -135,11 +134,7 @@ def test_concurrent_users_share_one_segmenter(segmenter):
         except Exception as exc:  # noqa: BLE001 - surfaced by the assert below
             errors.append(exc)
 
-    threads = [threading.Thread(target=user, args=(i,)) for i in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_in_threads(user, 6)
     assert not errors
     assert all(np.array_equal(results[i], results[i % 2]) for i in range(6))
 

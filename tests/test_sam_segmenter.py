@@ -12,6 +12,7 @@ from functools import partial
 import numpy as np
 import pytest
 import torch
+from conftest import run_in_threads
 from segment_anything.modeling import ImageEncoderViT, MaskDecoder, PromptEncoder, Sam, TwoWayTransformer
 
 from virtart import checkpoints
@@ -215,11 +216,7 @@ def test_threads_share_one_segmenter_safely(segmenter, recorder) -> None:
         except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
             errors.append(exc)
 
-    threads = [threading.Thread(target=work, args=(w,)) for w in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_in_threads(work, 6)
     assert not errors
     assert recorder.encoder_runs == 2  # each photo encoded once, however many threads asked
     for i, j, prediction in results.values():
