@@ -126,7 +126,7 @@ def choose_quality_engine(page, steps: int, working_size: int) -> None:
         number.press("Enter")
 
 
-def test_upload_click_style_stylize(page, photo_file: Path, astronaut: np.ndarray):
+def test_upload_click_style_stylize(page, photo_file: Path, styles_dir: Path, astronaut: np.ndarray):
     page.locator("#photo input[type=file]").set_input_files(str(photo_file))
     page.wait_for_selector("#status:has-text('512x512')", timeout=30_000)
     shot(page, "1-uploaded")
@@ -162,7 +162,7 @@ def test_upload_click_style_stylize(page, photo_file: Path, astronaut: np.ndarra
     assert page.locator("#download a").count() >= 1
 
 
-def test_stop_frees_the_worker_at_once(page, photo_file: Path):
+def test_stop_frees_the_worker_at_once(page, photo_file: Path, styles_dir: Path):
     page.locator("#photo input[type=file]").set_input_files(str(photo_file))
     page.wait_for_selector("#status:has-text('512x512')", timeout=30_000)
     page.locator("#everything-else").click()

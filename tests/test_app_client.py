@@ -118,7 +118,7 @@ def test_detect(client: Client, files):
     assert any(obj["label"] == "person" for obj in objects)
 
 
-def test_stylize_streams_previews_then_the_full_size_png(client: Client, files):
+def test_stylize_streams_previews_then_the_full_size_png(client: Client, files, styles_dir: Path):
     job = client.submit(**stylize_args(files, steps=3))
     image_path, png_path, report = job.result(timeout=240)
     outputs = job.outputs()
@@ -137,7 +137,7 @@ def test_stylize_without_region_is_a_clear_error(client: Client, files):
         client.predict(image=handle_file(str(files["small"])), api_name="/stylize")
 
 
-def test_cancel_frees_the_worker_at_once(client: Client, files):
+def test_cancel_frees_the_worker_at_once(client: Client, files, styles_dir: Path):
     long_job = client.submit(**stylize_args(files, steps=500))
     deadline = time.time() + 120
     while not any(o[1] is None for o in long_job.outputs()) and time.time() < deadline:
@@ -171,7 +171,7 @@ def test_two_clients_are_kept_apart(url: str, files, tmp_path: Path, astronaut: 
     assert not np.array_equal(results["a"], results["b"])
 
 
-def test_full_queue_and_oversized_upload_get_friendly_messages(files, monkeypatch: pytest.MonkeyPatch):
+def test_full_queue_and_oversized_upload_get_friendly_messages(files, styles_dir: Path, monkeypatch: pytest.MonkeyPatch):
     import app
 
     monkeypatch.setenv("VIRTART_HEAVY_CONCURRENCY", "1")
@@ -195,7 +195,7 @@ def test_full_queue_and_oversized_upload_get_friendly_messages(files, monkeypatc
         demo.close()
 
 
-def test_fast_engine_with_the_single_mask_form(client: Client, files):
+def test_fast_engine_with_the_single_mask_form(client: Client, files, styles_dir: Path):
     try:
         image_path, png_path, report = client.predict(
             image=handle_file(str(files["small"])), mask=handle_file(str(files["mask"])), style="udnie",
