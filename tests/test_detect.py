@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -37,19 +39,21 @@ def test_duplicates_of_one_class_merge_into_the_most_confident() -> None:
 def test_objects_come_largest_first() -> None:
     objects = [obj("cup", 0.9, (0, 0, 10, 10)), obj("person", 0.5, (0, 0, 60, 60)), obj("dog", 0.7, (0, 0, 30, 30))]
     assert [o.label for o in sort_largest_first(objects)] == ["person", "dog", "cup"]
-    assert objects[1].describe() == {"label": "person", "score": 0.5, "box": [0.0, 0.0, 60.0, 60.0], "area": 3600}
+    assert objects[1].describe() == {"label": "person", "score": 0.5, "box": [0.0, 0.0, 60.0, 60.0], "area": 3600,
+                                      "mask_source": ""}
 
 
 class StubDetector:
     """Stands in for YOLO's boxes only; the masks still come from a real segmenter."""
 
     names = {0: "person", 16: "dog"}
+    model_name = "stub"
 
     def __init__(self, found) -> None:
         self.found = found
 
-    def boxes(self, image, classes=None, min_score=0.25, image_size=960, augment=False):
-        return [f for f in self.found if f[1] >= min_score]
+    def detect(self, image, classes=None, min_score=0.25, image_size=960, augment=False):
+        return [detect.Detection(*f) for f in self.found if f[1] >= min_score]
 
 
 @pytest.mark.filterwarnings("ignore::virtart.errors.VirtArtWarning")  # the tiny dog box may come back empty
@@ -119,6 +123,67 @@ def test_bad_arguments_are_clear_errors(small_photo) -> None:
         detect_objects(small_photo, min_score=1.5)
     with pytest.raises(VirtArtError, match="uint8 RGB"):
         detect_objects(small_photo[:, :, 0])
+
+
+@pytest.fixture(scope="module")
+def random_seg_checkpoints(tmp_path_factory):
+    """A folder holding ``yolo11n-seg.pt``: YOLO11n-seg built from ultralytics' own config with
+    random weights (no checkpoint can be had here), its class biases raised so that it finds
+    objects at the usual scores. Its boxes and masks are meaningless, but really computed."""
+    import torch
+
+    from virtart import settings
+
+    settings.apply_offline_defaults()
+    from ultralytics import YOLO
+
+    torch.manual_seed(0)
+    model = YOLO("yolo11n-seg.yaml", task="segment")
+    for branch in model.model.model[-1].cv3:
+        branch[-1].bias.data.fill_(3.0)
+    folder = tmp_path_factory.mktemp("checkpoints")
+    model.save(folder / "yolo11n-seg.pt")
+    return folder
+
+
+def test_a_segmentation_detector_draws_the_masks_the_offline_segmenter_would(monkeypatch, random_seg_checkpoints,
+                                                                              small_photo) -> None:
+    from virtart.segmentation.offline import OfflineSegmenter
+
+    monkeypatch.setenv("VIRTART_CHECKPOINTS", str(random_seg_checkpoints))
+    detector = detect.Detector("cpu")  # the registry's first choice, found in the user's folder
+    assert (detector.model_name, detector.segments) == ("yolo11n-seg", True)
+    found = detector.detect(small_photo, min_score=0.25, image_size=64)
+    assert found and all(d.mask.shape == small_photo.shape[:2] and d.mask.dtype == np.float32 for d in found)
+    assert all(set(np.unique(d.mask)) <= {0.0, 1.0} for d in found)
+    monkeypatch.setattr(detect, "get_detector", lambda: detector)
+    offline = OfflineSegmenter()
+    monkeypatch.setattr(offline, "set_image", lambda image: pytest.fail("the detector's masks need no segmenter"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", VirtArtWarning)  # random weights: some masks come back empty
+        objects = detect_objects(small_photo, min_score=0.25, segmenter=offline, image_size=64)
+        # a SAM (here a box-only stand-in) is still prompted with each box
+        boxed = detect_objects(small_photo, min_score=0.25, segmenter=BoxBlindSegmenter(), image_size=64)
+    drawn = mask_ops.union(*[d.mask for d in found])
+    assert objects and all(o.mask_source == "yolo11n-seg" for o in objects)
+    assert all(o.mask.any() and mask_ops.subtract(o.mask, drawn).sum() == 0 for o in objects)
+    assert all(o.mask_source == "box-blind" for o in boxed)
+
+
+def test_without_segmentation_weights_the_box_detector_serves(monkeypatch, tmp_path) -> None:
+    from virtart import checkpoints
+
+    monkeypatch.setenv("VIRTART_CHECKPOINTS", str(tmp_path))  # empty: no yolo11n-seg.pt
+    tried = []
+
+    def resolve(name):
+        tried.append(name)
+        raise detect.CheckpointError(f"model '{name}' is not available: test")
+
+    monkeypatch.setattr(checkpoints, "resolve", resolve)
+    with pytest.raises(detect.CheckpointError, match="yolo11n-seg.*yolo11n"):
+        detect.Detector("cpu")
+    assert tried == ["yolo11n-seg", "yolo11n"]
 
 
 def test_polygon_labels_are_rasterised(tmp_path) -> None:

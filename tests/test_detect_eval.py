@@ -15,13 +15,14 @@ class RecordingDetector:
     """Stands in for YOLO: the same boxes for every photo; records the settings it was called with."""
 
     names = {0: "person", 16: "dog"}
+    model_name = "stub"
 
     def __init__(self, found) -> None:
         self.found, self.calls = found, []
 
-    def boxes(self, image, classes=None, min_score=0.25, image_size=960, augment=False):
+    def detect(self, image, classes=None, min_score=0.25, image_size=960, augment=False):
         self.calls.append({"image_size": image_size, "augment": augment})
-        return [f for f in self.found if f[1] >= min_score]
+        return [detect.Detection(*f) for f in self.found if f[1] >= min_score]
 
 
 class BoxSegmenter:

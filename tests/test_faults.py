@@ -283,7 +283,7 @@ def test_the_page_says_which_features_are_off_and_why(monkeypatch):
     from virtart import checkpoints
     from virtart.ui import health
 
-    monkeypatch.setattr(checkpoints, "is_available", lambda name: name not in ("yolo11n", "sam-vit-b"))
+    monkeypatch.setattr(checkpoints, "is_available", lambda name: name not in ("yolo11n-seg", "yolo11n", "sam-vit-b"))
     rows = {name: (ok, detail) for name, ok, detail in health.feature_status()}
     assert rows["Detect objects"][0] is False and "yolo11n.pt" in rows["Detect objects"][1]
     assert rows["Fast engine"][0] and rows["Quality engine"][0]

@@ -113,6 +113,11 @@ REGISTRY: dict[str, ModelSpec] = {
             ),
         ),
         ModelSpec(
+            "yolo11n-seg", "Ultralytics YOLO11n-seg COCO instance segmenter: boxes with their own masks",
+            "yolo11n-seg.pt", None, "AGPL-3.0", "torch",
+            (HubSource("Ultralytics/YOLO11", "yolo11n-seg.pt"),),
+        ),
+        ModelSpec(
             "magenta-style-predict", "Magenta arbitrary stylization: style image -> 100-d style vector",
             "arbitrary_predict.onnx",
             "d832a92a6afc170510252cc5b65836fcf8354909e6f17cf02f8960f4e054a20d", "Apache-2.0", "onnx",

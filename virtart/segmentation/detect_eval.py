@@ -84,7 +84,8 @@ def evaluate_detection(images: Path, labels: Path, *, segmenter: Segmenter | Non
         raise VirtArtError(f"subset must be 'even' or 'odd', got {subset!r}")
     pairs = pairs[{"even": 0, "odd": 1}[subset]::2] if subset else pairs
     pairs = pairs[:limit]
-    names = get_detector().names
+    detector = get_detector()
+    names = detector.names
     if segmenter is None:
         from virtart.segmentation import get_segmenter
 
@@ -122,7 +123,7 @@ def evaluate_detection(images: Path, labels: Path, *, segmenter: Segmenter | Non
     return {
         "images": len(pairs),
         "subset": subset or "all",
-        "detector": "yolo11n",
+        "detector": detector.model_name,
         "backend": segmenter.name,
         "min_score": min_score,
         "image_size": image_size,

@@ -21,7 +21,7 @@ class Feature:
 FEATURES = (
     Feature("Fast engine", ("magenta-style-transform",)),
     Feature("Quality engine", ("vgg19", "vgg16-offline")),
-    Feature("Detect objects", ("yolo11n",)),
+    Feature("Detect objects", ("yolo11n-seg", "yolo11n")),
     Feature("Click selection", ("sam-vit-b",), fallback="offline segmenter (no SAM checkpoint here)"),
 )
 
