@@ -66,6 +66,21 @@ def test_small_box_is_segmented_in_an_enlarged_crop(segmenter):
     assert mask[:135].sum() == 0 and mask[:, 417:].sum() == 0  # nothing outside the box
 
 
+def test_a_small_box_favours_its_middle_over_its_corners(segmenter):
+    """The zoomed path's shape prior: object costs less at the box's centre than in its corners."""
+    from virtart.segmentation.offline import _box_shape_cost
+
+    image = np.full((120, 160, 3), 128, np.uint8)
+    working = segmenter.set_image(image).data
+    box = (40.0, 30.0, 120.0, 90.0)
+    cost = _box_shape_cost(working, box, 0.1)
+    centroid = working.graph.centroid
+    middle = np.argmin(((centroid - (80, 60)) ** 2).sum(axis=1))
+    corner = np.argmin(((centroid - (42, 32)) ** 2).sum(axis=1))
+    assert cost[middle] < 0 < cost[corner]
+    assert np.all(np.abs(cost) <= 0.1 * working.graph.area * np.log(49) + 1e-3)
+
+
 def test_exclude_click_removes_a_region(segmenter):
     image, disc = scene()
     state = segmenter.set_image(image)
