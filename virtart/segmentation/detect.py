@@ -21,7 +21,6 @@ import threading
 from dataclasses import dataclass
 from typing import NamedTuple
 
-import cv2
 import numpy as np
 
 from virtart import masks as mask_ops
@@ -128,7 +127,9 @@ class Detector:
         height, width = image.shape[:2]
         masks = [None] * len(result.boxes)
         if self.segments and result.masks is not None:  # retina_masks: already at the photo's size
-            masks = [_at_size(m, (width, height)) for m in result.masks.data.cpu().numpy()]
+            # 0/1 values in uint8, which mask_ops would read as 0-255: made float first
+            masks = [mask_ops.binary(mask_ops.resize_mask(m.astype(np.float32), (width, height))).astype(np.float32)
+                     for m in result.masks.data.cpu().numpy()]
         found = []
         for (x0, y0, x1, y1), score, cls, mask in zip(result.boxes.xyxy.tolist(), result.boxes.conf.tolist(),
                                                       result.boxes.cls.tolist(), masks, strict=True):
@@ -136,14 +137,6 @@ class Detector:
             if box[2] - box[0] >= 1 and box[3] - box[1] >= 1:
                 found.append(Detection(self.names[int(cls)], float(score), box, mask))
         return found
-
-
-def _at_size(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """``(H, W) float32`` 0/1 mask at ``size`` ``(W, H)``."""
-    mask = mask.astype(np.float32)
-    if mask.shape != (size[1], size[0]):
-        mask = cv2.resize(mask, size, interpolation=cv2.INTER_LINEAR)
-    return (mask >= 0.5).astype(np.float32)
 
 
 def _cuda() -> bool:
