@@ -31,10 +31,10 @@ from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from bench.harness.forge import animated, pattern  # noqa: E402
 from virtart import masks  # noqa: E402
 from virtart.errors import VirtArtError  # noqa: E402
 from virtart.imageio import load_mask, load_photo  # noqa: E402
-from virtart.testing.forge import animated, pattern  # noqa: E402
 
 MAX_PIXELS = 4_000_000  # keeps a mutated header from costing seconds per case
 PHOTO_SIZE = (40, 30)

@@ -4,7 +4,7 @@
 
 Runs, each bounded in count and time (about 4 minutes on a 2-core CPU; ``--quick`` about 2):
 
-* the hostile-input sweep (:mod:`virtart.testing.hostile`) through the library (decode and
+* the hostile-input sweep (:mod:`bench.harness.hostile`) through the library (decode and
   stylize, fast engine) and the CLI (in process);
 * the fault checks (``tests/test_faults.py``) and the static security checks
   (``tests/test_security.py``, without the server smoke test), through pytest;
@@ -38,7 +38,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 def hostile_sweep() -> dict:
-    from virtart.testing import hostile, sweep
+    from bench.harness import hostile, sweep
 
     work = Path(tempfile.mkdtemp(prefix="virtart-sweep-"))
     written = hostile.write_cases(work / "cases")

@@ -60,3 +60,22 @@ def run_in_threads(target, count: int) -> None:
         thread.start()
     for thread in threads:
         thread.join()
+
+
+# Same layer names and taps as VGG-16 (relu1_1 ... relu5_1, relu4_2), a few channels each.
+TINY_VGG_CONFIG: list[int | str] = [4, 4, "M", 6, 6, "M", 8, 8, 8, "M", 8, 8, 8, "M", 8, 8, 8]
+
+
+@pytest.fixture(scope="session")
+def tiny_gatys():
+    """A Gatys engine over a randomly initialised VGG with a few channels per layer: the real
+    engine code, results in a fraction of a second, no weights read."""
+    import torch
+
+    from virtart.engines.gatys import GatysEngine
+    from virtart.models.vgg import PerceptualNetwork, VGGFeatures
+
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        features = VGGFeatures(TINY_VGG_CONFIG).eval().requires_grad_(False)
+    return GatysEngine(PerceptualNetwork("tiny-vgg", "random weights", features), "cpu")

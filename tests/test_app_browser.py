@@ -8,27 +8,22 @@ Needs ``apt-get install -y chromium`` (never ``playwright install``). Screenshot
 from __future__ import annotations
 
 import shutil
-import socket
 import time
 from pathlib import Path
 
 import numpy as np
+import playwright.sync_api as playwright
 import pytest
+
+from bench.harness.server import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
-playwright = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "browser"
 CLICK = (180, 330)  # on the astronaut's orange suit, in the photo's own pixels
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -8,27 +8,19 @@ oversized upload and two clients kept apart.
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from gradio_client import Client, handle_file
 from PIL import Image
 
+from bench.harness.server import free_port
+from virtart.imageio import save_png
+
 pytestmark = pytest.mark.server
-
-gradio_client = pytest.importorskip("gradio_client")
-from gradio_client import Client, handle_file  # noqa: E402
-
-from virtart.imageio import save_png  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def launch(demo, max_size: int, **kwargs) -> str:

@@ -13,7 +13,7 @@ from virtart.engines.fast import FastEngine, pixel_weight
 from virtart.errors import VirtArtError
 from virtart.models import magenta
 
-MODELS = ("magenta-style-predict", "magenta-style-transform", "multistyle26")
+MODELS = ("magenta-style-predict", "magenta-style-transform")
 
 
 @pytest.fixture(scope="module")
@@ -89,15 +89,6 @@ def test_conversion_is_cached_by_source_hash(tmp_path, monkeypatch):
     assert magenta.convert_transformer(checkpoint) == paths
     assert {name: p.stat().st_mtime_ns for name, p in paths.items()} == stamps
     assert not list((tmp_path / "onnx").glob("*.part"))
-
-
-def test_multistyle26_loads_and_runs(small_photo):
-    model = magenta.MultiStyle26.from_registry()
-    weights = np.zeros(26, dtype=np.float32)
-    weights[[3, 12]] = 1.0
-    out = model.stylize(small_photo, weights)
-    assert out.shape == small_photo.shape and out.dtype == np.uint8
-    assert np.abs(out.astype(int) - small_photo).mean() > 5
 
 
 def test_preview_then_full_size_final_with_outside_pixels_untouched(engine, photo, painting, disc):

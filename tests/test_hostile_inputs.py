@@ -1,4 +1,4 @@
-"""Every hostile input of :mod:`virtart.testing.hostile` through the library, the CLI and the app's handlers.
+"""Every hostile input of :mod:`bench.harness.hostile` through the library, the CLI and the app's handlers.
 
 Each one must end as it says: decoded (with a warning where one is due) or refused with
 one clear line. Through the CLI: exit status 2 with ``error: ...``, never a traceback,
@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.harness import hostile, sweep
 from virtart.errors import CheckpointError
 from virtart.imageio import load_photo
-from virtart.testing import hostile, sweep
 
 CASES = hostile.cases()
 PHOTO_CASES = [c for c in CASES if c.role == "photo"]
@@ -118,13 +118,11 @@ def test_cli_subprocess_prints_one_line_not_a_traceback(folder: Path):
 
 @pytest.fixture(scope="module")
 def app_handlers():
-    try:
-        import gradio as gr
+    import gradio as gr
 
-        from virtart.ui import api, photo_handlers
-        from virtart.ui.state import new_session
-    except ImportError as exc:
-        pytest.skip(f"the app's handlers cannot be imported: {exc}")
+    from virtart.ui import api, photo_handlers
+    from virtart.ui.state import new_session
+
     return gr, api, photo_handlers, new_session
 
 

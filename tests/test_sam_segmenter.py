@@ -109,14 +109,24 @@ def test_mask_shape_and_values_at_the_original_size(segmenter) -> None:
         assert prediction.backend == "sam-vit-b"
 
 
-def test_mask_is_the_thresholded_upsampled_logits(segmenter) -> None:
-    state = segmenter.set_image(photo(256, 128))  # 256 -> 1024 (x4), 128 -> 512: exact crop of the frame
-    prediction = segmenter.predict(state, [(100, 60, 1)])
-    logits = torch.as_tensor(prediction.extra["low_res_logits"])[None]
-    frame = torch.nn.functional.interpolate(logits, (1024, 1024), mode="bilinear", align_corners=False)
-    frame = torch.nn.functional.interpolate(frame[..., :512, :1024], (128, 256), mode="bilinear",
-                                            align_corners=False)
-    np.testing.assert_array_equal(prediction.mask, (frame[0, 0] > 0).float().numpy())
+def test_masks_match_segment_anythings_own_predictor(segmenter) -> None:
+    """The wrapper and upstream ``SamPredictor`` on the same model give the same masks."""
+    from segment_anything import SamPredictor
+
+    image = photo(300, 200, seed=5)
+    upstream = SamPredictor(segmenter.model)
+    upstream.set_image(image)
+    state = segmenter.set_image(image)
+
+    ours = segmenter.predict(state, [(100, 60, 1)])
+    masks, scores, _ = upstream.predict(np.array([[100, 60]]), np.array([1]), multimask_output=True)
+    np.testing.assert_array_equal(ours.mask, masks[int(np.argmax(scores))].astype(np.float32))
+
+    box = (30, 20, 270, 180)
+    ours = segmenter.predict(state, [(100, 60, 1), (250, 30, 0)], box=box)
+    masks, _, _ = upstream.predict(np.array([[100, 60], [250, 30]]), np.array([1, 0]), box=np.array(box),
+                                   multimask_output=False)
+    np.testing.assert_array_equal(ours.mask, masks[0].astype(np.float32))
 
 
 def test_embedding_is_computed_once_per_image_content(segmenter, recorder) -> None:

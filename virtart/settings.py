@@ -2,7 +2,7 @@
 
 | variable | default | meaning |
 | --- | --- | --- |
-| ``VIRTART_CACHE`` | ``<repo>/.cache`` or ``~/.cache/virtart`` | downloads, converted weights, temp files |
+| ``VIRTART_CACHE`` | the per-user cache folder (``~/.cache/virtart`` on Linux) | downloads, converted weights, temp files |
 | ``VIRTART_CHECKPOINTS`` | unset | a folder of model files, searched first |
 | ``VIRTART_STYLES`` | ``../shared/styles`` when present | the gallery paintings |
 | ``VIRTART_MAX_PIXELS`` | 50,000,000 | larger images are refused (decompression bombs) |
@@ -14,8 +14,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-REPO_DIR = PACKAGE_DIR.parent
+import platformdirs
+
+# Only read from, to find ``../shared`` beside a source checkout; nothing is ever written
+# here, since in an installed package this is site-packages.
+_CHECKOUT_DIR = Path(__file__).resolve().parent.parent
 
 
 def _env_path(name: str) -> Path | None:
@@ -27,7 +30,7 @@ def cache_dir() -> Path:
     """Writable folder for downloads and converted weights (created on demand)."""
     path = _env_path("VIRTART_CACHE")
     if path is None:
-        path = REPO_DIR / ".cache" if os.access(REPO_DIR, os.W_OK) else Path.home() / ".cache" / "virtart"
+        path = Path(platformdirs.user_cache_dir("virtart", appauthor=False))
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -42,7 +45,7 @@ def styles_dir() -> Path | None:
     path = _env_path("VIRTART_STYLES")
     if path is not None:
         return path
-    for candidate in (REPO_DIR.parent / "shared" / "styles", Path.cwd().parent / "shared" / "styles"):
+    for candidate in (_CHECKOUT_DIR.parent / "shared" / "styles", Path.cwd().parent / "shared" / "styles"):
         if candidate.is_dir():
             return candidate
     return None
@@ -53,7 +56,7 @@ def shared_dir() -> Path | None:
     path = _env_path("VIRTART_SHARED")
     if path is not None:
         return path
-    candidate = REPO_DIR.parent / "shared"
+    candidate = _CHECKOUT_DIR.parent / "shared"
     return candidate if candidate.is_dir() else None
 
 

@@ -18,7 +18,6 @@ same numbers, so the result does not depend on the tile size. (The whole graph r
 onnxruntime's int8 fusions, the tiling graphs without; at equal statistics the two differ by
 about one level in 255 on average.)
 
-``multistyle26.onnx`` (26 fixed styles, NCHW, any size) is loaded by :class:`MultiStyle26`.
 Sessions are created once and only read afterwards (``InferenceSession.run`` is thread-safe).
 """
 
@@ -322,32 +321,6 @@ class MagentaStylizer:
 def to_uint8(image: np.ndarray) -> np.ndarray:
     """The network's ``[0, 1]`` float output as ``uint8``."""
     return np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
-
-
-class MultiStyle26:
-    """The 26 fixed styles of ``multistyle26.onnx`` (NCHW, any size, blendable)."""
-
-    NUM_STYLES = 26
-
-    def __init__(self, session, source: str):
-        self.session = session
-        self.source = source
-
-    @classmethod
-    def from_registry(cls, device: str = "cpu") -> MultiStyle26:
-        checkpoint = checkpoints.resolve("multistyle26")
-        providers, _ = providers_for(device)
-        return cls(open_session(checkpoint.path, providers), checkpoint.source)
-
-    def stylize(self, image: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        """``(H, W, 3) uint8`` in and out; ``weights`` are 26 non-negative blend weights."""
-        weights = np.asarray(weights, dtype=np.float32)
-        if weights.shape != (self.NUM_STYLES,) or (weights < 0).any() or weights.sum() <= 0:
-            raise ValueError("weights must be 26 non-negative numbers, not all zero")
-        height, width = image.shape[:2]
-        batch = (pad_to_multiple(image).astype(np.float32) / 255.0).transpose(2, 0, 1)[None]
-        out = self.session.run(None, {"image": np.ascontiguousarray(batch), "style_weights": weights / weights.sum()})
-        return to_uint8(out[0][0].transpose(1, 2, 0)[:height, :width])
 
 
 _shared: dict[str, MagentaStylizer] = {}

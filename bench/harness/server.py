@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from virtart.settings import REPO_DIR
+from bench.harness import REPO_DIR
 
 
 def free_port() -> int:

@@ -1,6 +1,6 @@
 """Crafting image files byte by byte: patterns, encoders, hand-written PNG chunks, bombs, broken frames.
 
-The pieces :mod:`virtart.testing.hostile` builds its cases from; nothing here reads a
+The pieces :mod:`bench.harness.hostile` builds its cases from; nothing here reads a
 fixture file. Sizes are ``(width, height)``; arrays are ``(height, width, 3) uint8``.
 """
 

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from virtart.settings import REPO_DIR
+from bench.harness import REPO_DIR
 
 # Routes of gradio 6.31 that take a path or file name from the URL.
 ROUTES = (

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from virtart.testing.forge import (
+from bench.harness.forge import (
     animated,
     complete_png_bomb,
     encode,

@@ -1,7 +1,7 @@
 """Run each hostile case through a layer (library decode, library stylize, CLI) and judge the outcome.
 
 Every function returns an :class:`Outcome` whose ``problem`` is None when the case was
-handled as :mod:`virtart.testing.hostile` says it must be, else a one-line description.
+handled as :mod:`bench.harness.hostile` says it must be, else a one-line description.
 The tests assert on it; ``bench/reliability_report.py`` counts it.
 """
 
@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.harness.hostile import MASK_PHOTO_SIZE, REFUSE, WARN, HostileCase
 from virtart.errors import VirtArtError, VirtArtWarning
 from virtart.imageio import load_mask, load_photo
-from virtart.testing.hostile import MASK_PHOTO_SIZE, REFUSE, WARN, HostileCase
 
 
 @dataclass
