@@ -15,6 +15,7 @@ settings.apply_offline_defaults()
 
 import gradio as gr  # noqa: E402
 
+from virtart.engines import registry  # noqa: E402
 from virtart.ui import (  # noqa: E402
     api,
     health,
@@ -36,12 +37,6 @@ INTRO = """# VirtArt
 include, red exclude), then *Add selection as region*; or *Detect objects*; or take *Everything else*.
 **3.** Pick a painting for each region. **4.** *Stylize*. Pixels outside your regions stay exactly as they were.
 """
-
-
-def _default_engine() -> str:
-    import torch
-
-    return "Quality (Gatys)" if torch.cuda.is_available() else "Fast"
 
 
 def load_example(session: Session, evt: gr.SelectData):
@@ -107,13 +102,18 @@ def _build_styles() -> dict:
 def _build_settings() -> dict:
     ui: dict = {}
     with gr.Accordion("Settings", open=False, elem_id="settings"):
-        ui["engine"] = gr.Radio(["Fast", "Quality (Gatys)"], value=_default_engine(), label="Engine",
-                                elem_id="engine", info="Fast: one pass, seconds on a CPU. Quality: optimisation.")
-        ui["steps"] = gr.Slider(1, limits.MAX_STEPS, value=150, step=1, label="Steps (Quality engine)", elem_id="steps")
+        device = registry.resolve_device()
+        ui["engine"] = gr.Radio([spec.label for spec in registry.ENGINES.values()],
+                                value=registry.engine_spec("auto", device).label, label="Engine", elem_id="engine",
+                                info="Fast: one pass, seconds on a CPU. Quality: optimisation.")
+        ui["steps"] = gr.Slider(1, 2000, value=150, step=1, label="Steps (Quality engine)", elem_id="steps")
         ui["strength"] = gr.Slider(0, 1, value=1.0, step=0.05, label="Strength of new regions", elem_id="strength")
         ui["preserve"] = gr.Checkbox(False, label="Preserve the photo's colours", elem_id="preserve")
         ui["feather"] = gr.Slider(0, 50, value=4, step=1, label="Feather (soft edge, px)", elem_id="feather")
-        ui["max_size"] = gr.Slider(128, 1024, value=512, step=64, label="Working size (px)", elem_id="working-size")
+        ui["max_size"] = gr.Slider(0, 4096, value=0, step=64, label="Working size (px; 0 = the engine's default)",
+                                   elem_id="working-size",
+                                   info=", ".join(f"{spec.label} {spec.default_max_size(device)} px"
+                                                  for spec in registry.ENGINES.values()) + " here")
         ui["output_size"] = gr.Dropdown(list(stylize_handlers.OUTPUT_SIZES), value="Full resolution",
                                         label="Output size", elem_id="output-size")
     return ui
@@ -145,7 +145,7 @@ def _wire_api() -> None:
                   gr.File(label="style_images", file_count="multiple", type="filepath"),
                   gr.File(label="mask", type="filepath"), gr.Textbox("starry_night", label="style"),
                   gr.Number(1.0, label="strength"), gr.Checkbox(False, label="invert"),
-                  gr.Textbox("fast", label="engine"), gr.Number(100, label="steps"), gr.Number(512, label="max_size"),
+                  gr.Textbox("auto", label="engine"), gr.Number(100, label="steps"), gr.Number(0, label="max_size"),
                   gr.Checkbox(False, label="preserve_color"), gr.Number(4.0, label="feather"),
                   gr.Number(0, label="seed")]
         outputs = [gr.Image(label="image", format="png", type="numpy"), gr.File(label="png"), gr.JSON(label="progress")]

@@ -21,7 +21,7 @@ def files(tmp_path, small_photo):
 def test_stylize_writes_full_size_png_report_and_plot(files, styles_dir, capsys):
     photo, mask, folder = files
     out, report, plot = folder / "out.png", folder / "r.json", folder / "loss.png"
-    code = main(["stylize", str(photo), "--style", "starry_night", "--mask", str(mask), "--steps", "3",
+    code = main(["stylize", str(photo), "--style", "starry_night", "--mask", str(mask), "--engine", "gatys", "--steps", "3",
                  "--max-size", "64", "--preview-every", "1", "--out", str(out), "--report", str(report),
                  "--plot", str(plot)])
     assert code == 0

@@ -97,7 +97,7 @@ def test_a_wrong_onnx_file_is_skipped_for_the_verified_packaged_one(checkpoint_f
 
 def test_a_wrong_file_with_no_fallback_disables_the_fast_engine_with_a_message(checkpoint_folder, load_spies,
                                                                                  monkeypatch):
-    from virtart import pipeline
+    from virtart.engines import registry
     from virtart.models import magenta
 
     for name in ("magenta-style-predict", "magenta-style-transform"):
@@ -105,9 +105,9 @@ def test_a_wrong_file_with_no_fallback_disables_the_fast_engine_with_a_message(c
         monkeypatch.setitem(checkpoints.REGISTRY, name, dataclasses.replace(spec, sources=()))
         (checkpoint_folder / spec.filename).write_bytes(b"tampered")
     monkeypatch.setattr(magenta, "_shared", {})
-    monkeypatch.setattr(pipeline, "_engines", {})
+    monkeypatch.setattr(registry, "_shared", {})
     with pytest.raises(CheckpointError, match=r"fails its checksum .*refused, not loaded"):
-        pipeline.get_engine("fast", "cpu")
+        registry.shared_engine("fast", "cpu")
     assert not any(path.startswith(str(checkpoint_folder)) for path in load_spies)
 
 
@@ -182,12 +182,12 @@ def test_a_too_large_gatys_run_fails_before_working_and_the_process_serves_on(mo
     from virtart.pipeline import RegionRequest
 
     # No network is needed: the memory check runs before the first feature is computed.
-    monkeypatch.setitem(pipeline._engines, ("gatys", "cpu"), GatysEngine(network=None, device="cpu"))
+    engine = GatysEngine(network=None, device="cpu")
     monkeypatch.setattr(memory, "available_bytes", lambda device: 8 * 2**20)
     mask = np.ones(small_photo.shape[:2], np.float32)
     style = np.full((32, 32, 3), 128, np.uint8)
     with pytest.raises(VirtArtError, match="max size of"):
-        list(pipeline.stylize(small_photo, [RegionRequest(mask, style)], engine="gatys",
+        list(pipeline.stylize(small_photo, [RegionRequest(mask, style)], engine=engine,
                               options=StyleOptions(max_size=512, device="cpu")))
 
 
@@ -244,13 +244,13 @@ def test_a_detector_that_cannot_load_disables_detection_only(app_api, photo_file
 
 def test_an_engine_that_cannot_load_disables_stylizing_only_and_says_why(app_api, photo_files, monkeypatch):
     gr, api = app_api
-    from virtart import pipeline
+    from virtart.engines import registry
     from virtart.models import magenta
 
     def broken(cls, device="cpu"):
         raise CheckpointError("model 'magenta-style-predict' (arbitrary_predict.onnx) is not available: test fault")
 
-    monkeypatch.setattr(pipeline, "_engines", {})
+    monkeypatch.setattr(registry, "_shared", {})
     monkeypatch.setattr(magenta, "_shared", {})
     monkeypatch.setattr(magenta.MagentaStylizer, "from_registry", classmethod(broken))
     with pytest.raises(gr.Error) as caught:
@@ -263,11 +263,11 @@ def test_an_engine_that_cannot_load_disables_stylizing_only_and_says_why(app_api
 
 def test_the_app_says_to_use_a_smaller_size_and_serves_on(app_api, photo_files, monkeypatch):
     gr, api = app_api
-    from virtart import pipeline
-    from virtart.engines import memory
+    from virtart.engines import memory, registry
     from virtart.engines.gatys import GatysEngine
 
-    monkeypatch.setitem(pipeline._engines, ("gatys", "cpu"), GatysEngine(network=None, device="cpu"))
+    # The app serves the registry's shared engines; this one fails its memory check before it needs a network.
+    monkeypatch.setitem(registry._shared, ("gatys", "cpu"), GatysEngine(network=None, device="cpu"))
     monkeypatch.setattr(memory, "available_bytes", lambda device: 8 * 2**20)
     with pytest.raises(gr.Error) as caught:
         list(api.stylize_api(image=photo_files["image"], mask=photo_files["mask"], style="",

@@ -22,7 +22,7 @@ def test_style_loss_falls_and_outside_is_untouched(photo, styles_dir):
     options = StyleOptions(steps=30, max_size=128, preview_every=10, feather=3)
     previews = list(stylize(photo, [RegionRequest(mask, "starry_night", 1.0)], engine="gatys", options=options))
     assert len(previews) >= 3 and previews[-1].final and not previews[0].final
-    report = previews[-1].info["report"]
+    report = previews[-1].result.report
     region = report["regions"][0]
     assert region["first"]["style"] / region["last"]["style"] >= 5.0
     assert report["outside_changed_pixels"] == 0
@@ -43,7 +43,7 @@ def test_two_regions_full_resolution_and_same_seed_same_result(photo, styles_dir
     second = list(stylize(big, regions, engine="gatys", options=options))[-1]
     assert first.image.shape == big.shape  # full resolution although the work ran at 64 px
     assert np.array_equal(first.image, second.image)
-    assert len(first.info["report"]["regions"]) == 2
+    assert len(first.result.report["regions"]) == 2
 
 
 def test_closing_the_generator_stops_work(photo, styles_dir):

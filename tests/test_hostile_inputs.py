@@ -67,10 +67,10 @@ def test_a_non_utf8_name_round_trips_through_the_file_system(folder: Path):
 
 @pytest.fixture(scope="module")
 def fast_engine():
-    from virtart.pipeline import get_engine
+    from virtart.engines.registry import shared_engine
 
     try:
-        return get_engine("fast", "cpu")
+        return shared_engine("fast", "cpu")
     except (ImportError, CheckpointError) as exc:
         pytest.skip(f"fast engine unavailable here: {exc}")
 

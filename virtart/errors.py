@@ -8,6 +8,9 @@ the app shows it as a toast. Programming errors stay ordinary exceptions.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 
 class VirtArtError(Exception):
@@ -22,6 +25,26 @@ class VirtArtWarning(UserWarning):
     """Something was adjusted on the user's behalf (a mask resized, a frame dropped)."""
 
 
+_collector: ContextVar[list[str] | None] = ContextVar("virtart_warnings", default=None)
+
+
 def warn(message: str) -> None:
-    """Emit a :class:`VirtArtWarning`; the CLI prints it, the app shows it as a toast."""
+    """Emit a :class:`VirtArtWarning`: to the innermost :func:`collect_warnings` of this thread
+    (the app's toasts), else through :mod:`warnings` (the CLI prints it)."""
+    collected = _collector.get()
+    if collected is not None:
+        collected.append(message)
+        return
     warnings.warn(message, VirtArtWarning, stacklevel=2)
+
+
+@contextmanager
+def collect_warnings() -> Iterator[list[str]]:
+    """Gather the :func:`warn` messages of this thread (and context) instead of emitting them;
+    no process-wide state changes, so concurrent requests never see each other's."""
+    collected: list[str] = []
+    token = _collector.set(collected)
+    try:
+        yield collected
+    finally:
+        _collector.reset(token)

@@ -1,153 +1,77 @@
-"""The one entry point the CLI and the app use to stylize a photo.
+"""The one entry point the CLI, the app and the API use to stylize a photo.
 
-``stylize(photo, regions, engine=..., options=...)`` resolves styles and masks, checks
-everything at the boundary, runs the chosen engine's preview generator and attaches a
-report (sizes, losses, timings, ``outside_changed_pixels``) to the final preview.
-Engines are built once per (name, device) and shared read-only between requests.
+``stylize(photo, regions, engine=..., options=...)`` makes a checked
+:class:`~virtart.request.StylizeRequest` (or takes one), runs the engine's preview generator
+and hands back a typed :class:`~virtart.engines.base.StylizeResult` on the final preview:
+the image, the region alphas and a report built from those same alphas.
 """
 
 from __future__ import annotations
 
-import os
-import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 
-import numpy as np
-
-from virtart import masks as mask_ops
-from virtart.engines.base import Engine, Preview, Region, StyleOptions, check_inputs
+from virtart.engines.base import Engine, Preview, Region, StyleOptions, StylizeResult
 from virtart.engines.composite import outside_changed_pixels, region_alphas
-from virtart.errors import VirtArtError
-from virtart.imageio import ImageSource, Photo, load_mask, load_photo
-from virtart.styles import load_style
+from virtart.engines.registry import shared_engine
+from virtart.imageio import ImageSource, Photo
+from virtart.request import RegionRequest, StylizeRequest
 
-ENGINE_NAMES = ("gatys", "fast")
-
-
-@dataclass
-class RegionRequest:
-    """A region as a user states it: a mask (array or image), a style (gallery id, path or
-    array), a strength in ``[0, 1]``; ``invert`` turns the mask into "everything else"."""
-
-    mask: ImageSource
-    style: str | os.PathLike | np.ndarray
-    strength: float = 1.0
-    invert: bool = False
-
-
-_engines: dict[tuple[str, str], Engine] = {}
-_engines_lock = threading.Lock()
-
-
-def resolve_device(device: str = "auto") -> str:
-    """"auto" -> "cuda" when a GPU is usable, else "cpu"; anything else is checked."""
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise VirtArtError("--device cuda was asked for, but no CUDA GPU is available here")
-    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
-        raise VirtArtError(f"unknown device '{device}': use auto, cpu or cuda")
-    return device
-
-
-def get_engine(name: str, device: str = "auto") -> Engine:
-    """The shared engine ``name`` ("gatys" or "fast") on ``device``, built on first use."""
-    if name not in ENGINE_NAMES:
-        raise VirtArtError(f"unknown engine '{name}': choose one of {', '.join(ENGINE_NAMES)}")
-    device = resolve_device(device)
-    key = (name, device)
-    with _engines_lock:
-        if key not in _engines:
-            if name == "gatys":
-                from virtart.engines.gatys import GatysEngine
-
-                _engines[key] = GatysEngine.from_registry(device=device)
-            else:
-                from virtart.engines.fast import FastEngine
-
-                _engines[key] = FastEngine.from_registry(device=device)
-        return _engines[key]
-
-
-def prepare_regions(photo: Photo, requests: list[RegionRequest]) -> list[Region]:
-    """Load each request's mask (resized to the photo with a warning) and style."""
-    if not requests:
-        raise VirtArtError("no region to repaint: choose at least one region")
-    regions = []
-    for index, request in enumerate(requests, start=1):
-        mask = load_mask(request.mask, photo.size, label=f"region {index} mask")
-        if request.invert:
-            mask = mask_ops.invert(mask)
-        if not np.any(mask >= 0.5):
-            raise VirtArtError(f"region {index}: the region is empty")
-        style, style_name = load_style(request.style)
-        regions.append(Region(mask=mask, style=style, strength=float(request.strength), style_name=style_name))
-    return regions
+__all__ = ["RegionRequest", "StylizeRequest", "stylize", "run"]
 
 
 def stylize(
-    photo: Photo | ImageSource,
-    regions: list[RegionRequest] | list[Region],
+    photo: Photo | ImageSource | StylizeRequest,
+    regions: Sequence[RegionRequest | Region] = (),
     *,
-    engine: str | Engine = "gatys",
+    engine: str | Engine = "auto",
     options: StyleOptions | None = None,
 ) -> Iterator[Preview]:
-    """Yield previews, then a final :class:`Preview` at the photo's full size.
+    """Yield previews, then a final :class:`Preview` whose ``result`` is the full-size result.
 
-    ``engine``: a name ("gatys", "fast") for the shared engine, or an engine object (tests
-    inject small ones this way).
-
-    The final preview's ``info["report"]`` holds the run's report. Inputs are checked before
-    any work starts; closing the generator stops the engine.
+    ``engine``: a registry name ("fast", "gatys", "auto": the default for the device) or an
+    engine object (tests inject small ones). Inputs are checked before any work starts;
+    closing the generator stops the engine.
     """
-    options = options or StyleOptions()
-    if not isinstance(photo, Photo):
-        photo = load_photo(photo)
-    if regions and isinstance(regions[0], RegionRequest):
-        regions = prepare_regions(photo, regions)  # type: ignore[arg-type]
-    check_inputs(photo.rgb, regions, options)  # type: ignore[arg-type]
-    runner = get_engine(engine, options.device) if isinstance(engine, str) else engine
+    if isinstance(photo, StylizeRequest):
+        return run(photo)
+    name = engine if isinstance(engine, str) else "auto"
+    request = StylizeRequest.create(photo, regions, name, options)
+    return run(request, engine if not isinstance(engine, str) else None)
+
+
+def run(request: StylizeRequest, engine: Engine | None = None) -> Iterator[Preview]:
+    """Run a checked request on its registry engine (or ``engine``)."""
+    runner = engine or shared_engine(request.engine, request.options.device)
     started = time.perf_counter()
     first_losses: dict[int, dict[str, float]] = {}
-    generator = runner.run(photo.rgb, regions, options)  # type: ignore[arg-type]
+    regions = list(request.regions)
+    generator = runner.run(request.photo.rgb, regions, request.options)
     try:
         for preview in generator:
             for index, values in preview.losses.items():
                 first_losses.setdefault(index, dict(values))
             if preview.final:
-                alphas = region_alphas([r.mask for r in regions], options.feather)  # type: ignore[union-attr]
-                preview.info["report"] = build_report(
-                    runner, photo, regions, options, preview, first_losses, time.perf_counter() - started,  # type: ignore[arg-type]
-                    outside_changed_pixels(photo.rgb, preview.image, alphas),
-                )
-                preview.info["alpha"] = photo.alpha
+                alphas = region_alphas([r.mask for r in regions], request.options.feather)
+                report = build_report(runner, request, preview, first_losses, time.perf_counter() - started,
+                                      outside_changed_pixels(request.photo.rgb, preview.image, alphas))
+                preview.result = StylizeResult(preview.image, request.photo.alpha, alphas, report)
             yield preview
     finally:
         generator.close()
 
 
-def build_report(
-    runner: Engine,
-    photo: Photo,
-    regions: list[Region],
-    options: StyleOptions,
-    final: Preview,
-    first_losses: dict[int, dict[str, float]],
-    seconds: float,
-    outside_changed: int,
-) -> dict:
+def build_report(runner: Engine, request: StylizeRequest, final: Preview,
+                 first_losses: dict[int, dict[str, float]], seconds: float, outside_changed: int) -> dict:
     """The run's report as plain JSON-ready data."""
+    options = request.options
     return {
         "engine": runner.name,
         "perceptual_net": final.info.get("perceptual_net"),
         "device": final.info.get("device"),
         "steps": final.step,
         "seconds": round(seconds, 3),
-        "input_size": list(photo.size),
+        "input_size": list(request.photo.size),
         "output_size": [int(final.image.shape[1]), int(final.image.shape[0])],
         "working_sizes": final.info.get("working_sizes"),
         "regions": [
@@ -158,7 +82,7 @@ def build_report(
                 "first": first_losses.get(index),
                 "last": final.losses.get(index),
             }
-            for index, region in enumerate(regions)
+            for index, region in enumerate(request.regions)
         ],
         "options": {
             "steps": options.steps, "max_size": options.max_size, "optimizer": options.optimizer,

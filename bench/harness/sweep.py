@@ -114,7 +114,7 @@ def stylize_outcome(case: HostileCase, photo_path: Path, style_path: Path) -> Ou
     final = previews[-1] if previews else None
     if outcome.handled and (final is None or not final.final or final.image.shape != photo.rgb.shape):
         outcome.problem = "no full-size final image"
-    elif outcome.handled and final.info["report"]["outside_changed_pixels"] != 0:
+    elif outcome.handled and final.result.report["outside_changed_pixels"] != 0:
         outcome.problem = "pixels outside the region changed"
     return outcome
 

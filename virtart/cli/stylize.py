@@ -10,13 +10,10 @@ from pathlib import Path
 import numpy as np
 
 from virtart.engines.base import StyleOptions
+from virtart.engines.registry import AUTO, ENGINES
 from virtart.errors import VirtArtError
 from virtart.imageio import atomic_write, load_photo, save_png
-from virtart.pipeline import ENGINE_NAMES, RegionRequest, stylize
-
-# The optimiser's cost grows with pixels, so it works at 512 px unless asked; the fast engine
-# is one pass and keeps full detail by default.
-DEFAULT_MAX_SIZE = {"gatys": 512, "fast": None}
+from virtart.pipeline import RegionRequest, StylizeRequest, stylize
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,10 +28,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--invert-mask", action="store_true", help="repaint everything outside --mask")
     parser.add_argument("--region", action="append", default=[], metavar="MASK.png=STYLE[@STRENGTH]",
                         help="an extra region with its own style and strength (repeatable)")
-    parser.add_argument("--engine", choices=ENGINE_NAMES, default="gatys")
+    parser.add_argument("--engine", choices=[*ENGINES, AUTO], default=AUTO,
+                        help="auto: gatys where a GPU is usable, else fast")
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--max-size", type=int, default=None,
-                        help="long side of the working resolution in px (default: 512 for gatys, full for fast)")
+                        help="long side of the working resolution in px (default: the engine's for the device: "
+                        + "; ".join(f"{s.name} {s.working_size['cpu']} on a CPU, {s.working_size['cuda']} on a GPU"
+                                    for s in ENGINES.values()) + ")")
     parser.add_argument("--strength", type=float, default=1.0, help="0 keeps the photo, 1 is the full style")
     parser.add_argument("--preserve-color", nargs="?", const="luminance", default=False,
                         choices=["luminance", "histogram"], help="keep the photo's colours")
@@ -107,24 +107,26 @@ def run(args: argparse.Namespace) -> int:
     photo = load_photo(args.photo, label=args.photo)
     requests = build_requests(args, photo.size)
     options = StyleOptions(
-        steps=args.steps, max_size=args.max_size if args.max_size else DEFAULT_MAX_SIZE[args.engine], optimizer=args.optimizer, style_weight=args.style_weight,
+        steps=args.steps, max_size=args.max_size, optimizer=args.optimizer, style_weight=args.style_weight,
         content_weight=args.content_weight, style_scale=args.style_scale, preserve_color=args.preserve_color,
-        feather=args.feather, seed=args.seed, device=args.device, preview_every=max(1, args.preview_every), precision=args.precision,
+        feather=args.feather, seed=args.seed, device=args.device, preview_every=max(1, args.preview_every),
+        precision=args.precision,
     )
+    request = StylizeRequest.create(photo, requests, args.engine, options)
     history: list[tuple[int, dict[int, dict[str, float]]]] = []
     final = None
-    with tqdm(total=options.steps, desc=f"stylize ({args.engine})", unit="step", disable=None) as bar:
-        for preview in stylize(photo, requests, engine=args.engine, options=options):
+    with tqdm(total=options.steps, desc=f"stylize ({request.engine})", unit="step", disable=None) as bar:
+        for preview in stylize(request):
             bar.total = preview.total_steps
             bar.update(preview.step - bar.n)
             if preview.losses:
                 history.append((preview.step, preview.losses))
             if preview.final:
                 final = preview
-    if final is None:
+    if final is None or final.result is None:
         raise VirtArtError("the engine stopped before producing a result")
-    save_png(args.out, final.image, photo.alpha)
-    report = final.info["report"]
+    save_png(args.out, final.result.image, photo.alpha)
+    report = final.result.report
     report["output"] = str(args.out)
     if args.report:
         atomic_write(args.report, json.dumps(report, indent=2).encode())

@@ -14,8 +14,6 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-from virtart.errors import VirtArtError
-
 
 @dataclass
 class Region:
@@ -36,15 +34,16 @@ class Region:
 class StyleOptions:
     """Settings shared by the engines; each engine ignores what does not apply to it.
 
-    ``max_size`` caps the long side of the working resolution (None = the photo's own,
-    up to 4096). ``feather`` is the soft-edge radius in output pixels. The Gatys losses are
+    ``max_size`` caps the long side of the working resolution (None: the engine's default
+    for the device, from :mod:`virtart.engines.registry`, when the request is made; an engine
+    run directly with None works at the photo's own size, up to 4096). ``feather`` is the soft-edge radius in output pixels. The Gatys losses are
     relative (scale-free), so ``style_weight`` is the style-to-content balance.
     ``preserve_color``: False, "luminance" (transfer lightness only) or "histogram"
     (match the style's colours to the photo's first).
     """
 
     steps: int = 300
-    max_size: int | None = 512
+    max_size: int | None = None
     optimizer: Literal["adam", "lbfgs"] = "adam"
     learning_rate: float = 0.02
     style_weight: float = 10.0
@@ -76,6 +75,23 @@ class Preview:
     final: bool = False
     stage: str = ""
     info: dict = field(default_factory=dict)
+    result: StylizeResult | None = None
+
+
+@dataclass
+class StylizeResult:
+    """What :func:`virtart.pipeline.stylize` hands back on its final preview.
+
+    ``image``: ``(H, W, 3) uint8`` at the photo's full size. ``alpha``: the photo's own
+    transparency ``(H, W) uint8`` or None, for saving. ``alphas``: each region's feathered
+    blend weight ``(H, W) float32`` in ``[0, 1]``, the ones the report counted with.
+    ``report``: JSON-ready data (engine, sizes, losses, seconds, ``outside_changed_pixels``).
+    """
+
+    image: np.ndarray
+    alpha: np.ndarray | None
+    alphas: list[np.ndarray]
+    report: dict
 
 
 class Engine(Protocol):
@@ -88,38 +104,3 @@ class Engine(Protocol):
 
 
 MAX_WORKING_SIZE = 4096
-
-
-def check_inputs(photo: np.ndarray, regions: list[Region], options: StyleOptions) -> None:
-    """Validate what an engine is given; raise :class:`VirtArtError` with one clear line."""
-    if not isinstance(photo, np.ndarray) or photo.ndim != 3 or photo.shape[2] != 3 or photo.dtype != np.uint8:
-        raise VirtArtError("the photo must be an (H, W, 3) uint8 RGB array")
-    if min(photo.shape[:2]) < 8:
-        raise VirtArtError(f"the photo is too small ({photo.shape[1]}x{photo.shape[0]}); at least 8x8 pixels")
-    if not regions:
-        raise VirtArtError("no region to repaint: choose at least one region")
-    for index, region in enumerate(regions, start=1):
-        if region.mask.shape != photo.shape[:2]:
-            raise VirtArtError(
-                f"region {index}: mask is {region.mask.shape[1]}x{region.mask.shape[0]}, "
-                f"the photo {photo.shape[1]}x{photo.shape[0]}"
-            )
-        if not np.any(region.mask >= 0.5):
-            raise VirtArtError(f"region {index}: the region is empty")
-        if region.style.ndim != 3 or region.style.shape[2] != 3 or min(region.style.shape[:2]) < 8:
-            raise VirtArtError(f"region {index}: the style image must be an RGB image of at least 8x8 pixels")
-        if not 0.0 <= float(region.strength) <= 1.0:
-            raise VirtArtError(f"region {index}: strength must be between 0 and 1, got {region.strength}")
-    if options.steps < 1 or options.steps > 100_000:
-        raise VirtArtError(f"steps must be between 1 and 100000, got {options.steps}")
-    if options.max_size is not None and not 64 <= options.max_size <= MAX_WORKING_SIZE:
-        raise VirtArtError(f"max size must be between 64 and {MAX_WORKING_SIZE} px, got {options.max_size}")
-    if not 0 <= options.feather <= 200:  # written this way so NaN is refused too
-        raise VirtArtError(f"feather must be between 0 and 200 px, got {options.feather}")
-    for name in ("style_weight", "content_weight", "tv_weight", "learning_rate", "style_scale"):
-        if not 0 <= getattr(options, name) < float("inf"):  # NaN would paint one flat colour
-            raise VirtArtError(f"{name.replace('_', ' ')} must be a finite number >= 0, got {getattr(options, name)}")
-    if options.optimizer not in ("adam", "lbfgs"):
-        raise VirtArtError(f"optimizer must be 'adam' or 'lbfgs', got {options.optimizer!r}")
-    if options.preserve_color not in (False, True, "luminance", "histogram"):
-        raise VirtArtError("preserve colours must be off, 'luminance' or 'histogram'")

@@ -13,12 +13,12 @@ import numpy as np
 
 from virtart import styles
 from virtart.errors import VirtArtError
-from virtart.imageio import Photo, load_image, load_mask, load_photo, mask_to_uint8
-from virtart.pipeline import RegionRequest
-from virtart.ui.limits import MAX_REGIONS, MIN_PHOTO_SIDE
+from virtart.imageio import Photo, load_image, load_photo, mask_to_uint8
+from virtart.request import RegionRequest, StylizeRequest, parse_options
+from virtart.ui.limits import MIN_PHOTO_SIDE
 from virtart.ui.messages import user_facing
 from virtart.ui.photo_handlers import app_max_pixels, segmenter
-from virtart.ui.runner import RESULTS, build_options, engine_name, run_stylize
+from virtart.ui.runner import RESULTS, run_stylize
 
 
 def _photo(path: str | None) -> Photo:
@@ -118,9 +118,11 @@ def _region_style(spec, uploads: list[str], index: int):
     raise VirtArtError(f"region {index}: style {spec!r} is not a gallery id ({valid}) nor an upload index")
 
 
-def parse_regions(photo: Photo, regions: str | None, masks: list[str], uploads: list[str],
+def parse_regions(regions: str | None, masks: list[str], uploads: list[str],
                   mask: str | None, style: str, strength: float, invert: bool) -> list[RegionRequest]:
-    """The ``regions`` JSON list, or else the single-mask form (``mask``, ``style``, ...)."""
+    """The ``regions`` JSON list, or else the single-mask form (``mask``, ``style``, ...).
+
+    Masks stay as the uploaded files here: :class:`StylizeRequest` loads and checks them once."""
     value = _json(regions, "regions")
     if isinstance(value, dict):
         value = [value]
@@ -132,37 +134,40 @@ def parse_regions(photo: Photo, regions: str | None, masks: list[str], uploads: 
         masks = [mask]
     if not isinstance(value, list) or not value:
         raise VirtArtError('regions must be a JSON list like [{"mask": 0, "style": "starry_night", "strength": 1}]')
-    if len(value) > MAX_REGIONS:
-        raise VirtArtError(f"at most {MAX_REGIONS} regions, got {len(value)}")
     requests = []
     for index, item in enumerate(value, start=1):
         if not isinstance(item, dict):
             raise VirtArtError(f"region {index} must be a JSON object with 'mask' and 'style'")
         source = _region_mask(item.get("mask"), masks or [], index)
-        loaded = load_mask(source, photo.size, label=f"region {index} mask")
-        requests.append(RegionRequest(loaded, _region_style(item.get("style", "starry_night"), uploads or [], index),
-                                      float(item.get("strength", 1.0)), bool(item.get("invert", False))))
+        strength = item.get("strength", 1.0)
+        if isinstance(strength, bool) or not isinstance(strength, (int, float)):
+            raise VirtArtError(f"region {index}: strength must be a number between 0 and 1, got {strength!r}")
+        requests.append(RegionRequest(source, _region_style(item.get("style", "starry_night"), uploads or [], index),
+                                      float(strength), bool(item.get("invert", False))))
     return requests
 
 
 @user_facing
 def stylize_api(image: str, regions: str = "", masks: list[str] | None = None, style_images: list[str] | None = None,
                 mask: str | None = None, style: str = "starry_night", strength: float = 1.0, invert: bool = False,
-                engine: str = "fast", steps: float = 100, max_size: float = 512, preserve_color: bool = False,
+                engine: str = "auto", steps: float = 100, max_size: float = 0, preserve_color: bool = False,
                 feather: float = 4.0, seed: float = 0) -> Iterator[tuple[np.ndarray, str | None, dict]]:
     """Stream ``(preview, None, progress)`` while the engine works, then
-    ``(final image at the photo's full size, PNG file, report)``."""
+    ``(final image at the photo's full size, PNG file, report)``. ``engine`` "auto" and
+    ``max_size`` 0 take the registry's defaults for the server's device."""
     photo = _photo(image)
-    requests = parse_regions(photo, regions, masks or [], style_images or [], mask, style, strength, invert)
-    options = build_options(steps, max_size, preserve_color, feather, seed)
-    for preview in run_stylize(photo, requests, engine_name(engine), options):
+    requests = parse_regions(regions, masks or [], style_images or [], mask, style, strength, invert)
+    request = StylizeRequest.create(photo, requests, engine,
+                                    parse_options(steps, max_size, preserve_color, feather, seed, preview_every=1))
+    for preview in run_stylize(request):
         progress = {"step": preview.step, "total_steps": preview.total_steps, "elapsed": round(preview.elapsed, 3),
                     "final": preview.final, "stage": preview.stage}
-        if not preview.final:
+        if preview.result is None:
             yield preview.image, None, progress
             continue
-        path = RESULTS.save(preview.image, preview.info.get("alpha"), stem=photo.name or "virtart")
-        yield preview.image, path, {**progress, "report": preview.info.get("report", {})}
+        result = preview.result
+        path = RESULTS.save(result.image, result.alpha, stem=photo.name or "virtart")
+        yield result.image, path, {**progress, "report": result.report}
 
 
 def styles_api() -> list[dict]:

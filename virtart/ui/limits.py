@@ -23,10 +23,8 @@ SEGMENT_GROUP = "virtart-segment"
 
 # The photo is shown at most this large; clicks are mapped back to the original's pixels.
 DISPLAY_MAX_SIDE = 1024
-# Smaller photos cannot be segmented or stylized meaningfully.
+# Smaller photos cannot be segmented meaningfully on the page.
 MIN_PHOTO_SIDE = 16
-MAX_REGIONS = 8
-MAX_STEPS = 2000
 
 
 def _int_env(name: str, default: int) -> int:

@@ -10,48 +10,24 @@ from __future__ import annotations
 
 import functools
 import inspect
-import threading
-import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import gradio as gr
 
-from virtart.errors import VirtArtError, VirtArtWarning
-
-_local = threading.local()
-_original_showwarning = warnings.showwarning
-
-
-def _route_warning(message, category, filename, lineno, file=None, line=None):
-    """Send a VirtArtWarning to the collector of the thread that raised it (thread-safe,
-    unlike ``warnings.catch_warnings``, so one session's warning never reaches another's toasts)."""
-    collector = getattr(_local, "collector", None)
-    if collector is not None and issubclass(category, VirtArtWarning):
-        collector.append(str(message))
-        return
-    _original_showwarning(message, category, filename, lineno, file, line)
-
-
-def _install_router() -> None:
-    if warnings.showwarning is not _route_warning:
-        warnings.showwarning = _route_warning
-    warnings.filterwarnings("always", category=VirtArtWarning)
+from virtart.errors import VirtArtError, collect_warnings
 
 
 @contextmanager
 def _toasts() -> Iterator[None]:
-    _install_router()
-    outer = getattr(_local, "collector", None)
-    _local.collector = collected = []
-    try:
-        yield
-    except VirtArtError as exc:
-        raise gr.Error(str(exc), print_exception=False) from None
-    finally:
-        _local.collector = outer
-        for message in collected:
-            gr.Warning(message)
+    with collect_warnings() as collected:
+        try:
+            yield
+        except VirtArtError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+        finally:
+            for message in collected:
+                gr.Warning(message)
 
 
 def user_facing(fn: Callable) -> Callable:

@@ -12,8 +12,8 @@ from virtart import masks as mask_ops
 from virtart import styles
 from virtart.errors import VirtArtError
 from virtart.imageio import load_image
+from virtart.request import MAX_REGIONS
 from virtart.ui import render
-from virtart.ui.limits import MAX_REGIONS
 from virtart.ui.messages import user_facing
 from virtart.ui.photo_handlers import editor_image, status_text
 from virtart.ui.state import Detection, RegionEntry, Session

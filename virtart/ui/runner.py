@@ -8,7 +8,6 @@ worker at once). :class:`ResultFiles` keeps the downloadable PNGs in a bounded f
 
 from __future__ import annotations
 
-import math
 import os
 import tempfile
 import threading
@@ -21,50 +20,11 @@ import cv2
 import numpy as np
 
 from virtart import masks as mask_ops
-from virtart.engines.base import Preview, StyleOptions
-from virtart.errors import VirtArtError
+from virtart.engines.base import Preview
+from virtart.engines.registry import gpu_seconds
 from virtart.imageio import Photo, save_png
-from virtart.pipeline import RegionRequest
-from virtart.ui.gpu import on_gpu, stylize_duration
-from virtart.ui.limits import MAX_STEPS
-
-ENGINE_LABELS = {"Fast": "fast", "Quality (Gatys)": "gatys"}
-
-
-def engine_name(label: str) -> str:
-    """A UI label ("Fast", "Quality (Gatys)") or an API name ("fast", "gatys") -> engine name."""
-    name = ENGINE_LABELS.get(label, str(label).strip().lower())
-    if name not in ("fast", "gatys"):
-        raise VirtArtError(f"unknown engine '{label}': use 'fast' or 'gatys'")
-    return name
-
-
-def build_options(steps: float, max_size: float | None, preserve_color: bool | str, feather: float,
-                  seed: int = 0) -> StyleOptions:
-    """StyleOptions from UI/API values (NaN or infinite numbers are refused, not crashed on)."""
-    for name, value in (("steps", steps), ("max size", max_size or 0), ("feather", feather), ("seed", seed or 0)):
-        if not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise VirtArtError(f"{name} must be a finite number, got {value!r}")
-    steps = int(steps)
-    if not 1 <= steps <= MAX_STEPS:
-        raise VirtArtError(f"steps must be between 1 and {MAX_STEPS}, got {steps}")
-    if preserve_color in (True, "true", "True", "luminance"):
-        preserve = "luminance"
-    elif preserve_color == "histogram":
-        preserve = "histogram"
-    else:
-        preserve = False
-    return StyleOptions(steps=steps, max_size=int(max_size) if max_size else None, preserve_color=preserve,
-                        feather=float(feather), seed=int(seed or 0), preview_every=preview_interval(steps))
-
-
-def preview_interval(steps: int) -> int:
-    """Steps between the engine's previews. The engine can only stop at a preview, so on a
-    CPU (seconds per step) it reports every step and Stop frees the worker within one step;
-    on a GPU (milliseconds per step) about 30 previews per run are plenty."""
-    import torch
-
-    return max(1, steps // 30) if torch.cuda.is_available() else 1
+from virtart.request import RegionRequest, StylizeRequest
+from virtart.ui.gpu import on_gpu
 
 
 class Throttle:
@@ -95,16 +55,16 @@ def shrink(photo: Photo, requests: list[RegionRequest], long_side: int | None) -
     return Photo(rgb, alpha, photo.name), resized
 
 
-def _gpu_seconds(photo: Photo, requests: list[RegionRequest], engine: str, options: StyleOptions) -> int:
-    return stylize_duration(engine, options.steps, options.max_size)
+def _gpu_seconds(request: StylizeRequest) -> int:
+    return gpu_seconds(request.engine, request.options.steps, request.options.max_size)
 
 
 @on_gpu(duration=_gpu_seconds)
-def run_stylize(photo: Photo, requests: list[RegionRequest], engine: str, options: StyleOptions) -> Iterator[Preview]:
+def run_stylize(request: StylizeRequest) -> Iterator[Preview]:
     """Previews, then the final (full-size) preview; stops the engine when closed early."""
     from virtart import pipeline
 
-    generator = pipeline.stylize(photo, requests, engine=engine, options=options)
+    generator = pipeline.stylize(request)
     try:
         while True:
             try:

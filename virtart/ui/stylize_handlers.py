@@ -11,11 +11,11 @@ import gradio as gr
 import numpy as np
 
 from virtart.errors import VirtArtError
-from virtart.pipeline import RegionRequest
+from virtart.request import RegionRequest, StylizeRequest, parse_options
 from virtart.ui import render
 from virtart.ui.limits import DISPLAY_MAX_SIDE
 from virtart.ui.messages import user_facing
-from virtart.ui.runner import RESULTS, Throttle, build_options, engine_name, run_stylize, shrink
+from virtart.ui.runner import RESULTS, Throttle, run_stylize, shrink
 from virtart.ui.state import Session
 
 # Seconds between two previews sent to the page (engines may report far more often on a GPU).
@@ -45,14 +45,15 @@ def stylize(session: Session, engine: str, steps: float, max_size: float, preser
             feather: float, output_size: str):
     """Yield ``(session, preview, status, slider, download, plot)``; previews first, then the result."""
     requests = region_requests(session)
-    options = build_options(steps, max_size, preserve_color, feather)
+    # Every step is reported; the Throttle below decides which ones the page draws.
+    options = parse_options(steps, max_size, preserve_color, feather, preview_every=1)
     photo, requests = shrink(session.photo, requests, OUTPUT_SIZES.get(output_size))
-    name = engine_name(engine)
+    request = StylizeRequest.create(photo, requests, engine, options)
     history: list[tuple[int, dict]] = []
     started = time.perf_counter()
     previews, throttle = 0, Throttle(PREVIEW_INTERVAL)
     yield session, None, f"Starting the {engine} engine...", gr.skip(), gr.skip(), gr.skip()
-    for preview in run_stylize(photo, requests, name, options):
+    for preview in run_stylize(request):
         if preview.losses:
             history.append((preview.step, preview.losses))
         if not preview.final:
@@ -65,14 +66,15 @@ def stylize(session: Session, engine: str, steps: float, max_size: float, preser
             yield session, shown, _progress(preview.step, preview.total_steps, preview.elapsed, preview.stage), \
                 gr.skip(), gr.skip(), gr.skip()
             continue
-        report = preview.info.get("report", {})
-        session.result, session.report = preview.image, report
-        download = RESULTS.save(preview.image, preview.info.get("alpha"), stem=photo.name or "virtart")
+        result = preview.result
+        report = result.report
+        session.result, session.report = result.image, report
+        download = RESULTS.save(result.image, result.alpha, stem=photo.name or "virtart")
         before, _ = render.fit_display(photo.rgb, DISPLAY_MAX_SIDE)
         after, _ = render.fit_display(preview.image, DISPLAY_MAX_SIDE)
         status = (f"Done in {time.perf_counter() - started:.1f} s ({previews} previews). Result "
                   f"{preview.image.shape[1]}x{preview.image.shape[0]} px; pixels changed outside the "
-                  f"regions: {report.get('outside_changed_pixels', 'n/a')}.")
+                  f"regions: {report['outside_changed_pixels']}.")
         yield session, after, status, (before, after), download, render.loss_figure(history)
 
 
