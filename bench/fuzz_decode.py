@@ -34,6 +34,7 @@ from PIL import Image  # noqa: E402
 from bench.harness.forge import animated, pattern  # noqa: E402
 from virtart import masks  # noqa: E402
 from virtart.errors import VirtArtError  # noqa: E402
+from virtart.geometry import Box
 from virtart.imageio import load_mask, load_photo  # noqa: E402
 
 MAX_PIXELS = 4_000_000  # keeps a mutated header from costing seconds per case
@@ -114,7 +115,7 @@ def mask_operations(mask: np.ndarray, radius: int, size: tuple[int, int]) -> Non
     masks.remove_small_islands(mask, radius * radius)
     masks.feather(mask, radius / 2.0)
     masks.iou(mask, other)
-    masks.bounding_box(mask)
+    Box.around(mask)
     resized = masks.resize_mask(mask, size)
     assert resized.shape == (size[1], size[0]) and resized.dtype == np.float32
     assert float(resized.min()) >= 0.0 and float(resized.max()) <= 1.0

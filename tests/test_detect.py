@@ -9,6 +9,7 @@ import pytest
 
 from virtart import masks as mask_ops
 from virtart.errors import VirtArtError, VirtArtWarning
+from virtart.geometry import Box
 from virtart.segmentation import detect
 from virtart.segmentation.detect import DetectedObject, detect_objects, merge_duplicates, sort_largest_first
 from virtart.segmentation.detect_eval import box_iou, read_polygon_labels
@@ -191,7 +192,7 @@ def test_polygon_labels_are_rasterised(tmp_path) -> None:
     path.write_text("16 0.1 0.1 0.5 0.1 0.5 0.5 0.1 0.5\n\n0 0.6 0.6 0.9 0.6 0.9 0.9\n")
     objects = read_polygon_labels(path, (100, 50))
     assert [class_id for class_id, _ in objects] == [16, 0]
-    assert mask_ops.bounding_box(objects[0][1]) == (10, 5, 51, 26)
+    assert Box.around(objects[0][1]) == (10, 5, 51, 26)
     path.write_text("0 0.1 0.1 0.2\n")
     with pytest.raises(VirtArtError, match="3 \\(x, y\\) pairs"):
         read_polygon_labels(path, (100, 50))
@@ -219,7 +220,7 @@ def test_real_yolo_finds_and_segments_the_person(coco) -> None:
     best = max(objects, key=lambda o: mask_ops.iou(o.mask, person_truth))
     assert best.score > 0.5
     assert mask_ops.iou(best.mask, person_truth) > 0.55  # offline backend: 0.69 when written
-    assert box_iou(best.box, mask_ops.bounding_box(person_truth)) > 0.85  # 0.89 at 960 px, 0.92 at 640
+    assert box_iou(best.box, Box.around(person_truth)) > 0.85  # 0.89 at 960 px, 0.92 at 640
 
 
 @pytest.mark.weights

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from virtart import masks
+from virtart.geometry import Box
 
 
 @pytest.fixture()
@@ -46,11 +47,25 @@ def test_resize_and_iou(square):
     ignore = np.zeros_like(square, dtype=bool)
     assert masks.iou(square, square, ignore) == 1.0
     assert masks.iou(np.zeros_like(square), np.zeros_like(square)) == 1.0
-    assert masks.bounding_box(square) == (15, 10, 35, 30)
-    assert masks.bounding_box(np.zeros_like(square)) is None
+    assert Box.around(square) == (15, 10, 35, 30)
+    assert Box.around(np.zeros_like(square)) is None
 
 
 def test_overlay_marks_region(square):
     rgb = np.zeros((40, 50, 3), np.uint8)
     drawn = masks.overlay(rgb, square)
     assert drawn[20, 25].any() and not drawn[0, 0].any()
+
+
+def test_box_geometry():
+    from virtart.geometry import Box, fit_long_side, shrink_to
+
+    box = Box(10, 20, 30, 60)
+    assert box.size == (20, 40) and box.long_side == 40
+    assert box.grown(15, (70, 35)) == Box(0, 5, 35, 70)
+    assert box.union(Box(0, 50, 12, 80)) == Box(0, 20, 30, 80)
+    assert box.scaled(0.5) == Box(5, 10, 15, 30) and Box(1, 1, 3, 3).scaled(0.5) == Box(0, 0, 2, 2)
+    assert box.of(np.zeros((100, 100))).shape == (40, 20)
+    assert Box.around(np.zeros((5, 5))) is None and Box.whole((5, 7, 3)) == Box(0, 0, 7, 5)
+    assert fit_long_side((4000, 2630), 2048) == (2048, 1347) and fit_long_side((30, 10), 60) == (60, 20)
+    assert shrink_to((300, 200), 512) == (300, 200) and shrink_to((1000, 1), 100) == (100, 1)

@@ -123,14 +123,6 @@ def iou(prediction: np.ndarray, truth: np.ndarray, ignore: np.ndarray | None = N
     return float(np.count_nonzero(pred & true) / union_area)
 
 
-def bounding_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
-    """``(x0, y0, x1, y1)`` (exclusive ends) of the region, or None when it is empty."""
-    ys, xs = np.nonzero(binary(mask))
-    if xs.size == 0:
-        return None
-    return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
-
-
 def overlay(rgb: np.ndarray, mask: np.ndarray, color: tuple[int, int, int] = (30, 144, 255),
             opacity: float = 0.45, outline: int = 2) -> np.ndarray:
     """Draw a semi-transparent coloured mask with an outline over an ``(H, W, 3) uint8`` image."""

@@ -6,7 +6,6 @@ bit-identical to the input, however the stylised image was computed or resized.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from virtart import masks
@@ -23,15 +22,6 @@ def region_alphas(regions_masks: list[np.ndarray], feather: float) -> list[np.nd
         later = np.maximum.reduce(alphas[index + 1 :])
         alphas[index] = np.minimum(alphas[index], 1.0 - later)
     return alphas
-
-
-def upscale(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Resize an ``(h, w, 3) uint8`` image to ``size = (width, height)`` (Lanczos up, area down)."""
-    if (image.shape[1], image.shape[0]) == tuple(size):
-        return image
-    growing = size[0] * size[1] > image.shape[0] * image.shape[1]
-    interpolation = cv2.INTER_LANCZOS4 if growing else cv2.INTER_AREA
-    return cv2.resize(image, size, interpolation=interpolation)
 
 
 def composite(original: np.ndarray, layers: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:

@@ -28,25 +28,11 @@ from virtart import masks as mask_ops
 from virtart.engines.base import MAX_WORKING_SIZE, Preview, Region, StyleOptions
 from virtart.engines.color import keep_photo_chroma, match_color_statistics
 from virtart.engines.composite import composite, region_alphas
+from virtart.geometry import Box, fit_long_side, resize_image
 from virtart.models.magenta import RECEPTIVE_MARGIN, MagentaStylizer, shared_stylizer
 
 PREVIEW_LONG_SIDE = 384
 COMPOSITE_ROWS = 512
-
-Box = tuple[int, int, int, int]  # x0, y0, x1, y1 with exclusive ends
-
-
-def alpha_box(alpha: np.ndarray) -> Box | None:
-    """Bounding box of the pixels with non-zero alpha, or None when there are none."""
-    rows, cols = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
-    if rows.size == 0:
-        return None
-    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
-
-
-def union_box(boxes: list[Box]) -> Box:
-    return min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)
-
 
 def pixel_weight(strength: float) -> float:
     """How much of the stylised pixels survive the fade into the photo (1 from strength 0.5 up)."""
@@ -55,8 +41,7 @@ def pixel_weight(strength: float) -> float:
 
 def working_scale(box: Box, max_size: int | None) -> float:
     """Scale from photo pixels to working pixels: 1 unless the box's long side exceeds the cap."""
-    long_side = max(box[2] - box[0], box[3] - box[1])
-    return min(1.0, (max_size or MAX_WORKING_SIZE) / long_side)
+    return min(1.0, (max_size or MAX_WORKING_SIZE) / box.long_side)
 
 
 def resample_box(stylised: np.ndarray, origin: tuple[int, int], scales: tuple[float, float], box: Box) -> np.ndarray:
@@ -96,8 +81,7 @@ class FastEngine:
                 style = match_color_statistics(style, photo, where=region.mask >= 0.5)
             vector = self.stylizer.style_vector(style)
             if region.strength < 1.0:
-                x0, y0, x1, y1 = mask_ops.bounding_box(region.mask) or (0, 0, photo.shape[1], photo.shape[0])
-                own = self.stylizer.style_vector(photo[y0:y1, x0:x1])
+                own = self.stylizer.style_vector((Box.around(region.mask) or Box.whole(photo.shape)).of(photo))
                 vector = region.strength * vector + (1.0 - region.strength) * own
             vectors.append(vector)
         return vectors
@@ -107,17 +91,16 @@ class FastEngine:
                preserve_color: bool | str) -> tuple[np.ndarray, tuple[int, int]]:
         """The photo with every region repainted, and the working size of the regions' box."""
         alphas = region_alphas(region_masks, feather)
-        boxes = [alpha_box(alpha) for alpha in alphas]
+        boxes = [Box.around(alpha, threshold=0) for alpha in alphas]
         present = [box for box in boxes if box is not None]
         if not present:
             return photo.copy(), (0, 0)
-        outer = union_box(present)
+        outer = present[0].union(*present[1:])
         scale = working_scale(outer, max_size)
         height, width = photo.shape[:2]
         working = photo
         if scale < 1.0:
-            size = (max(1, round(width * scale)), max(1, round(height * scale)))
-            working = cv2.resize(photo, size, interpolation=cv2.INTER_AREA)
+            working = resize_image(photo, fit_long_side((width, height), max(width, height) * scale))
         scales = (working.shape[1] / width, working.shape[0] / height)
         original = photo[outer[1] : outer[3], outer[0] : outer[2]]
         layers = []
@@ -174,8 +157,8 @@ class FastEngine:
         }
         height, width = photo.shape[:2]
         shrink = PREVIEW_LONG_SIDE / max(height, width)
-        x0, y0, x1, y1 = union_box([mask_ops.bounding_box(region.mask) for region in regions])
-        box_long_side = max(x1 - x0, y1 - y0)
+        boxes = [Box.around(region.mask) for region in regions]
+        box_long_side = boxes[0].union(*boxes[1:]).long_side
         final_long_side = min(box_long_side, options.max_size or MAX_WORKING_SIZE)
         if shrink < 1.0 and final_long_side > 1.5 * box_long_side * shrink:  # else the final is as quick
             size = (max(8, round(width * shrink)), max(8, round(height * shrink)))

@@ -21,8 +21,9 @@ from virtart import masks as mask_ops
 from virtart.engines import losses
 from virtart.engines.base import MAX_WORKING_SIZE, Preview, Region, StyleOptions
 from virtart.engines.color import keep_photo_chroma, match_color_statistics
-from virtart.engines.composite import composite, region_alphas, upscale
+from virtart.engines.composite import composite, region_alphas
 from virtart.engines.memory import check_fits
+from virtart.geometry import Box, fit_long_side, resize_image
 from virtart.models.vgg import CONTENT_TAP, STYLE_TAPS, PerceptualNetwork, load_perceptual_network, normalize
 
 PREVIEW_LONG_SIDE = 1024
@@ -38,29 +39,12 @@ def bf16_is_fast(device: torch.device) -> bool:
     return bool(check and check())
 
 
-@dataclass
-class Crop:
-    """The part of the photo that is optimised: ``x0, y0, x1, y1`` in photo pixels (ends exclusive)."""
-
-    x0: int
-    y0: int
-    x1: int
-    y1: int
-
-    @property
-    def size(self) -> tuple[int, int]:
-        return self.x1 - self.x0, self.y1 - self.y0
-
-    def of(self, array: np.ndarray) -> np.ndarray:
-        return array[self.y0 : self.y1, self.x0 : self.x1]
-
-
-def regions_crop(regions: list[Region], feather: float, shape: tuple[int, int]) -> Crop:
-    """Bounding box of all regions, grown by the feather band and a context margin."""
+def regions_crop(regions: list[Region], feather: float, shape: tuple[int, int]) -> Box:
+    """The part of the photo that is optimised: the regions' box grown by the feather band and
+    a context margin."""
     union = mask_ops.union(*[region.mask for region in regions])
-    x0, y0, x1, y1 = mask_ops.bounding_box(union) or (0, 0, shape[1], shape[0])
-    margin = int(np.ceil(feather)) + 16
-    return Crop(max(0, x0 - margin), max(0, y0 - margin), min(shape[1], x1 + margin), min(shape[0], y1 + margin))
+    box = Box.around(union) or Box.whole(shape)
+    return box.grown(int(np.ceil(feather)) + 16, shape)
 
 
 def stage_sizes(crop_long_side: int, max_size: int | None) -> list[int]:
@@ -81,10 +65,7 @@ def stage_steps(total: int, stages: int) -> list[int]:
 
 
 def _resize(image: np.ndarray, long_side: int) -> np.ndarray:
-    height, width = image.shape[:2]
-    scale = long_side / max(height, width)
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return upscale(image, size)
+    return resize_image(image, fit_long_side((image.shape[1], image.shape[0]), long_side))
 
 
 def _to_tensor(image: np.ndarray, device: torch.device) -> torch.Tensor:
@@ -208,7 +189,7 @@ class GatysEngine:
             box = [round(v * preview_scale) for v in (crop.x0, crop.y0, crop.x1, crop.y1)]
             canvas = preview_photo.copy()
             width, height = max(1, box[2] - box[0]), max(1, box[3] - box[1])
-            canvas[box[1] : box[1] + height, box[0] : box[0] + width] = upscale(current, (width, height))[
+            canvas[box[1] : box[1] + height, box[0] : box[0] + width] = resize_image(current, (width, height))[
                 : canvas.shape[0] - box[1], : canvas.shape[1] - box[0]
             ]
             if options.preserve_color in (True, "luminance"):
@@ -241,7 +222,7 @@ class GatysEngine:
             if self.device.type == "cuda":
                 torch.cuda.empty_cache()
 
-    def _stage(self, regions: list[Region], crop: Crop, photo_crop: np.ndarray, size: int, options: StyleOptions,
+    def _stage(self, regions: list[Region], crop: Box, photo_crop: np.ndarray, size: int, options: StyleOptions,
                previous: torch.Tensor | None) -> StageProblem:
         """Targets and the image to optimise for one stage at ``size`` px (long side of the crop)."""
         content = _resize(photo_crop, size)
@@ -265,11 +246,11 @@ class GatysEngine:
             start = F.interpolate(previous.detach(), size=(height, width), mode="bicubic", align_corners=False)
         return StageProblem(self, options, start.clamp(0, 1).requires_grad_(True), content_target, guides)
 
-    def _final_image(self, photo: np.ndarray, regions: list[Region], crop: Crop, stylised_crop: np.ndarray,
+    def _final_image(self, photo: np.ndarray, regions: list[Region], crop: Box, stylised_crop: np.ndarray,
                      options: StyleOptions) -> np.ndarray:
         """Upscale the optimised crop to full resolution and blend it in through the masks."""
         full = photo.copy()
-        full[crop.y0 : crop.y1, crop.x0 : crop.x1] = upscale(stylised_crop, crop.size)
+        full[crop.y0 : crop.y1, crop.x0 : crop.x1] = resize_image(stylised_crop, crop.size)
         if options.preserve_color in (True, "luminance"):
             full[crop.y0 : crop.y1, crop.x0 : crop.x1] = keep_photo_chroma(crop.of(full), crop.of(photo))
         alphas = region_alphas([region.mask for region in regions], options.feather)

@@ -25,6 +25,7 @@ import numpy as np
 
 from virtart import masks as mask_ops
 from virtart.errors import VirtArtError
+from virtart.geometry import Box
 from virtart.imageio import load_image
 from virtart.segmentation.base import Segmenter
 from virtart.segmentation.detect import AUGMENT, IMAGE_SIZE, PEOPLE_AND_ANIMALS, detect_objects, get_detector
@@ -100,14 +101,14 @@ def evaluate_detection(images: Path, labels: Path, *, segmenter: Segmenter | Non
             warnings.simplefilter("ignore")  # "nothing found" is a result here, not news
             found = detect_objects(rgb, min_score=min_score, segmenter=segmenter, image_size=image_size,
                                    augment=augment)
-        truth_boxes = [box for box in (mask_ops.bounding_box(mask) for _, mask in truth) if box is not None]
+        truth_boxes = [box for box in (Box.around(mask) for _, mask in truth) if box is not None]
         returned += len(found)
         matched += sum(any(box_iou(obj.box, box) >= 0.5 for box in truth_boxes) for obj in found)
         rows = []
         for class_id, mask in truth:
             if class_id not in names:
                 continue
-            truth_box = mask_ops.bounding_box(mask)
+            truth_box = Box.around(mask)
             rows.append({
                 "class": names[class_id],
                 "best_iou": round(max((mask_ops.iou(obj.mask, mask) for obj in found), default=0.0), 4),

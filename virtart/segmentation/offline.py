@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 
 from virtart.errors import VirtArtError
+from virtart.geometry import resize_image, shrink_to
 from virtart.segmentation.base import Box, ImageState, Point, Prediction, check_prompts, image_key
 from virtart.segmentation.deep_features import SuperpixelFeatures, feature_log_ratio
 from virtart.segmentation.superpixels import (
@@ -144,12 +145,8 @@ class OfflineSegmenter:
         return ImageState(key=key, size=(width, height), data=working)
 
     def _prepare(self, image: np.ndarray) -> _Working:
-        height, width = image.shape[:2]
-        scale = min(1.0, self.working_size / max(height, width))
-        rgb = image
-        if scale < 1.0:
-            size = (max(1, round(width * scale)), max(1, round(height * scale)))
-            rgb = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        width = image.shape[1]
+        rgb = resize_image(image, shrink_to((width, image.shape[0]), self.working_size))
         return self._working(rgb, width)
 
     def _working(self, rgb: np.ndarray, original_width: int, deep: bool = True) -> _Working:

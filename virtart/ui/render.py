@@ -9,6 +9,7 @@ import numpy as np
 
 from virtart import masks as mask_ops
 from virtart import styles
+from virtart.geometry import resize_image, shrink_to
 from virtart.ui.state import RegionEntry
 
 CLICK_COLOR = (30, 144, 255)
@@ -20,13 +21,9 @@ THUMB_SIDE = 160
 
 def fit_display(rgb: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
     """The photo shrunk so its long side is at most ``max_side``, and original/displayed scale."""
-    height, width = rgb.shape[:2]
-    scale = max(height, width) / max_side
-    if scale <= 1.0:
-        return rgb, 1.0
-    size = (max(1, round(width / scale)), max(1, round(height / scale)))
-    shown = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-    return shown, width / size[0]
+    width = rgb.shape[1]
+    size = shrink_to((width, rgb.shape[0]), max_side)
+    return resize_image(rgb, size), width / size[0]
 
 
 def to_display(mask: np.ndarray, display: np.ndarray) -> np.ndarray:

@@ -16,12 +16,12 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from virtart import masks as mask_ops
 from virtart.engines.base import Preview
 from virtart.engines.registry import gpu_seconds
+from virtart.geometry import resize_image, shrink_to
 from virtart.imageio import Photo, save_png
 from virtart.request import RegionRequest, StylizeRequest
 from virtart.ui.gpu import on_gpu
@@ -43,13 +43,11 @@ class Throttle:
 
 def shrink(photo: Photo, requests: list[RegionRequest], long_side: int | None) -> tuple[Photo, list[RegionRequest]]:
     """Photo and masks resized so the long side is ``long_side`` (the "output size" setting)."""
-    width, height = photo.size
-    if not long_side or max(width, height) <= long_side:
+    size = shrink_to(photo.size, long_side)
+    if size == photo.size:
         return photo, requests
-    factor = long_side / max(width, height)
-    size = (max(1, round(width * factor)), max(1, round(height * factor)))
-    rgb = cv2.resize(photo.rgb, size, interpolation=cv2.INTER_AREA)
-    alpha = None if photo.alpha is None else cv2.resize(photo.alpha, size, interpolation=cv2.INTER_AREA)
+    rgb = resize_image(photo.rgb, size)
+    alpha = None if photo.alpha is None else resize_image(photo.alpha, size)
     resized = [RegionRequest(mask_ops.resize_mask(np.asarray(r.mask, np.float32), size), r.style, r.strength, r.invert)
                if isinstance(r.mask, np.ndarray) else r for r in requests]
     return Photo(rgb, alpha, photo.name), resized
