@@ -31,9 +31,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from virtart import settings  # noqa: E402
+from virtart.evaluation import click_protocol  # noqa: E402
+from virtart.evaluation.click_protocol import split_ground_truth  # noqa: E402
 from virtart.imageio import load_image  # noqa: E402
-from virtart.segmentation import click_protocol  # noqa: E402
-from virtart.segmentation.click_protocol import split_ground_truth  # noqa: E402
 
 
 def make_segmenter(backend: str):

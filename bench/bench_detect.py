@@ -50,10 +50,10 @@ def main() -> int:
 
     import torch
 
+    from virtart.evaluation.detect_eval import evaluate_detection
     from virtart.imageio import atomic_write
     from virtart.segmentation import get_segmenter
     from virtart.segmentation.detect import AUGMENT, IMAGE_SIZE
-    from virtart.segmentation.detect_eval import evaluate_detection
 
     segmenter = get_segmenter(args.backend)
     report = evaluate_detection(root / "images" / "train2017", root / "labels" / "train2017",

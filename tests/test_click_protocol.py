@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from virtart.errors import VirtArtError
-from virtart.segmentation.base import ImageState, Prediction
-from virtart.segmentation.click_protocol import (
+from virtart.evaluation.click_protocol import (
     ImageResult,
     find_pairs,
     masked_iou,
@@ -18,6 +17,7 @@ from virtart.segmentation.click_protocol import (
     split_ground_truth,
     summarize,
 )
+from virtart.segmentation.base import ImageState, Prediction
 
 
 def square_gt(size=(40, 60), box=(10, 30, 20, 40)) -> np.ndarray:

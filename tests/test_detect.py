@@ -9,10 +9,10 @@ import pytest
 
 from virtart import masks as mask_ops
 from virtart.errors import VirtArtError, VirtArtWarning
+from virtart.evaluation.detect_eval import box_iou, read_polygon_labels
 from virtart.geometry import Box
 from virtart.segmentation import detect
 from virtart.segmentation.detect import DetectedObject, detect_objects, merge_duplicates, sort_largest_first
-from virtart.segmentation.detect_eval import box_iou, read_polygon_labels
 
 PERSON_IMAGE = "000000000036.jpg"  # coco128-seg: one person under an umbrella
 

@@ -7,8 +7,9 @@ import pytest
 from PIL import Image
 
 from virtart.errors import VirtArtError
-from virtart.segmentation import detect, detect_eval
-from virtart.segmentation.detect_eval import evaluate_detection
+from virtart.evaluation import detect_eval
+from virtart.evaluation.detect_eval import evaluate_detection
+from virtart.segmentation import detect
 
 
 class RecordingDetector:

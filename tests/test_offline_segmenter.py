@@ -7,7 +7,7 @@ import pytest
 from conftest import run_in_threads
 
 from virtart.errors import VirtArtError
-from virtart.segmentation.click_protocol import masked_iou, run_image, split_ground_truth
+from virtart.evaluation.click_protocol import masked_iou, run_image, split_ground_truth
 from virtart.segmentation.offline import OfflineSegmenter
 
 

@@ -14,8 +14,9 @@ import argparse
 import json
 import sys
 
+from virtart.evaluation import click_protocol
 from virtart.imageio import atomic_write, load_image, load_mask
-from virtart.segmentation import BACKENDS, click_protocol, get_segmenter
+from virtart.segmentation import BACKENDS, get_segmenter
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -178,8 +178,8 @@ def run_detect(args: argparse.Namespace) -> int:
 
 
 def run_eval_detect(args: argparse.Namespace) -> int:
+    from virtart.evaluation.detect_eval import evaluate_detection
     from virtart.segmentation import get_segmenter
-    from virtart.segmentation.detect_eval import evaluate_detection
 
     if args.max_images is not None and args.max_images < 1:
         raise VirtArtError(f"--max-images must be at least 1, got {args.max_images}")
