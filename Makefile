@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 # pip may be capped below the pinned torch by a machine-wide constraints file; our pins are the contract.
 PIP := PIP_CONSTRAINT=/dev/null $(VENV)/bin/pip install --no-cache-dir --disable-pip-version-check -q
 
-.PHONY: demo test setup setup-dev browser lint bench clean
+.PHONY: demo test test-fast setup setup-dev browser lint bench clean
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ browser:
 test: setup-dev browser
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
+
+# Unit tests only: tiny random models, no real weights, no server, no browser (about a minute).
+test-fast: setup-dev
+	$(PY) -m pytest -q -m "not weights and not server and not browser"
 
 lint: setup-dev
 	$(VENV)/bin/ruff check .

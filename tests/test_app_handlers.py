@@ -139,6 +139,7 @@ def test_add_region_without_a_selection_is_explained(loaded: Session):
         region_handlers.add_everything_else(new_session(), 1.0)
 
 
+@pytest.mark.weights
 def test_detected_objects_become_regions(loaded: Session):
     session, choices = region_handlers.detect(loaded)
     labels = [label for label, _ in choices["choices"]]
@@ -175,6 +176,7 @@ def test_stylize_without_region_keeps_the_session(loaded: Session):
     assert loaded.points == [(1.0, 2.0, 1)]
 
 
+@pytest.mark.weights
 def test_stylize_streams_previews_then_the_full_size_result(loaded: Session, astronaut: np.ndarray, styles_dir,
                                                             monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(stylize_handlers, "PREVIEW_INTERVAL", 0.0)  # show every preview the engine makes

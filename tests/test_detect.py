@@ -147,6 +147,7 @@ def random_seg_checkpoints(tmp_path_factory):
     return folder
 
 
+@pytest.mark.weights
 def test_a_segmentation_detector_draws_the_masks_the_offline_segmenter_would(monkeypatch, random_seg_checkpoints,
                                                                               small_photo) -> None:
     from virtart.segmentation.offline import OfflineSegmenter

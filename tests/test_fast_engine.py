@@ -12,6 +12,8 @@ from virtart.engines.composite import outside_changed_pixels, region_alphas
 from virtart.engines.fast import FastEngine, pixel_weight
 from virtart.models import magenta
 
+pytestmark = pytest.mark.weights  # the shipped Magenta ONNX networks
+
 MODELS = ("magenta-style-predict", "magenta-style-transform")
 
 

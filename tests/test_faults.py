@@ -261,6 +261,7 @@ def test_an_engine_that_cannot_load_disables_stylizing_only_and_says_why(app_api
     assert isinstance(api.styles_api(), list)
 
 
+@pytest.mark.weights
 def test_the_app_says_to_use_a_smaller_size_and_serves_on(app_api, photo_files, monkeypatch):
     gr, api = app_api
     from virtart.engines import memory, registry
