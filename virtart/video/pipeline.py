@@ -172,15 +172,18 @@ def compose(frame: np.ndarray, canvases: list[RegionCanvas], alphas: list[np.nda
 
 def stylize_video(source: str | os.PathLike, regions: list[RegionRequest], out: str | os.PathLike, *,
                   options: VideoOptions | None = None, lossless: str | os.PathLike | None = None,
-                  masks_dir: str | os.PathLike | None = None) -> Iterator[VideoProgress]:
+                  masks_dir: str | os.PathLike | None = None,
+                  opened: tuple[io.VideoInfo, np.ndarray] | None = None) -> Iterator[VideoProgress]:
     """Yield progress while painting ``regions`` through the video; see the module docstring.
 
     ``lossless``: also write an FFV1 ``.mkv`` (RGB, bit-exact frames). ``masks_dir``: a new or
     empty folder that receives ``000000.png``... (white = repainted, the union of the regions).
+    ``opened``: what :func:`open_video` returned for ``source`` with these options, if the
+    caller already has it (it chose the regions on that keyframe).
     """
     options = options or VideoOptions()
     check_outputs(source, out, lossless, masks_dir)
-    info, keyframe = open_video(source, options)
+    info, keyframe = opened or open_video(source, options)
     prepared = prepare_regions(Photo(keyframe), regions)
     engine = get_engine("fast", options.device)
     vectors = engine.style_vectors(keyframe, prepared, StyleOptions(feather=options.feather))
