@@ -237,7 +237,7 @@ class VideoWriter:
             self.outputs.append(mp4)
             video = mp4.add_stream("libx264", rate=self.fps)
             video.width, video.height, video.pix_fmt = *self.size, "yuv420p"
-            video.time_base = OUTPUT_TIME_BASE
+            video.time_base = video.codec_context.time_base = OUTPUT_TIME_BASE  # exact times: VFR, GIF delays
             video.options = {"crf": str(crf), "preset": preset}
             video.codec_context.color_range = 1  # MPEG (limited) range, what players expect
             self.streams = [video]
@@ -246,7 +246,7 @@ class VideoWriter:
                 self.outputs.append(mkv)
                 copy = mkv.add_stream("ffv1", rate=self.fps)
                 copy.width, copy.height, copy.pix_fmt = size[0], size[1], "bgr0"
-                copy.time_base = OUTPUT_TIME_BASE
+                copy.time_base = copy.codec_context.time_base = OUTPUT_TIME_BASE
                 self.streams.append(copy)
             if audio_from is not None and audio_from.audio_codec:
                 self._open_audio(audio_from)
@@ -315,9 +315,8 @@ class VideoWriter:
         import av
 
         pts = round(time / OUTPUT_TIME_BASE)
-        for output, stream, image, format_ in zip(self.outputs, self.streams, (pad_even(rgb), rgb),
-                                                  ("rgb24", "rgb24"), strict=False):
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format=format_)
+        for output, stream, image in zip(self.outputs, self.streams, (pad_even(rgb), rgb), strict=False):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
             frame.pts, frame.time_base = pts, OUTPUT_TIME_BASE
             output.mux(stream.encode(frame))
         self._carry_audio(time)
