@@ -24,12 +24,20 @@ FLOW_LONG_SIDE = 320
 FINEST_SCALE = 1
 
 
+# A pixel whose grey level differs from the previous frame's (moved along the flow) by more
+# than this has changed (lighting, a cut, something new): it is not "stable".
+CHANGE_TOLERANCE = 20
+
+
 @dataclass
 class Flows:
-    """``backward``: current -> previous; ``forward``: previous -> current (see module doc)."""
+    """``backward``: current -> previous; ``forward``: previous -> current (see module doc).
+    ``stable``: ``(H, W) bool``, where the current frame is the previous one moved along the
+    flow: not occluded (forward-backward consistent) and not changed (see :func:`unchanged`)."""
 
     backward: np.ndarray
     forward: np.ndarray
+    stable: np.ndarray | None = None
 
 
 def flow_image(rgb: np.ndarray, long_side: int = FLOW_LONG_SIDE) -> np.ndarray:
@@ -53,7 +61,10 @@ class FlowEstimator:
         """Flows between two :func:`flow_image` frames, scaled to a full frame of ``size = (W, H)``."""
         backward = self.dis.calc(current, previous, None)
         forward = self.dis.calc(previous, current, None)
-        return Flows(upscale_flow(backward, size), upscale_flow(forward, size))
+        small = Flows(backward, forward)
+        stable = consistent(small) & unchanged(small, previous, current)
+        stable = cv2.resize(stable.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
+        return Flows(upscale_flow(backward, size), upscale_flow(forward, size), stable)
 
 
 def upscale_flow(flow: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -88,11 +99,18 @@ def warp(image: np.ndarray, flow: np.ndarray, *, outside: float | None = None) -
 def consistent(flows: Flows) -> np.ndarray:
     """``(H, W) bool`` over the current frame: where following the backward flow and then the
     forward flow comes back (within ~0.7 px plus 1% of the motion), i.e. not occluded."""
-    forward_there = warp(flows.forward, flows.backward)
-    loop = flows.backward + forward_there
-    error = (loop**2).sum(axis=2)
-    motion = (flows.backward**2).sum(axis=2) + (forward_there**2).sum(axis=2)
     map_x, map_y = sample_map(flows.backward)
+    forward_there = cv2.remap(flows.forward, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    loop = flows.backward + forward_there
+    error = cv2.magnitude(loop[:, :, 0], loop[:, :, 1]) ** 2
+    motion = (cv2.magnitude(flows.backward[:, :, 0], flows.backward[:, :, 1]) ** 2
+              + cv2.magnitude(forward_there[:, :, 0], forward_there[:, :, 1]) ** 2)
     height, width = error.shape
     inside = (map_x >= 0) & (map_x <= width - 1) & (map_y >= 0) & (map_y <= height - 1)
     return (error <= 0.01 * motion + 0.5) & inside
+
+
+def unchanged(flows: Flows, previous: np.ndarray, current: np.ndarray,
+              tolerance: int = CHANGE_TOLERANCE) -> np.ndarray:
+    """``(H, W) bool``: where the grey ``previous`` frame moved along the flow matches ``current``."""
+    return cv2.absdiff(warp(previous, flows.backward), current) <= tolerance

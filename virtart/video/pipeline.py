@@ -33,7 +33,7 @@ from virtart.imageio import Photo, encode_png, mask_to_uint8
 from virtart.pipeline import RegionRequest, get_engine, prepare_regions
 from virtart.video import io
 from virtart.video.flow import FLOW_LONG_SIDE, FlowEstimator, Flows, flow_image
-from virtart.video.temporal import KEEP, RegionCanvas, stable_pixels
+from virtart.video.temporal import KEEP, RegionCanvas
 from virtart.video.tracking import MaskTracker
 
 PREVIEW_LONG_SIDE = 480
@@ -202,7 +202,7 @@ def stylize_video(source: str | os.PathLike, regions: list[RegionRequest], out: 
     estimator = FlowEstimator()
     present_frames = [0] * len(prepared)
     outside_changed, last_preview, count = 0, float("-inf"), 0
-    previous: tuple[np.ndarray, np.ndarray] | None = None  # (rgb, grey) of the last frame
+    previous: np.ndarray | None = None  # the last frame's flow_image
     try:
         writer = io.VideoWriter(out, info.size, info.fps, audio_from=info, lossless_path=lossless, crf=options.crf)
         frames = io.read_frames(info)
@@ -216,14 +216,13 @@ def stylize_video(source: str | os.PathLike, regions: list[RegionRequest], out: 
             grey = flow_image(frame.rgb, options.flow_long_side)
             flows: Flows | None = None
             if previous is not None:
-                flows = estimator.between(previous[1], grey, info.size)
+                flows = estimator.between(previous, grey, info.size)
             if frame.index < options.keyframe:
                 masks = _unpack(before.get(frame.index, [None] * len(prepared)), keyframe.shape[:2])
             elif frame.index == options.keyframe or flows is None:
                 masks = list(tracker.masks)
             else:
                 masks = tracker.step(flows, frame.rgb)
-            stable = stable_pixels(flows, frame.rgb, previous[0]) if flows is not None else None
             seconds["track"] += time.perf_counter() - tick
 
             tick = time.perf_counter()
@@ -235,7 +234,7 @@ def stylize_video(source: str | os.PathLike, regions: list[RegionRequest], out: 
                     continue
                 present_frames[index] += 1
                 if flows is not None:
-                    canvas.carry(flows, stable)
+                    canvas.carry(flows)
                 if refresh or canvas.needs_paint(alpha):
                     canvas.paint(frame.rgb, alpha)
             painted = compose(frame.rgb, canvases, alphas, weights)
@@ -248,7 +247,7 @@ def stylize_video(source: str | os.PathLike, regions: list[RegionRequest], out: 
                 union = np.maximum.reduce([empty, *[mask for mask in masks if mask is not None]])
                 (masks_tmp / f"{frame.index:06d}.png").write_bytes(encode_png(mask_to_uint8(union)))
             seconds["encode"] += time.perf_counter() - tick
-            previous, count = (frame.rgb, grey), count + 1
+            previous, count = grey, count + 1
             now = time.perf_counter()
             if now - last_preview >= options.preview_seconds:
                 last_preview = now

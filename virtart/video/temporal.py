@@ -16,28 +16,19 @@ import cv2
 import numpy as np
 
 from virtart.engines.fast import FastEngine, alpha_box, working_scale
-from virtart.video.flow import Flows, consistent, warp
+from virtart.video.flow import Flows, warp
 
 # Share of the carried paint kept on a refresh where the scene did not change. Higher keeps
 # strokes steadier but lets the paint lag behind changes of lighting and shape.
 KEEP = 0.8
-# A pixel whose colour differs from the previous frame's (moved along the flow) by more than
-# this many grey levels (mean over RGB) has changed: it is repainted, not carried.
-CHANGE_TOLERANCE = 20.0
-# A region whose alpha has more than this share of its pixels without carried paint (new
-# area, disocclusion) is repainted at once instead of waiting for the next refresh.
-MAX_UNKNOWN = 0.02
+# A region whose alpha has more than this share of its pixels without carried paint (a scene
+# cut, a fast new area) is repainted at once instead of at the next refresh; until then a
+# few unknown pixels show the paint the flow brought there (occlusions, sub-pixel texture
+# mismatches make a few per cent of a region "unknown" on every frame).
+MAX_UNKNOWN = 0.25
 # Paint is made on the region's box grown by this many pixels, so a region that moves a
 # little before the next refresh still finds paint.
 BOX_MARGIN = 24
-
-
-def stable_pixels(flows: Flows, frame: np.ndarray, previous: np.ndarray,
-                  tolerance: float = CHANGE_TOLERANCE) -> np.ndarray:
-    """``(H, W) bool``: where the previous frame, moved along the flow, explains ``frame``."""
-    carried = warp(previous, flows.backward)
-    difference = cv2.absdiff(carried, frame).astype(np.float32).mean(axis=2)
-    return consistent(flows) & (difference <= tolerance)
 
 
 def grow_box(box: tuple[int, int, int, int], margin: int, size: tuple[int, int]) -> tuple[int, int, int, int]:
@@ -58,12 +49,12 @@ class RegionCanvas:
         self.canvas: np.ndarray | None = None
         self.known: np.ndarray | None = None
 
-    def carry(self, flows: Flows, stable: np.ndarray) -> None:
+    def carry(self, flows: Flows) -> None:
         """Move the paint to the current frame; paint where the scene changed is no longer known."""
         if self.canvas is None:
             return
         self.canvas = warp(self.canvas, flows.backward)
-        self.known = warp(self.known, flows.backward, outside=0.0) * stable
+        self.known = warp(self.known, flows.backward, outside=0.0) * flows.stable
 
     def needs_paint(self, alpha: np.ndarray) -> bool:
         """Whether too much of the region lacks carried paint."""
