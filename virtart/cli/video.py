@@ -15,15 +15,15 @@ import json
 
 import numpy as np
 
-from virtart import masks as mask_ops
 from virtart.cli.segment_commands import _classes, parse_box, parse_point
 from virtart.cli.stylize import _check_output
 from virtart.errors import VirtArtError
-from virtart.imageio import atomic_write, load_mask
+from virtart.imageio import atomic_write
 from virtart.pipeline import RegionRequest
 from virtart.segmentation import BACKENDS
 from virtart.video import io
 from virtart.video.pipeline import VideoOptions, check_outputs, open_video, stylize_video
+from virtart.video.selection import Selection, region_requests
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -64,44 +64,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def selection_masks(args: argparse.Namespace, keyframe: np.ndarray) -> list[np.ndarray]:
-    """The regions the user selected on the keyframe, each a ``(H, W) float32`` mask."""
-    size = (keyframe.shape[1], keyframe.shape[0])
-    selected = []
-    if args.mask:
-        selected.append(load_mask(args.mask, size, label=args.mask))
-    if args.point or args.box:
-        from virtart.segmentation import get_segmenter
-        from virtart.segmentation.base import check_prompts
-
-        points = [parse_point(text) for text in args.point]
-        box = parse_box(args.box) if args.box else None
-        check_prompts(size, points, box)
-        segmenter = get_segmenter(args.backend)
-        selected.append(segmenter.predict(segmenter.set_image(keyframe), points, box).mask)
-    if args.detect:
-        from virtart.segmentation.detect import detect_objects
-
-        objects = detect_objects(keyframe, classes=_classes(args.detect), min_score=args.min_score)
-        if not objects:
-            raise VirtArtError(f"no {args.detect} found on frame {args.keyframe}; try another --keyframe")
-        selected.extend(obj.mask for obj in objects)
-    return selected
-
-
 def build_requests(args: argparse.Namespace, keyframe: np.ndarray) -> list[RegionRequest]:
-    """Regions for :func:`stylize_video` from the selection and ``--everything-else``."""
-    selected = selection_masks(args, keyframe)
-    requests = [RegionRequest(mask, args.style, args.strength) for mask in selected]
-    if args.everything_else is None:
-        return requests or [RegionRequest(np.ones(keyframe.shape[:2], np.float32), args.style, args.strength)]
-    if not selected:
-        raise VirtArtError("--everything-else needs a selection (--point, --box, --detect or --mask)")
-    rest = RegionRequest(mask_ops.union(*selected), args.style, args.strength, invert=True)
-    if args.everything_else is True:
-        return [rest]
-    rest.style = args.everything_else
-    return [rest, *requests]
+    """Regions for :func:`stylize_video` from the flags."""
+    selection = Selection(points=[parse_point(text) for text in args.point],
+                          box=parse_box(args.box) if args.box else None, detect=_classes(args.detect),
+                          masks=[args.mask] if args.mask else [], everything_else=args.everything_else,
+                          backend=args.backend, min_score=args.min_score)
+    return region_requests(selection, keyframe, args.style, args.strength)
 
 
 def run(args: argparse.Namespace) -> int:
