@@ -213,3 +213,26 @@ def test_cli_bad_video_is_one_error_line(tmp_path, capsys):
     code = main(["video", str(tmp_path / "in.mp4"), "--style", "starry_night", "--out", str(tmp_path / "o.mp4")])
     error = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(error) == 1 and error[0].startswith("error: ")
+
+
+def test_cli_mask_everything_else_report_and_masks(tmp_path, style):
+    import json
+
+    from virtart.cli.main import main
+    from virtart.imageio import save_mask, save_png
+
+    clip = make_clip(tmp_path / "in.mp4", frames=4)
+    mask = np.zeros(SIZE[::-1], np.float32)
+    mask[16:40, 10:34] = 1.0
+    save_mask(tmp_path / "mask.png", mask)
+    save_png(tmp_path / "style.png", style)
+    code = main(["video", str(clip), "--mask", str(tmp_path / "mask.png"), "--everything-else",
+                 "--style", str(tmp_path / "style.png"), "--out", str(tmp_path / "out.mp4"),
+                 "--masks-out", str(tmp_path / "masks"), "--report", str(tmp_path / "r.json")])
+    assert code == 0
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["frames"] == 4 and report["regions"][0]["keyframe_area_fraction"] > 0.8
+    from virtart.imageio import load_mask
+
+    first = load_mask(tmp_path / "masks" / "000000.png")
+    assert first[28, 20] == 0.0 and first[5, 80] == 1.0  # everything but the square is repainted
