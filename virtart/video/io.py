@@ -51,6 +51,7 @@ class VideoInfo:
     frame_count: int
     audio_codec: str | None
     scale: float = 1.0
+    start: float = 0.0  # the first frame's time in the file: output times (and audio) start from 0 there
 
 
 def _open(path: str | os.PathLike, label: str):
@@ -105,6 +106,7 @@ def probe(path: str | os.PathLike, *, max_seconds: float = MAX_SECONDS, max_side
         if first is None:
             raise VirtArtError(f"{label}: the video has no frames")
         rotation = _rotation(stream, first)
+        start = float(first.time) if first.time is not None else 0.0
         width, height = first.width, first.height
         fps = stream.average_rate or stream.guessed_rate or Fraction(25)
         seconds = _duration(container, stream)
@@ -123,7 +125,7 @@ def probe(path: str | os.PathLike, *, max_seconds: float = MAX_SECONDS, max_side
         warn(f"{label}: {upright[0]}x{upright[1]} shrunk to fit {max_side} px on the long side")
     size = (max(2, round(upright[0] * scale)), max(2, round(upright[1] * scale)))
     return VideoInfo(os.fspath(path), size, (width, height), rotation, Fraction(fps), seconds, int(frames),
-                     audio, scale)
+                     audio, scale, start)
 
 
 def _duration(container, stream) -> float:
@@ -159,17 +161,14 @@ def read_frames(info: VideoInfo, *, label: str | None = None) -> Iterator[Frame]
 
     label = label or info.path
     step = 1.0 / float(info.fps)
-    previous, start = -math.inf, None
+    previous = -math.inf
     index = 0
     with _open(info.path, label) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         try:
             for decoded in container.decode(stream):
-                raw = float(decoded.time) if decoded.time is not None else None
-                if start is None:
-                    start = raw or 0.0
-                time = raw - start if raw is not None else previous + step
+                time = float(decoded.time) - info.start if decoded.time is not None else previous + step
                 if time <= previous:
                     time = previous + step
                 previous = time
@@ -258,6 +257,7 @@ class VideoWriter:
         import av
 
         self._audio_input = av.open(source.path, metadata_errors="ignore")
+        self._audio_start = source.start  # audio keeps its place against the video's first frame
         audio_in = self._audio_input.streams.audio[0]
         mp4 = self.outputs[0]
         self._audio_copy = audio_in.codec_context.name in MP4_AUDIO_CODECS
@@ -287,10 +287,13 @@ class VideoWriter:
                     return
             if packet.dts is None:  # the demuxer's end-of-stream flush packet
                 continue
-            if packet.time_base and float(packet.dts * packet.time_base) > until:
+            if packet.time_base and float(packet.dts * packet.time_base) - self._audio_start > until:
                 self._audio_pending = packet
                 return
             if self._audio_copy:
+                shift = round(self._audio_start / packet.time_base) if packet.time_base else 0
+                packet.pts = None if packet.pts is None else packet.pts - shift
+                packet.dts -= shift
                 packet.stream = self._audio_out
                 mp4.mux(packet)
             else:
