@@ -25,6 +25,7 @@ from virtart.ui import (  # noqa: E402
     render,
     request_guard,
     stylize_handlers,
+    video_tab,
 )
 from virtart.ui.components import photo_image  # noqa: E402
 from virtart.ui.examples import example_photos  # noqa: E402
@@ -152,6 +153,7 @@ def _wire_api() -> None:
         gr.Button("stylize").click(api.stylize_api, inputs, outputs, api_name="stylize", **_heavy())
         catalogue = gr.JSON(label="catalogue")
         gr.Button("styles").click(api.styles_api, None, catalogue, api_name="styles")
+        video_tab.wire_api(_heavy())
 
 
 def build_app() -> gr.Blocks:
@@ -173,6 +175,7 @@ def build_app() -> gr.Blocks:
                     stop = gr.Button("Stop", variant="stop", elem_id="stop")
                 run_status = gr.Markdown("", elem_id="run-status")
         results = _build_results()
+        video_tab.build_tab(_heavy())
 
         photo, status, thumbs, picker = editor["photo"], editor["status"], regions["thumbs"], regions["picker"]
         loaded = [session, photo, thumbs, status]

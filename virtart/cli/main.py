@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "virtart.cli.weights",
     "virtart.cli.segment_commands",
     "virtart.cli.eval_clicks",
+    "virtart.cli.video",
 )
 
 

@@ -111,7 +111,7 @@ class FastEngine:
             weight = pixel_weight(region.strength)
             if weight == 0.0:
                 continue  # strength 0: the photo itself, no need to run the network
-            stylised = self._stylise_box(working, box, scales, vector)
+            stylised = self.stylise_box(working, box, scales, vector)
             if preserve_color in (True, "luminance"):
                 stylised = keep_photo_chroma(stylised, photo_box)
             if weight < 1.0:
@@ -128,7 +128,7 @@ class FastEngine:
         working_size = (round((outer[2] - outer[0]) * scale), round((outer[3] - outer[1]) * scale))
         return result, working_size
 
-    def _stylise_box(self, working: np.ndarray, box: Box, scales: tuple[float, float],
+    def stylise_box(self, working: np.ndarray, box: Box, scales: tuple[float, float],
                      vector: np.ndarray) -> np.ndarray:
         """Stylised pixels of photo ``box``, computed on the working image with context around it."""
         height, width = working.shape[:2]

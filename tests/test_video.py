@@ -1,0 +1,238 @@
+"""Video: decoding/encoding, tracking, flicker blending and bad input (tiny clips made with PyAV here)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+av = pytest.importorskip("av")
+
+from virtart.errors import VirtArtError  # noqa: E402
+from virtart.pipeline import RegionRequest  # noqa: E402
+from virtart.video import io  # noqa: E402
+from virtart.video.flow import FlowEstimator, flow_image  # noqa: E402
+from virtart.video.pipeline import VideoOptions, stylize_video  # noqa: E402
+from virtart.video.tracking import MaskTracker  # noqa: E402
+
+SIZE = (96, 64)
+
+
+def scene(index: int, size: tuple[int, int] = SIZE) -> np.ndarray:
+    """A textured background with a bright square moving 2 px right per frame."""
+    width, height = size
+    y, x = np.mgrid[0:height, 0:width]
+    frame = np.stack([x * 1.5 + y, x + 60, y * 3], axis=2).astype(np.uint8)  # smooth, like a photo
+    frame[16:40, 10 + 2 * index : 34 + 2 * index] = (250, 230, 40)
+    return frame
+
+
+def make_clip(path: Path, *, fmt: str | None = None, frames: int = 8, size: tuple[int, int] = SIZE,
+              audio: str | None = None, times_ms: list[int] | None = None, rotation: int = 0,
+              video: bool = True) -> Path:
+    """Write a small clip with PyAV: H.264 (GIF for .gif, FFV1 for .mkv), optional audio codec, custom times."""
+    container = av.open(str(path), "w", format=fmt)
+    stream = None
+    if video:
+        codec, pixels = {".gif": ("gif", "rgb8"), ".mkv": ("ffv1", "yuv444p")}.get(path.suffix, ("libx264", "yuv420p"))
+        stream = container.add_stream(codec, rate=10)
+        stream.width, stream.height = size
+        stream.pix_fmt = pixels
+        if times_ms:
+            stream.codec_context.time_base = Fraction(1, 1000)
+        if rotation:
+            stream.set_display_rotation(rotation)
+    sound = container.add_stream(audio, rate=8000, layout="mono") if audio else None
+    if stream is not None:
+        for index in range(frames):
+            frame = av.VideoFrame.from_ndarray(scene(index, size), format="rgb24")
+            if times_ms:
+                frame.pts, frame.time_base = times_ms[index], Fraction(1, 1000)
+            else:
+                frame.pts = index
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    if sound is not None:
+        samples = (np.sin(np.arange(800 * frames) / 4.0) * 6000).astype(np.int16)[None]
+        chunk = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
+        chunk.sample_rate, chunk.pts = 8000, 0
+        container.mux(sound.encode(chunk))
+        container.mux(sound.encode(None))
+    container.start_encoding()  # writes the header even when no frame was given
+    container.close()
+    return path
+
+
+def square_region(style: np.ndarray, index: int = 0) -> RegionRequest:
+    mask = np.zeros((SIZE[1], SIZE[0]), np.float32)
+    mask[16:40, 10 + 2 * index : 34 + 2 * index] = 1.0
+    return RegionRequest(mask, style)
+
+
+@pytest.fixture(scope="module")
+def style() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)
+
+
+def run(*args, **kwargs) -> dict:
+    final = None
+    for progress in stylize_video(*args, **kwargs):
+        final = progress
+    assert final is not None and final.final
+    return final.report
+
+
+def read_all(path: Path) -> list[io.Frame]:
+    return list(io.read_frames(io.probe(path)))
+
+
+def test_round_trip_keeps_timing_audio_and_untouched_pixels(tmp_path, style):
+    clip = make_clip(tmp_path / "in.mov", audio="pcm_s16le")  # PCM cannot go in MP4: re-encoded to AAC
+    out, lossless, masks = tmp_path / "out.mp4", tmp_path / "copy.mkv", tmp_path / "masks"
+    report = run(clip, [square_region(style)], out, lossless=lossless, masks_dir=masks,
+                 options=VideoOptions(feather=2.0))
+    assert report["frames"] == 8 and report["outside_changed_pixels"] == 0
+    assert report["audio"] == {"source_codec": "pcm_s16le", "output": "re-encoded to AAC"}
+    written = io.probe(out)
+    assert written.audio_codec == "aac" and written.fps == 10 and written.size == SIZE
+    originals, copies, lossy = read_all(clip), read_all(lossless), read_all(out)
+    assert [f.time for f in lossy] == pytest.approx([f.time for f in originals])
+    assert sorted(p.name for p in masks.iterdir()) == [f"{i:06d}.png" for i in range(8)]
+    for index, (original, copy, encoded) in enumerate(zip(originals, copies, lossy, strict=True)):
+        far = np.ones(SIZE[::-1], bool)
+        far[8:48, 2 + 2 * index : 42 + 2 * index] = False  # the square, its feather and a tracking margin
+        assert np.array_equal(copy.rgb[far], original.rgb[far])
+        assert np.abs(encoded.rgb[far].astype(int) - original.rgb[far]).mean() <= 2.0
+        inside = copy.rgb[20:36, 16 + 2 * index : 28 + 2 * index].astype(int)
+        assert np.abs(inside - original.rgb[20:36, 16 + 2 * index : 28 + 2 * index]).mean() > 10  # repainted
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
+
+
+def test_tracker_follows_a_moving_square():
+    frames = [scene(index) for index in range(8)]
+    first = np.zeros(SIZE[::-1], np.float32)
+    first[16:40, 10:34] = 1.0
+    tracker, estimator = MaskTracker([first]), FlowEstimator()
+    previous = flow_image(frames[0])
+    for index, frame in enumerate(frames[1:], start=1):
+        grey = flow_image(frame)
+        (mask,) = tracker.step(estimator.between(previous, grey, SIZE), frame)
+        previous = grey
+        truth = np.zeros_like(first)
+        truth[16:40, 10 + 2 * index : 34 + 2 * index] = 1.0
+        assert (mask * truth).sum() / np.maximum(mask, truth).sum() > 0.8
+
+
+def test_stop_leaves_no_output(tmp_path, style):
+    clip = make_clip(tmp_path / "in.mp4", frames=6)
+    out = tmp_path / "out.mp4"
+    generator = stylize_video(clip, [square_region(style)], out, masks_dir=tmp_path / "masks",
+                              options=VideoOptions(preview_seconds=0.0))
+    next(generator)
+    generator.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
+def test_keyframe_in_the_middle_tracks_both_ways(tmp_path, style):
+    clip = make_clip(tmp_path / "in.mp4", frames=6)
+    report = run(clip, [square_region(style, index=3)], tmp_path / "out.mp4", masks_dir=tmp_path / "masks",
+                 options=VideoOptions(keyframe=3))
+    assert report["regions"][0]["frames_present"] == 6
+    from virtart.imageio import load_mask
+
+    first = load_mask(tmp_path / "masks" / "000000.png")
+    assert first[28, 20] == 1.0 and first[28, 60] == 0.0  # the square's place on frame 0
+
+
+@pytest.mark.parametrize("kind", ["gif", "odd", "vfr", "rotated", "aac"])
+def test_unusual_but_valid_clips(tmp_path, style, kind):
+    size = (95, 63) if kind == "odd" else SIZE
+    times = [0, 100, 150, 400, 450, 700, 760, 900] if kind == "vfr" else None
+    name = {"gif": "in.gif", "aac": "in.mp4", "odd": "in.mkv"}.get(kind, "in.mov")  # x264 refuses odd sizes
+    clip = make_clip(tmp_path / name, size=size, times_ms=times, rotation=90 if kind == "rotated" else 0,
+                     audio="aac" if kind == "aac" else None)
+    info = io.probe(clip)
+    mask = np.zeros((info.size[1], info.size[0]), np.float32)
+    mask[: info.size[1] // 2] = 1.0
+    out = tmp_path / "out.mp4"
+    report = run(clip, [RegionRequest(mask, style)], out)
+    written = io.probe(out)
+    assert written.size == io.even_size(info.size)
+    if kind == "rotated":
+        assert info.rotation == 90 and info.size == (SIZE[1], SIZE[0])
+    if kind == "vfr":
+        assert [round(f.time, 3) for f in read_all(out)] == [t / 1000 for t in times]
+    if kind == "aac":
+        assert report["audio"]["output"] == "copied" and written.audio_codec == "aac"
+
+
+def truncated(path: Path) -> Path:
+    make_clip(path, frames=8)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+BAD = {
+    "not a video": (lambda p: (p.write_text("hello, not a video"), p)[1], "not a video"),
+    "empty file": (lambda p: (p.write_bytes(b""), p)[1], "empty"),
+    "truncated": (truncated, "not a video"),
+    "no video stream": (lambda p: make_clip(p, audio="aac", video=False), "no video stream"),
+    "zero frames": (lambda p: make_clip(p, frames=0), "no frames|no video stream"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_bad_input_one_clear_message_and_no_output(tmp_path, style, name):
+    build, message = BAD[name]
+    clip = build(tmp_path / "in.mp4")
+    with pytest.raises(VirtArtError, match=message):
+        run(clip, [square_region(style)], tmp_path / "out.mp4")
+    assert not (tmp_path / "out.mp4").exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_limits_refuse_or_downscale(tmp_path, style):
+    clip = make_clip(tmp_path / "in.mp4", frames=8)
+    with pytest.raises(VirtArtError, match="over the 0.5 s limit"):
+        run(clip, [square_region(style)], tmp_path / "a.mp4", options=VideoOptions(max_seconds=0.5))
+    with pytest.raises(VirtArtError, match="over the 48 px limit"):
+        run(clip, [square_region(style)], tmp_path / "a.mp4", options=VideoOptions(max_side=48))
+    with pytest.warns(UserWarning, match="shrunk"):
+        report = run(clip, [square_region(style)], tmp_path / "a.mp4",
+                     options=VideoOptions(max_side=48, downscale=True))
+    assert report["size"] == [48, 32]
+
+
+def test_cli_bad_video_is_one_error_line(tmp_path, capsys):
+    from virtart.cli.main import main
+
+    (tmp_path / "in.mp4").write_text("not a video")
+    code = main(["video", str(tmp_path / "in.mp4"), "--style", "starry_night", "--out", str(tmp_path / "o.mp4")])
+    error = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(error) == 1 and error[0].startswith("error: ")
+
+
+def test_cli_mask_everything_else_report_and_masks(tmp_path, style):
+    import json
+
+    from virtart.cli.main import main
+    from virtart.imageio import save_mask, save_png
+
+    clip = make_clip(tmp_path / "in.mp4", frames=4)
+    mask = np.zeros(SIZE[::-1], np.float32)
+    mask[16:40, 10:34] = 1.0
+    save_mask(tmp_path / "mask.png", mask)
+    save_png(tmp_path / "style.png", style)
+    code = main(["video", str(clip), "--mask", str(tmp_path / "mask.png"), "--everything-else",
+                 "--style", str(tmp_path / "style.png"), "--out", str(tmp_path / "out.mp4"),
+                 "--masks-out", str(tmp_path / "masks"), "--report", str(tmp_path / "r.json")])
+    assert code == 0
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["frames"] == 4 and report["regions"][0]["keyframe_area_fraction"] > 0.8
+    from virtart.imageio import load_mask
+
+    first = load_mask(tmp_path / "masks" / "000000.png")
+    assert first[28, 20] == 0.0 and first[5, 80] == 1.0  # everything but the square is repainted

@@ -1,0 +1,39 @@
+"""``/stylize_video`` through ``gradio_client``: a clip comes back as an MP4; a bad upload gets one
+clear error and the server keeps serving."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.server
+
+pytest.importorskip("av")
+gradio_client = pytest.importorskip("gradio_client")
+from gradio_client import Client, handle_file  # noqa: E402
+
+from tests.test_app_client import launch  # noqa: E402
+from tests.test_video import make_clip  # noqa: E402
+from virtart.video import io  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def client():
+    import app
+
+    demo = app.build_app()
+    url = launch(demo, max_size=8)
+    yield Client(url, verbose=False)
+    demo.close()
+
+
+def test_stylize_video_endpoint_and_bad_upload(client, tmp_path, styles_dir):
+    bad = tmp_path / "bad.mp4"
+    bad.write_text("not a video")
+    with pytest.raises(Exception, match="not a video"):
+        client.predict(handle_file(str(bad)), api_name="/stylize_video")
+    clip = make_clip(tmp_path / "clip.mp4", frames=6, audio="aac")
+    preview, mp4, progress = client.predict(handle_file(str(clip)), "[[20, 28, 1]]", "", "", None, "starry_night",
+                                            1.0, "", 0, 4.0, api_name="/stylize_video")
+    assert progress["final"] and progress["report"]["frames"] == 6
+    written = io.probe(mp4)
+    assert written.size == (96, 64) and written.audio_codec == "aac"

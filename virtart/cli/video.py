@@ -1,0 +1,104 @@
+"""``virtart video``: repaint regions of a clip; regions are chosen on one frame and follow their objects.
+
+Examples::
+
+    virtart video clip.mp4 --point 320,240 --style starry_night --out painted.mp4
+    virtart video clip.mp4 --detect person,dog --style great_wave --out painted.mp4 --masks-out masks/
+    virtart video clip.mp4 --box 10,20,300,240 --everything-else --style udnie --out rest.mp4
+    virtart video clip.mp4 --detect person --style udnie --everything-else the_scream --out two.mp4
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from virtart.cli.segment_commands import _classes, parse_box, parse_point
+from virtart.cli.stylize import _check_output
+from virtart.errors import VirtArtError
+from virtart.imageio import atomic_write
+from virtart.pipeline import RegionRequest
+from virtart.segmentation import BACKENDS
+from virtart.video import io
+from virtart.video.pipeline import VideoOptions, check_outputs, open_video, stylize_video
+from virtart.video.selection import Selection, region_requests
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "video", help="repaint regions of a video; the regions follow their objects",
+        description="Choose regions on one frame (clicks, a box, detected objects, a mask, everything else); "
+                    "they are tracked through the clip and repainted in every frame. Coordinates are in the "
+                    "upright frame's pixels (x right, y down). Without a selection the whole frame is repainted.")
+    parser.add_argument("video", help="the clip (MP4, WebM, MOV, animated GIF...)")
+    parser.add_argument("--point", action="append", default=[], metavar="X,Y[,LABEL]",
+                        help="a click on the keyframe; LABEL 1 includes (default), 0 excludes; repeatable")
+    parser.add_argument("--box", metavar="X0,Y0,X1,Y1", help="a box around the object on the keyframe")
+    parser.add_argument("--detect", metavar="CLASSES",
+                        help="detected objects of these COCO classes (e.g. person,dog), each one a region")
+    parser.add_argument("--mask", help="a mask PNG of the keyframe, white = region")
+    parser.add_argument("--everything-else", nargs="?", const=True, default=None, metavar="STYLE",
+                        help="alone: repaint everything outside the selection instead; with a STYLE: also "
+                             "repaint everything else, in that style")
+    parser.add_argument("--style", required=True, help="gallery id (see `virtart styles`) or an image file")
+    parser.add_argument("--strength", type=float, default=1.0, help="0 keeps the video, 1 is the full style")
+    parser.add_argument("--keyframe", type=int, default=0, help="the frame (from 0) the regions are chosen on")
+    parser.add_argument("--backend", default="auto", choices=BACKENDS, help="segmenter for --point/--box")
+    parser.add_argument("--min-score", type=float, default=0.25, help="detector confidence for --detect")
+    parser.add_argument("--feather", type=float, default=4.0, help="soft-edge radius in px")
+    parser.add_argument("--working-size", type=int, default=VideoOptions.working_size,
+                        help="long side in px at which each region is painted (default %(default)s)")
+    parser.add_argument("--refresh-every", type=int, default=VideoOptions.refresh_every,
+                        help="paint anew every N frames; the flow carries the paint in between")
+    parser.add_argument("--max-seconds", type=float, default=io.MAX_SECONDS, help="longer clips are refused")
+    parser.add_argument("--max-side", type=int, default=io.MAX_SIDE, help="larger frames are refused (long side px)")
+    parser.add_argument("--downscale", action="store_true", help="shrink larger frames to --max-side instead")
+    parser.add_argument("--crf", type=int, default=VideoOptions.crf, help="H.264 quality, lower is better")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument("--out", required=True, help="output MP4 (H.264, the source's audio)")
+    parser.add_argument("--lossless", metavar="OUT.mkv", help="also write a lossless FFV1 copy")
+    parser.add_argument("--masks-out", metavar="DIR", help="a new folder for one mask PNG per frame")
+    parser.add_argument("--report", help="write a JSON report here")
+    parser.set_defaults(handler=run)
+
+
+def build_requests(args: argparse.Namespace, keyframe: np.ndarray) -> list[RegionRequest]:
+    """Regions for :func:`stylize_video` from the flags."""
+    selection = Selection(points=[parse_point(text) for text in args.point],
+                          box=parse_box(args.box) if args.box else None, detect=_classes(args.detect),
+                          masks=[args.mask] if args.mask else [], everything_else=args.everything_else,
+                          backend=args.backend, min_score=args.min_score)
+    return region_requests(selection, keyframe, args.style, args.strength)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    check_outputs(args.video, args.out, args.lossless, args.masks_out)
+    if args.report:
+        _check_output(args.report, [args.video], ".json", "--report")
+    options = VideoOptions(max_seconds=args.max_seconds, max_side=args.max_side, downscale=args.downscale,
+                           keyframe=args.keyframe, feather=args.feather, working_size=args.working_size,
+                           refresh_every=args.refresh_every, crf=args.crf, device=args.device)
+    info, keyframe = open_video(args.video, options)
+    requests = build_requests(args, keyframe)
+    final = None
+    with tqdm(total=info.frame_count, desc="video", unit="frame", disable=None) as bar:
+        for progress in stylize_video(args.video, requests, args.out, options=options, lossless=args.lossless,
+                                      masks_dir=args.masks_out, opened=(info, keyframe)):
+            bar.total = max(bar.total, progress.total)
+            bar.update(progress.frame - bar.n)
+            if progress.final:
+                final = progress
+    if final is None:
+        raise VirtArtError("the video stopped before it was finished")
+    report = final.report
+    if args.report:
+        atomic_write(args.report, (json.dumps(report, indent=2) + "\n").encode())
+    print(f"wrote {args.out} ({report['frames']} frames, {report['output_size'][0]}x{report['output_size'][1]}) "
+          f"in {report['seconds']:.1f} s ({report['frames_per_second']} frames/s); "
+          f"outside_changed_pixels={report['outside_changed_pixels']}")
+    return 0
+

@@ -1,0 +1,97 @@
+"""No flicker: each region's painting is carried along the flow and only refreshed where needed.
+
+A feed-forward stylizer paints every frame a little differently, so strokes shimmer. Each
+region keeps a *canvas*: ``(H, W, 3) float32`` painted pixels over the whole frame (only
+those near the region matter) and ``known``, ``(H, W) float32``, where the canvas holds
+real paint. Per frame the canvas is moved along the backward flow; on a refresh frame the
+stylizer paints the region's box again and the new paint is blended with the carried one
+where the scene did not change (non-occluded, and the frame matches the previous frame
+moved along the flow): ``canvas = fresh + keep * (carried - fresh)``. Between refreshes the
+carried canvas is used as it is, so the stylizer need not run on every frame.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from virtart.engines.fast import FastEngine, alpha_box, working_scale
+from virtart.video.flow import Flows, warp
+
+# Share of the carried paint kept on a refresh where the scene did not change. Higher keeps
+# strokes steadier but lets the paint lag behind changes of lighting and shape.
+KEEP = 0.8
+# A region whose alpha has more than this share of its pixels without carried paint (a scene
+# cut, a fast new area) is repainted at once instead of at the next refresh; until then a
+# few unknown pixels show the paint the flow brought there (occlusions, sub-pixel texture
+# mismatches make a few per cent of a region "unknown" on every frame).
+MAX_UNKNOWN = 0.25
+# Paint is made on the region's box grown by this many pixels, so a region that moves a
+# little before the next refresh still finds paint.
+BOX_MARGIN = 24
+
+
+def grow_box(box: tuple[int, int, int, int], margin: int, size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """``box`` grown by ``margin`` pixels on every side, inside a frame of ``size = (W, H)``."""
+    return (max(0, box[0] - margin), max(0, box[1] - margin),
+            min(size[0], box[2] + margin), min(size[1], box[3] + margin))
+
+
+class RegionCanvas:
+    """One region's paint across frames (see the module docstring).
+
+    ``engine``: the fast engine; ``vector``: the region's style vector (computed once per
+    video); ``working_size``: long side, in pixels, at which the region's box is painted.
+    """
+
+    def __init__(self, engine: FastEngine, vector: np.ndarray, working_size: int | None, keep: float = KEEP):
+        self.engine, self.vector, self.working_size, self.keep = engine, vector, working_size, keep
+        self.canvas: np.ndarray | None = None
+        self.known: np.ndarray | None = None
+
+    def carry(self, flows: Flows) -> None:
+        """Move the paint to the current frame; paint where the scene changed is no longer known."""
+        if self.canvas is None:
+            return
+        self.canvas = warp(self.canvas, flows.backward)
+        self.known = warp(self.known, flows.backward, outside=0.0) * flows.stable
+
+    def needs_paint(self, alpha: np.ndarray) -> bool:
+        """Whether too much of the region lacks carried paint."""
+        if self.known is None:
+            return True
+        inside = alpha > 0
+        missing = np.count_nonzero(inside & (self.known < 0.5))
+        return missing > MAX_UNKNOWN * max(1, np.count_nonzero(inside))
+
+    def paint(self, frame: np.ndarray, alpha: np.ndarray) -> None:
+        """Stylize the region's box on ``frame`` and blend it with the carried paint."""
+        height, width = frame.shape[:2]
+        box = alpha_box(alpha)
+        if box is None:
+            return
+        box = grow_box(box, BOX_MARGIN, (width, height))
+        scale = working_scale(box, self.working_size)
+        working = frame
+        if scale < 1.0:
+            working = cv2.resize(frame, (max(1, round(width * scale)), max(1, round(height * scale))),
+                                 interpolation=cv2.INTER_AREA)
+        scales = (working.shape[1] / width, working.shape[0] / height)
+        fresh = self.engine.stylise_box(working, box, scales, self.vector).astype(np.float32)
+        if self.canvas is None:
+            self.canvas = np.zeros((height, width, 3), np.float32)
+            self.known = np.zeros((height, width), np.float32)
+        rows, cols = slice(box[1], box[3]), slice(box[0], box[2])
+        weight = (self.keep * np.clip(self.known[rows, cols], 0.0, 1.0))[:, :, None]
+        self.canvas[rows, cols] = fresh + weight * (self.canvas[rows, cols] - fresh)
+        self.known[rows, cols] = 1.0
+
+    def layer(self, original: np.ndarray, box: tuple[int, int, int, int], strength_weight: float) -> np.ndarray:
+        """The paint over ``box`` as ``(h, w, 3) uint8``, faded into ``original`` (the frame's
+        pixels in ``box``) by ``strength_weight`` (1 = full paint)."""
+        if self.canvas is None:
+            return original
+        canvas = self.canvas[box[1] : box[3], box[0] : box[2]]
+        if strength_weight < 1.0:
+            canvas = original + strength_weight * (canvas - original)
+        return np.clip(np.round(canvas), 0, 255).astype(np.uint8)
