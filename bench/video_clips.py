@@ -14,9 +14,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from virtart.segmentation.detect_eval import labelled_images, read_polygon_labels
 
 from virtart.imageio import load_image
-from virtart.segmentation.detect_eval import labelled_images, read_polygon_labels
 
 
 def coco_objects(root: Path, min_fraction: float = 0.03, max_fraction: float = 0.4):

@@ -27,10 +27,12 @@ import numpy as np
 
 from virtart.engines.base import StyleOptions
 from virtart.engines.composite import composite, outside_changed_pixels, region_alphas
-from virtart.engines.fast import alpha_box, pixel_weight, union_box
+from virtart.engines.fast import pixel_weight
+from virtart.engines.registry import shared_engine
 from virtart.errors import VirtArtError
+from virtart.geometry import Box
 from virtart.imageio import Photo, encode_png, mask_to_uint8
-from virtart.pipeline import RegionRequest, get_engine, prepare_regions
+from virtart.request import RegionRequest, prepare_regions
 from virtart.video import io
 from virtart.video.flow import FLOW_LONG_SIDE, FlowEstimator, Flows, flow_image
 from virtart.video.temporal import KEEP, RegionCanvas
@@ -156,12 +158,12 @@ def _unpack(packed: list[np.ndarray | None], shape: tuple[int, int]) -> list[np.
 def compose(frame: np.ndarray, canvases: list[RegionCanvas], alphas: list[np.ndarray],
             weights: list[float]) -> np.ndarray:
     """``frame`` with every region's paint blended in through its alpha (zero alpha: frame's bytes)."""
-    boxes = [alpha_box(alpha) for alpha in alphas]
+    boxes = [Box.around(alpha, threshold=0) for alpha in alphas]
     present = [index for index, box in enumerate(boxes) if box is not None and weights[index] > 0]
     result = frame.copy()
     if not present:
         return result
-    outer = union_box([boxes[index] for index in present])
+    outer = boxes[present[0]].union(*[boxes[index] for index in present[1:]])
     rows, cols = slice(outer[1], outer[3]), slice(outer[0], outer[2])
     original = frame[rows, cols]
     layers = [(canvases[index].layer(original, outer, weights[index]), alphas[index][rows, cols])
@@ -185,7 +187,7 @@ def stylize_video(source: str | os.PathLike, regions: list[RegionRequest], out: 
     check_outputs(source, out, lossless, masks_dir)
     info, keyframe = opened or open_video(source, options)
     prepared = prepare_regions(Photo(keyframe), regions)
-    engine = get_engine("fast", options.device)
+    engine = shared_engine("fast", options.device)
     vectors = engine.style_vectors(keyframe, prepared, StyleOptions(feather=options.feather))
     key_masks = [region.mask for region in prepared]
     started = time.perf_counter()

@@ -12,10 +12,10 @@ carried canvas is used as it is, so the stylizer need not run on every frame.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
-from virtart.engines.fast import FastEngine, alpha_box, working_scale
+from virtart.engines.fast import FastEngine, working_scale
+from virtart.geometry import Box, fit_long_side, resize_image
 from virtart.video.flow import Flows, warp
 
 # Share of the carried paint kept on a refresh where the scene did not change. Higher keeps
@@ -29,12 +29,6 @@ MAX_UNKNOWN = 0.25
 # Paint is made on the region's box grown by this many pixels, so a region that moves a
 # little before the next refresh still finds paint.
 BOX_MARGIN = 24
-
-
-def grow_box(box: tuple[int, int, int, int], margin: int, size: tuple[int, int]) -> tuple[int, int, int, int]:
-    """``box`` grown by ``margin`` pixels on every side, inside a frame of ``size = (W, H)``."""
-    return (max(0, box[0] - margin), max(0, box[1] - margin),
-            min(size[0], box[2] + margin), min(size[1], box[3] + margin))
 
 
 class RegionCanvas:
@@ -67,15 +61,14 @@ class RegionCanvas:
     def paint(self, frame: np.ndarray, alpha: np.ndarray) -> None:
         """Stylize the region's box on ``frame`` and blend it with the carried paint."""
         height, width = frame.shape[:2]
-        box = alpha_box(alpha)
+        box = Box.around(alpha, threshold=0)
         if box is None:
             return
-        box = grow_box(box, BOX_MARGIN, (width, height))
+        box = box.grown(BOX_MARGIN, frame.shape)
         scale = working_scale(box, self.working_size)
         working = frame
         if scale < 1.0:
-            working = cv2.resize(frame, (max(1, round(width * scale)), max(1, round(height * scale))),
-                                 interpolation=cv2.INTER_AREA)
+            working = resize_image(frame, fit_long_side((width, height), max(width, height) * scale))
         scales = (working.shape[1] / width, working.shape[0] / height)
         fresh = self.engine.stylise_box(working, box, scales, self.vector).astype(np.float32)
         if self.canvas is None:
