@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from virtart import masks as mask_ops
+from virtart import warmup
 from virtart.engines.base import Engine, Preview, Region, StyleOptions, check_inputs
 from virtart.engines.composite import outside_changed_pixels, region_alphas
 from virtart.errors import VirtArtError
@@ -61,16 +62,20 @@ def get_engine(name: str, device: str = "auto") -> Engine:
     device = resolve_device(device)
     key = (name, device)
     with _engines_lock:
-        if key not in _engines:
-            if name == "gatys":
-                from virtart.engines.gatys import GatysEngine
+        if key in _engines:
+            return _engines[key]
+        if name == "gatys":
+            from virtart.engines.gatys import GatysEngine
 
-                _engines[key] = GatysEngine.from_registry(device=device)
-            else:
-                from virtart.engines.fast import FastEngine
+            engine: Engine = GatysEngine.from_registry(device=device)
+            if engine.network.name != "vgg19" and warmup.fetching("vgg19"):
+                return engine  # a stand-in while VGG-19 downloads in the background: not kept
+        else:
+            from virtart.engines.fast import FastEngine
 
-                _engines[key] = FastEngine.from_registry(device=device)
-        return _engines[key]
+            engine = FastEngine.from_registry(device=device)
+        _engines[key] = engine
+        return engine
 
 
 def prepare_regions(photo: Photo, requests: list[RegionRequest]) -> list[Region]:
