@@ -151,10 +151,14 @@ def stylize_api(image: str, regions: str = "", masks: list[str] | None = None, s
                 engine: str = "fast", steps: float = 100, max_size: float = 512, preserve_color: bool = False,
                 feather: float = 4.0, seed: float = 0) -> Iterator[tuple[np.ndarray, str | None, dict]]:
     """Stream ``(preview, None, progress)`` while the engine works, then
-    ``(final image at the photo's full size, PNG file, report)``."""
+    ``(final image at the photo's full size, PNG file, report)``.
+
+    ``seed`` is accepted and ignored, so that existing clients' calls still work: no engine
+    draws a random number (the Gatys optimisation starts from the photo), so there is nothing
+    for a seed to drive."""
     photo = _photo(image)
     requests = parse_regions(photo, regions, masks or [], style_images or [], mask, style, strength, invert)
-    options = build_options(steps, max_size, preserve_color, feather, seed)
+    options = build_options(steps, max_size, preserve_color, feather)
     for preview in run_stylize(photo, requests, engine_name(engine), options):
         progress = {"step": preview.step, "total_steps": preview.total_steps, "elapsed": round(preview.elapsed, 3),
                     "final": preview.final, "stage": preview.stage}

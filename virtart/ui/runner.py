@@ -39,10 +39,9 @@ def engine_name(label: str) -> str:
     return name
 
 
-def build_options(steps: float, max_size: float | None, preserve_color: bool | str, feather: float,
-                  seed: int = 0) -> StyleOptions:
+def build_options(steps: float, max_size: float | None, preserve_color: bool | str, feather: float) -> StyleOptions:
     """StyleOptions from UI/API values (NaN or infinite numbers are refused, not crashed on)."""
-    for name, value in (("steps", steps), ("max size", max_size or 0), ("feather", feather), ("seed", seed or 0)):
+    for name, value in (("steps", steps), ("max size", max_size or 0), ("feather", feather)):
         if not isinstance(value, (int, float)) or not math.isfinite(value):
             raise VirtArtError(f"{name} must be a finite number, got {value!r}")
     steps = int(steps)
@@ -55,7 +54,7 @@ def build_options(steps: float, max_size: float | None, preserve_color: bool | s
     else:
         preserve = False
     return StyleOptions(steps=steps, max_size=int(max_size) if max_size else None, preserve_color=preserve,
-                        feather=float(feather), seed=int(seed or 0), preview_every=preview_interval(steps))
+                        feather=float(feather), preview_every=preview_interval(steps))
 
 
 def preview_interval(steps: int) -> int:
