@@ -368,6 +368,18 @@ def availability(name: str) -> list[tuple[str, str]]:
     return [(description, _status(spec, source)) for description, source in candidate_sources(spec)]
 
 
+def fetch(names: Sequence[str]) -> int:
+    """Resolve (download and verify) ``names``, printing one line each; the number that failed."""
+    failed = 0
+    for name in names:
+        try:
+            print(f"[ok] {name}: {resolve(name).source}")
+        except CheckpointError as exc:
+            failed += 1
+            print(f"[missing] {name}: {exc}")
+    return failed
+
+
 def installed_version(distribution: str) -> str | None:
     """Installed version of a distribution, or None."""
     try:
