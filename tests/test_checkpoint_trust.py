@@ -205,7 +205,7 @@ def test_sam_downloads_at_start_up_in_the_background_while_clicks_use_the_offlin
     assert warmup.status("sam-vit-b") == "downloading"
     started = time.perf_counter()
     assert segmentation.resolve_backend("auto") == "offline"  # a visitor's click does not wait
-    with pytest.raises(CheckpointError, match="downloading"):
+    with pytest.raises(CheckpointError, match="not downloaded here: (downloading|waiting for the background)"):
         checkpoints.resolve("sam-vit-b")  # nor start a download of its own
     assert time.perf_counter() - started < 2
     assert "offline segmenter while sam-vit-b downloading" in health.status_markdown()
@@ -230,3 +230,13 @@ def test_a_failed_start_up_download_is_retried_after_its_back_off(unpinned_sam, 
     fake_hub.fail = None
     thread.join(5)
     assert warmup.status("sam-vit-b") == "ready"
+
+
+def test_a_cached_file_without_a_record_is_checked_against_the_served_digest_without_a_new_download(fake_hub):
+    source = vgg19_source()
+    fake_hub.files[(source.repo_id, source.filename)] = b"weights cached before digests were recorded"
+    cached = fake_hub.path(source.repo_id, source.filename)
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(fake_hub.files[(source.repo_id, source.filename)])
+    assert checkpoints.resolve("vgg19").path == cached and fake_hub.downloads == []
+    assert hub.recorded_digest(cached) == hashlib.sha256(cached.read_bytes()).hexdigest()

@@ -235,6 +235,7 @@ def _hub_checkpoint(spec: ModelSpec, source: HubSource) -> Path:
     """The cached file when it matches its pinned or recorded sha256; else a verified download."""
     cached = hub.cached_file(source)
     offline = _hub_offline()
+    corrupt = False
     if cached is not None:
         expected = spec.sha256 or hub.recorded_digest(cached)
         if expected is None and offline:
@@ -247,9 +248,11 @@ def _hub_checkpoint(spec: ModelSpec, source: HubSource) -> Path:
             except CheckpointError:
                 if offline:
                     raise
+                corrupt = True
     if offline:
         raise CheckpointError("not in the Hub cache, and the Hub is offline or unreachable")
-    return hub.download(source, spec.sha256, force=cached is not None)
+    # A cached copy without a record is checked against the served digest, not fetched again.
+    return hub.download(source, spec.sha256, force=corrupt)
 
 
 def _try_source(spec: ModelSpec, source: Source | Path) -> Path:
@@ -339,17 +342,17 @@ def _status(spec: ModelSpec, source: Source | Path) -> str:
             return f"missing: {exc}"
     cached = hub.cached_file(source)
     if cached is None:
-        problem = "not in the Hub cache"
+        problem = "missing: not in the Hub cache"
     else:
         expected = spec.sha256 or hub.recorded_digest(cached)
         if expected is None:
-            problem = "the cached copy has no sha256 recorded at download time"
+            problem = "refused: the cached copy has no sha256 recorded at download time"
         elif _checked(cached, expected, "available").startswith("available"):
             return "available (Hub cache)"
         else:
-            problem = "the cached copy fails its sha256 checksum"
+            problem = "refused: the cached copy fails its sha256 checksum"
     if _hub_offline():
-        return f"refused: {problem}, and the Hub is offline or unreachable"
+        return f"{problem}, and the Hub is offline or unreachable"
     return hub.fetch_status(source.describe()) or "downloads on first use"
 
 

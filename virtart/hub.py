@@ -181,7 +181,7 @@ def download(source, pinned: str | None, force: bool = False) -> Path:
     key = source.describe()
     blocked = fetch_status(key)
     if blocked is not None:
-        raise CheckpointError(f"{key} is not downloaded here: {blocked}")
+        raise CheckpointError(f"not downloaded here: {blocked}")
     with _fetch_lock:
         previous = _fetches.get(key)
         failures = previous.failures if previous else 0
