@@ -1,10 +1,10 @@
-"""Gatys engine speed: ms per step by working size and precision; on a GPU, 300-step runs
-beside a plain PyTorch-tutorial recipe (fp32, L-BFGS, 300 evaluations, same layers).
+"""Gatys engine speed: ms per step by working size and precision; and the PyTorch tutorial's
+recipe (fp32, L-BFGS, same layers) with its loss, which ``bench/gpu_check.py`` runs beside our
+engine for the 300-step comparison on a GPU.
 
 Prints one JSON object. Usage:
     python bench/bench_gatys.py                 # CPU: 256, 512, 1024 px
     python bench/bench_gatys.py --sizes 512 --steps 5 --precisions fp32 bf16
-On a CUDA machine it also runs the 300-step comparison (``--gpu-steps``).
 """
 
 from __future__ import annotations
@@ -132,33 +132,11 @@ def to_uint8(image: torch.Tensor) -> np.ndarray:
     return image.detach()[0].clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).cpu().numpy()
 
 
-def gpu_comparison(engine: GatysEngine, sizes: list[int], steps: int) -> list[dict]:
-    rows = []
-    for size in sizes:
-        photo, style = sample(size)
-        mask = np.ones(photo.shape[:2], np.float32)
-        options = StyleOptions(steps=steps, max_size=size, preview_every=steps)
-        list(engine.run(photo, [Region(mask, style)], options))  # warm-up
-        torch.cuda.reset_peak_memory_stats()
-        torch.cuda.synchronize()
-        started = time.perf_counter()
-        list(engine.run(photo, [Region(mask, style)], options))
-        torch.cuda.synchronize()
-        ours = time.perf_counter() - started
-        peak = torch.cuda.max_memory_allocated() / 2**30
-        style_small = cv2.resize(style, (size, size))
-        baseline = tutorial_recipe(engine.network.features, photo, style_small, steps, engine.device)
-        rows.append({"size": size, "steps": steps, "ours_s": round(ours, 3), "tutorial_s": round(baseline, 3),
-                     "speedup": round(baseline / ours, 2), "peak_gpu_gb": round(peak, 2)})
-    return rows
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
     parser.add_argument("--steps", type=int, default=4, help="timed steps per size (after 2 warm-up steps)")
     parser.add_argument("--precisions", nargs="+", default=["fp32", "bf16"])
-    parser.add_argument("--gpu-steps", type=int, default=300)
     parser.add_argument("--network", default="auto")
     args = parser.parse_args()
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -171,8 +149,6 @@ def main() -> None:
         "ms_per_step": [ms_per_step(engine, size, args.steps, precision)
                         for size in args.sizes for precision in args.precisions],
     }
-    if device == "cuda":
-        result["gpu_300_steps"] = gpu_comparison(engine, [512, 1024], args.gpu_steps)
     print(json.dumps(result, indent=2))
 
 
