@@ -69,16 +69,34 @@ def test_a_corrupt_vgg19_in_the_hub_cache_falls_back_too(tmp_path, monkeypatch):
     assert network.name == "vgg16-offline" and str(cached) in only_warning(caught)
 
 
-def test_a_corrupt_yolo11n_seg_falls_back_to_yolo11n_and_still_detects(tmp_path, monkeypatch, astronaut):
+@pytest.mark.parametrize("where", ["users folder", "hub cache"])
+def test_a_corrupt_yolo11n_seg_falls_back_to_yolo11n_and_still_detects(where, tmp_path, monkeypatch, astronaut):
+    import huggingface_hub
+
     from virtart.segmentation import detect
 
-    monkeypatch.setenv("VIRTART_CHECKPOINTS", str(tmp_path))
-    corrupt_but_stated(tmp_path, "yolo11n-seg.pt")
+    if where == "users folder":
+        monkeypatch.setenv("VIRTART_CHECKPOINTS", str(tmp_path))
+        corrupt_but_stated(tmp_path, "yolo11n-seg.pt")
+        bad = tmp_path / "yolo11n-seg.pt"
+    else:  # garbage whose recorded digest matches it, as if the Hub had served it
+        monkeypatch.delenv("VIRTART_CHECKPOINTS", raising=False)
+        bad = tmp_path / "snapshots" / "abc" / "yolo11n-seg.pt"
+        bad.parent.mkdir(parents=True)
+        bad.write_bytes(b"\x80\x02not a checkpoint" * 50)
+        hub.record_digest(bad, hub.file_sha256(bad))
+        real_download = huggingface_hub.hf_hub_download
+
+        def cached(repo_id, filename, **kwargs):
+            return str(bad) if filename == "yolo11n-seg.pt" else real_download(repo_id, filename, **kwargs)
+
+        monkeypatch.setattr(huggingface_hub, "hf_hub_download", cached)
+        monkeypatch.setattr(checkpoints, "_hub_offline", lambda: True)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         detector = detect.Detector("cpu")
     message = only_warning(caught)
     assert (detector.model_name, detector.segments) == ("yolo11n", False)
-    assert str(tmp_path / "yolo11n-seg.pt") in message and "failed to load" in message
+    assert str(bad) in message and "failed to load" in message
     found = detector.detect(astronaut, classes=["person"], image_size=320, augment=False)
     assert found and found[0].label == "person"
