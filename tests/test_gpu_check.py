@@ -30,4 +30,4 @@ def test_the_gpu_check_runs_on_the_cpu_and_writes_every_section(tmp_path):
     assert result["bf16_vs_fp32"]["mean_abs_diff_grey_levels"] >= 0
     assert result["sam"]["set_image_ms"] > 0 and result["sam"]["click_ms"] > 0
     assert [row["size"] for row in result["fast"]] == result["config"]["fast_sizes"]
-    assert result["pytest_gpu"]["returncode"] == 0 and "skipped" in result["pytest_gpu"]["summary"]
+    assert result["pytest_gpu"]["returncode"] == 0 and result["pytest_gpu"]["outcomes"].get("skipped", 0) >= 3
