@@ -285,3 +285,22 @@ def test_auto_falls_back_when_the_sam_checkpoint_fails_to_load(monkeypatch, tmp_
         assert get_segmenter("auto").name == "offline"
     with pytest.raises(CheckpointError):
         get_segmenter("sam")
+
+
+def test_auto_falls_back_when_building_sam_fails_in_any_way(monkeypatch) -> None:
+    from virtart import segmentation
+    from virtart.errors import VirtArtWarning
+
+    monkeypatch.setattr(checkpoints, "is_available", lambda name: True)
+    monkeypatch.setattr(segmentation, "_instances", {})
+
+    def broken(backend, device=None):
+        if backend == "offline":
+            from virtart.segmentation.offline import OfflineSegmenter
+
+            return OfflineSegmenter()
+        raise RuntimeError("CUDA error: out of memory")
+
+    monkeypatch.setattr(segmentation, "build_segmenter", broken)
+    with pytest.warns(VirtArtWarning, match="out of memory.*offline segmenter"):
+        assert get_segmenter("auto").name == "offline"
