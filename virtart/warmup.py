@@ -67,19 +67,20 @@ def busy() -> bool:
 
 def _fetch(name: str) -> None:
     hub.background_thread()
-    spec = checkpoints.get_spec(name)
+    keys = [source.describe() for source in checkpoints.get_spec(name).sources
+            if isinstance(source, checkpoints.HubSource)]
     while not _stop.is_set():
         _set(name, "downloading")
         try:
             checkpoints.resolve(name)
             _set(name, "ready")
             return
-        except CheckpointError as exc:
-            waits = [wait for wait in (hub.retry_wait(source.describe()) for source in spec.sources
-                                       if isinstance(source, checkpoints.HubSource)) if wait > 0]
-            wait = min(waits) if waits else hub.PROBE_RETRY_S  # no download tried: the Hub was unreachable
-            reason = str(exc).split(": ", 1)[-1][:300]
-            _set(name, f"failed: {reason}; retried in {wait:.0f} s")
+        except CheckpointError:
+            # the download's own failure ("failed: <why>; retried in N s"), else no download was tried
+            failed = [status for status in map(hub.fetch_status, keys) if status and status.startswith("failed")]
+            waits = [wait for wait in map(hub.retry_wait, keys) if wait > 0]
+            wait = min(waits) if waits else hub.PROBE_RETRY_S
+            _set(name, failed[0] if failed else f"failed: the Hub is offline or unreachable; retried in {wait:.0f} s")
         _stop.wait(wait)
 
 

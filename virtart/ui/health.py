@@ -36,7 +36,7 @@ def feature_status() -> list[tuple[str, bool, str]]:
         fetching = [f"{name} {state}" for name in feature.models
                     if (state := warmup.status(name)) is not None and state != "ready"]
         if fetching and feature.fallback:
-            rows.append((feature.name, True, f"{feature.fallback.split(' (')[0]} while {'; '.join(fetching)}"))
+            rows.append((feature.name, True, f"{feature.fallback.split(' (')[0]} ({'; '.join(fetching)})"))
         elif ready:
             rows.append((feature.name, True, ready[0] + (f" ({'; '.join(fetching)})" if fetching else "")))
         elif feature.fallback:
