@@ -19,7 +19,12 @@ SAM_DIM = 32
 def random_vgg19(device: str | torch.device = "cpu", width_divisor: int = 1) -> PerceptualNetwork:
     """VGG-19's layout with random weights; ``width_divisor`` > 1 thins every layer (CPU checks)."""
     config = [item if item == "M" else int(item) // width_divisor for item in CONFIGS["vgg19"]]
-    features = VGGFeatures(config).eval().requires_grad_(False).to(device)
+    features = VGGFeatures(config)
+    with torch.no_grad():  # He initialisation keeps activations at a trained network's scale through
+        for conv in features.convs:  # the 16 layers, so losses and L-BFGS line searches behave alike
+            torch.nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")
+            conv.bias.zero_()
+    features = features.eval().requires_grad_(False).to(device)
     label = "vgg19 (random weights)" if width_divisor == 1 else f"vgg19 layout, widths/{width_divisor} (random)"
     return PerceptualNetwork(label, "random", features)
 
