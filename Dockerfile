@@ -14,11 +14,15 @@ WORKDIR /home/user/app
 
 COPY --chown=user requirements.txt .
 RUN pip install --no-cache-dir --user -r requirements.txt
+# The Hub models the app uses by default (checkpoints.APP_MODELS: SAM ViT-B, VGG-19,
+# YOLO11n-seg; not SAM ViT-L/H), downloaded and sha256-checked (the served digest recorded
+# beside each file) in a layer that code changes do not invalidate: only the checkpoint
+# registry and its helpers are copied for it. Offline builds keep the packaged fallbacks, and
+# the app fetches what is missing at start-up, in the background.
+COPY --chown=user virtart/__init__.py virtart/errors.py virtart/settings.py virtart/hub.py virtart/checkpoints.py virtart/
+RUN python -c "from virtart import checkpoints; checkpoints.fetch(checkpoints.APP_MODELS)"
 COPY --chown=user . .
 RUN pip install --no-cache-dir --user --no-deps -e .
-# Fetch Hub checkpoints at build time where the Hub is reachable; offline builds keep the
-# packaged fallbacks (the app says which model serves).
-RUN virtart weights --fetch || true
 
 EXPOSE 7860
 CMD ["python", "app.py"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from virtart import settings
+from virtart import settings, warmup
 
 settings.apply_offline_defaults()
 
@@ -162,7 +162,9 @@ def build_app() -> gr.Blocks:
         _wire_api()  # first, so the public endpoints own their names
         session = gr.State(new_session(), time_to_live=7200)
         gr.Markdown(INTRO)
-        gr.Markdown(health.status_markdown(), elem_id="model-status")
+        model_status = gr.Markdown(health.status_markdown, elem_id="model-status")
+        status_timer = gr.Timer(5)  # ticks while models download at start-up (health.refresh stops it)
+        status_timer.tick(health.refresh, None, [model_status, status_timer], **PRIVATE)
         with gr.Row():
             with gr.Column(scale=3):
                 editor = _build_editor()
@@ -229,6 +231,7 @@ demo = queue(build_app())
 
 if __name__ == "__main__":
     share = os.environ.get("VIRTART_SHARE", "") == "1"
+    warmup.start()  # downloads SAM, VGG-19, YOLO11n-seg in the background; requests never wait on them
     start_sweeper(*limits.cache_policy(), blocks=demo)
     _, local_url, share_url = demo.launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),

@@ -1,10 +1,10 @@
-"""Gatys engine speed: ms per step by working size and precision; on a GPU, 300-step runs
-beside a plain PyTorch-tutorial recipe (fp32, L-BFGS, 300 evaluations, same layers).
+"""Gatys engine speed: ms per step by working size and precision; and the PyTorch tutorial's
+recipe (fp32, L-BFGS, same layers) with its loss, which ``bench/gpu_check.py`` runs beside our
+engine for the 300-step comparison on a GPU.
 
 Prints one JSON object. Usage:
     python bench/bench_gatys.py                 # CPU: 256, 512, 1024 px
     python bench/bench_gatys.py --sizes 512 --steps 5 --precisions fp32 bf16
-On a CUDA machine it also runs the 300-step comparison (``--gpu-steps``).
 """
 
 from __future__ import annotations
@@ -55,62 +55,81 @@ def ms_per_step(engine: GatysEngine, size: int, steps: int, precision: str) -> d
     return {"size": size, "precision": precision, "ms_per_step": round(float(np.median(step_times)) * 1000, 1)}
 
 
-def tutorial_recipe(network, photo: np.ndarray, style: np.ndarray, evaluations: int, device) -> float:
-    """The PyTorch tutorial's recipe: fp32, L-BFGS on the image, plain Grams, same layers."""
-    def tensor(image):
-        return torch.from_numpy(image).to(device).permute(2, 0, 1)[None].float() / 255
+def image_tensor(image: np.ndarray, device) -> torch.Tensor:
+    """``(H, W, 3) uint8`` -> ``(1, 3, H, W)`` float in [0, 1], contiguous (L-BFGS views its gradient flat)."""
+    return (torch.from_numpy(image).to(device).permute(2, 0, 1)[None].float() / 255).contiguous()
 
-    def gram(f):
-        c = f.shape[1]
-        flat = f.reshape(c, -1)
+
+class TutorialLoss:
+    """The PyTorch tutorial's objective: plain Grams on the style taps (weight 1e6) plus the
+    content MSE at ``relu4_2``. It drives the recipe, and it is the one loss both engines'
+    results are scored with (:mod:`bench.gpu_check`)."""
+
+    def __init__(self, network, photo: np.ndarray, style: np.ndarray, device) -> None:
+        self.network = network
+        with torch.no_grad():
+            self.content_target = network(normalize(image_tensor(photo, device)), (CONTENT_TAP,))[CONTENT_TAP]
+            style_features = network(normalize(image_tensor(style, device)), STYLE_TAPS)
+            self.style_targets = {k: self.gram(v) for k, v in style_features.items()}
+
+    @staticmethod
+    def gram(features: torch.Tensor) -> torch.Tensor:
+        flat = features.reshape(features.shape[1], -1)
         return flat @ flat.t() / flat.numel()
 
-    content, style_t = tensor(photo), tensor(style)
-    with torch.no_grad():
-        content_target = network(normalize(content), (CONTENT_TAP,))[CONTENT_TAP]
-        style_targets = {k: gram(v) for k, v in network(normalize(style_t), STYLE_TAPS).items()}
-    image = content.clone().requires_grad_(True)
+    def __call__(self, image: torch.Tensor) -> torch.Tensor:
+        mse = torch.nn.functional.mse_loss
+        features = self.network(normalize(image), STYLE_TAPS + (CONTENT_TAP,))
+        loss = 1e6 * sum(mse(self.gram(features[k]), self.style_targets[k]) for k in STYLE_TAPS)
+        return loss + mse(features[CONTENT_TAP], self.content_target)
+
+
+def _sync(device) -> None:
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+
+
+def tutorial_recipe(network, photo: np.ndarray, style: np.ndarray, evaluations: int, device,
+                    snapshots: list | None = None, snapshot_every: int = 0) -> float:
+    """The PyTorch tutorial's recipe: fp32, L-BFGS on the image, plain Grams, same layers.
+
+    Returns the seconds ``evaluations`` loss evaluations took. With ``snapshots`` (a list), it
+    appends ``(seconds so far, (H, W, 3) uint8 image)`` every ``snapshot_every`` evaluations
+    and at the end (snapshots cost a device sync and a copy each: time them apart).
+    """
+    objective = TutorialLoss(network, photo, style, device)
+    image = image_tensor(photo, device).clone().requires_grad_(True)
     optimizer = torch.optim.LBFGS([image])
     count = [0]
-    if device.type == "cuda":
-        torch.cuda.synchronize()
+    _sync(device)
     started = time.perf_counter()
+
+    def closure():
+        with torch.no_grad():
+            image.clamp_(0, 1)
+        optimizer.zero_grad()
+        loss = objective(image)
+        loss.backward()
+        count[0] += 1
+        if snapshots is not None and snapshot_every and count[0] % snapshot_every == 0:
+            _sync(device)
+            snapshots.append((time.perf_counter() - started, to_uint8(image)))
+        return loss
+
     while count[0] < evaluations:
-        def closure():
-            with torch.no_grad():
-                image.clamp_(0, 1)
-            optimizer.zero_grad()
-            features = network(normalize(image), STYLE_TAPS + (CONTENT_TAP,))
-            loss = 1e6 * sum(torch.nn.functional.mse_loss(gram(features[k]), style_targets[k]) for k in STYLE_TAPS)
-            loss = loss + torch.nn.functional.mse_loss(features[CONTENT_TAP], content_target)
-            loss.backward()
-            count[0] += 1
-            return loss
+        # the tutorial's loop, stopped at exactly ``evaluations`` (one per L-BFGS iteration, no line search)
+        remaining = evaluations - count[0]
+        optimizer.param_groups[0].update(max_iter=min(20, remaining), max_eval=min(25, remaining))
         optimizer.step(closure)
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return time.perf_counter() - started
+    _sync(device)
+    seconds = time.perf_counter() - started
+    if snapshots is not None:
+        snapshots.append((seconds, to_uint8(image)))
+    return seconds
 
 
-def gpu_comparison(engine: GatysEngine, sizes: list[int], steps: int) -> list[dict]:
-    rows = []
-    for size in sizes:
-        photo, style = sample(size)
-        mask = np.ones(photo.shape[:2], np.float32)
-        options = StyleOptions(steps=steps, max_size=size, preview_every=steps)
-        list(engine.run(photo, [Region(mask, style)], options))  # warm-up
-        torch.cuda.reset_peak_memory_stats()
-        torch.cuda.synchronize()
-        started = time.perf_counter()
-        list(engine.run(photo, [Region(mask, style)], options))
-        torch.cuda.synchronize()
-        ours = time.perf_counter() - started
-        peak = torch.cuda.max_memory_allocated() / 2**30
-        style_small = cv2.resize(style, (size, size))
-        baseline = tutorial_recipe(engine.network.features, photo, style_small, steps, engine.device)
-        rows.append({"size": size, "steps": steps, "ours_s": round(ours, 3), "tutorial_s": round(baseline, 3),
-                     "speedup": round(baseline / ours, 2), "peak_gpu_gb": round(peak, 2)})
-    return rows
+def to_uint8(image: torch.Tensor) -> np.ndarray:
+    return image.detach()[0].clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).cpu().numpy()
 
 
 def main() -> None:
@@ -118,7 +137,6 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
     parser.add_argument("--steps", type=int, default=4, help="timed steps per size (after 2 warm-up steps)")
     parser.add_argument("--precisions", nargs="+", default=["fp32", "bf16"])
-    parser.add_argument("--gpu-steps", type=int, default=300)
     parser.add_argument("--network", default="auto")
     args = parser.parse_args()
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -131,8 +149,6 @@ def main() -> None:
         "ms_per_step": [ms_per_step(engine, size, args.steps, precision)
                         for size in args.sizes for precision in args.precisions],
     }
-    if device == "cuda":
-        result["gpu_300_steps"] = gpu_comparison(engine, [512, 1024], args.gpu_steps)
     print(json.dumps(result, indent=2))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -62,20 +63,16 @@ def run_in_threads(target, count: int) -> None:
         thread.join()
 
 
-# Same layer names and taps as VGG-16 (relu1_1 ... relu5_1, relu4_2), a few channels each.
-TINY_VGG_CONFIG: list[int | str] = [4, 4, "M", 6, 6, "M", 8, 8, 8, "M", 8, 8, 8, "M", 8, 8, 8]
-
-
 @pytest.fixture(scope="session")
 def tiny_gatys():
-    """A Gatys engine over a randomly initialised VGG with a few channels per layer: the real
-    engine code, results in a fraction of a second, no weights read."""
+    """A Gatys engine over a randomly initialised, thinned VGG-19: the real engine code, results
+    in a fraction of a second, no weights read."""
     import torch
 
+    from bench.harness.tiny_models import random_vgg19
     from virtart.engines.gatys import GatysEngine
-    from virtart.models.vgg import PerceptualNetwork, VGGFeatures
 
     with torch.random.fork_rng():
         torch.manual_seed(0)
-        features = VGGFeatures(TINY_VGG_CONFIG).eval().requires_grad_(False)
-    return GatysEngine(PerceptualNetwork("tiny-vgg", "random weights", features), "cpu")
+        network = random_vgg19(width_divisor=16)
+    return GatysEngine(dataclasses.replace(network, name="tiny-vgg"), "cpu")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from virtart import masks as mask_ops
-from virtart.errors import VirtArtError, VirtArtWarning
+from virtart.errors import CheckpointError, VirtArtError, VirtArtWarning
 from virtart.evaluation.detect_eval import box_iou, read_polygon_labels
 from virtart.geometry import Box
 from virtart.segmentation import detect
@@ -126,6 +126,14 @@ def test_bad_arguments_are_clear_errors(small_photo) -> None:
         detect_objects(small_photo[:, :, 0])
 
 
+def state_sha256(folder, filename: str) -> None:
+    """Write ``filename``'s sha256 into ``folder/SHA256SUMS``, as ``sha256sum`` would."""
+    from virtart import hub
+
+    with (folder / "SHA256SUMS").open("a") as sums:
+        sums.write(f"{hub.file_sha256(folder / filename)}  {filename}\n")
+
+
 @pytest.fixture(scope="module")
 def random_seg_checkpoints(tmp_path_factory):
     """A folder holding ``yolo11n-seg.pt``: YOLO11n-seg built from ultralytics' own config with
@@ -144,6 +152,7 @@ def random_seg_checkpoints(tmp_path_factory):
         branch[-1].bias.data.fill_(3.0)
     folder = tmp_path_factory.mktemp("checkpoints")
     model.save(folder / "yolo11n-seg.pt")
+    state_sha256(folder, "yolo11n-seg.pt")  # no pinned sha256 for yolo11n-seg: the user states it
     return folder
 
 
@@ -180,10 +189,10 @@ def test_without_segmentation_weights_the_box_detector_serves(monkeypatch, tmp_p
 
     def resolve(name):
         tried.append(name)
-        raise detect.CheckpointError(f"model '{name}' is not available: test")
+        raise CheckpointError(f"model '{name}' is not available: test")
 
     monkeypatch.setattr(checkpoints, "resolve", resolve)
-    with pytest.raises(detect.CheckpointError, match="yolo11n-seg.*yolo11n"):
+    with pytest.raises(CheckpointError, match="yolo11n-seg.*yolo11n"):
         detect.Detector("cpu")
     assert tried == ["yolo11n-seg", "yolo11n"]
 

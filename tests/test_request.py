@@ -71,7 +71,7 @@ def test_bad_options(photo, region, options, message):
         ({"steps": "ten"}, "steps must be a number"),
         ({"steps": 2.5}, "whole number"),
         ({"feather": float("inf")}, "feather"),
-        ({"seed": 10**400}, "seed must be a finite number"),
+        ({"steps": 10**400}, "steps must be a finite number"),
         ({"preserve_color": "sepia"}, "preserve colours"),
     ],
 )

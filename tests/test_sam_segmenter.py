@@ -7,39 +7,17 @@ blocks, so every test runs in well under a second. Masks come from the model, ne
 from __future__ import annotations
 
 import threading
-from functools import partial
 
 import numpy as np
 import pytest
 import torch
 from conftest import run_in_threads
-from segment_anything.modeling import ImageEncoderViT, MaskDecoder, PromptEncoder, Sam, TwoWayTransformer
 
+from bench.harness.tiny_models import tiny_sam
 from virtart import checkpoints
 from virtart.errors import VirtArtError
 from virtart.segmentation import SAM_PRESETS, SamPreset, build_segmenter, get_segmenter, resolve_backend
 from virtart.segmentation.sam import SamSegmenter, load_state
-
-DIM = 32
-
-
-def tiny_sam(seed: int = 0) -> Sam:
-    torch.manual_seed(seed)
-    sam = Sam(
-        image_encoder=ImageEncoderViT(
-            img_size=1024, patch_size=16, embed_dim=DIM, depth=2, num_heads=2, mlp_ratio=2,
-            out_chans=DIM, qkv_bias=True, norm_layer=partial(torch.nn.LayerNorm, eps=1e-6),
-            use_rel_pos=True, window_size=14, global_attn_indexes=(),
-        ),
-        prompt_encoder=PromptEncoder(embed_dim=DIM, image_embedding_size=(64, 64),
-                                     input_image_size=(1024, 1024), mask_in_chans=4),
-        mask_decoder=MaskDecoder(
-            num_multimask_outputs=3, transformer_dim=DIM,
-            transformer=TwoWayTransformer(depth=1, embedding_dim=DIM, num_heads=2, mlp_dim=64),
-            iou_head_depth=2, iou_head_hidden_dim=DIM,
-        ),
-    )
-    return sam.eval()
 
 
 @pytest.fixture(scope="module")
@@ -317,3 +295,22 @@ def test_auto_falls_back_when_the_sam_checkpoint_fails_to_load(monkeypatch, tmp_
         assert get_segmenter("auto").name == "offline"
     with pytest.raises(CheckpointError):
         get_segmenter("sam")
+
+
+def test_auto_falls_back_when_building_sam_fails_in_any_way(monkeypatch) -> None:
+    from virtart import segmentation
+    from virtart.errors import VirtArtWarning
+
+    monkeypatch.setattr(checkpoints, "is_available", lambda name: True)
+    monkeypatch.setattr(segmentation, "_instances", {})
+
+    def broken(backend, device=None):
+        if backend == "offline":
+            from virtart.segmentation.offline import OfflineSegmenter
+
+            return OfflineSegmenter()
+        raise RuntimeError("CUDA error: out of memory")
+
+    monkeypatch.setattr(segmentation, "build_segmenter", broken)
+    with pytest.warns(VirtArtWarning, match="out of memory.*offline segmenter"):
+        assert get_segmenter("auto").name == "offline"

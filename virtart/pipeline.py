@@ -86,7 +86,7 @@ def build_report(runner: Engine, request: StylizeRequest, final: Preview,
         ],
         "options": {
             "steps": options.steps, "max_size": options.max_size, "optimizer": options.optimizer,
-            "preserve_color": options.preserve_color, "feather": options.feather, "seed": options.seed,
+            "preserve_color": options.preserve_color, "feather": options.feather,
             "style_weight": options.style_weight, "content_weight": options.content_weight,
         },
         "outside_changed_pixels": outside_changed,

@@ -161,7 +161,7 @@ def parse_preserve_color(value) -> bool | str:
 
 
 def parse_options(steps=StyleOptions.steps, max_size=None, preserve_color=False, feather=StyleOptions.feather,
-                  seed=0, **exact) -> StyleOptions:
+                  **exact) -> StyleOptions:
     """StyleOptions from loose form or JSON values: numbers must be finite (NaN, infinity and
     non-numbers are refused, not crashed on); 0 or empty ``max_size`` means the engine's
     default. ``exact`` passes further :class:`StyleOptions` fields as they are."""
@@ -171,4 +171,4 @@ def parse_options(steps=StyleOptions.steps, max_size=None, preserve_color=False,
     size = _number("max size", max_size) if max_size else None
     return StyleOptions(steps=int(steps), max_size=int(size) if size else None,
                         preserve_color=parse_preserve_color(preserve_color),
-                        feather=_number("feather", feather), seed=int(_number("seed", seed or 0)), **exact)
+                        feather=_number("feather", feather), **exact)

@@ -39,7 +39,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--preserve-color", nargs="?", const="luminance", default=False,
                         choices=["luminance", "histogram"], help="keep the photo's colours")
     parser.add_argument("--feather", type=float, default=4.0, help="soft-edge radius in px")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--optimizer", choices=["adam", "lbfgs"], default="adam")
     parser.add_argument("--style-weight", type=float, default=StyleOptions.style_weight)
@@ -109,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     options = StyleOptions(
         steps=args.steps, max_size=args.max_size, optimizer=args.optimizer, style_weight=args.style_weight,
         content_weight=args.content_weight, style_scale=args.style_scale, preserve_color=args.preserve_color,
-        feather=args.feather, seed=args.seed, device=args.device, preview_every=max(1, args.preview_every),
+        feather=args.feather, device=args.device, preview_every=max(1, args.preview_every),
         precision=args.precision,
     )
     request = StylizeRequest.create(photo, requests, args.engine, options)

@@ -54,12 +54,4 @@ def run_styles(args: argparse.Namespace) -> int:
 
 def fetch_all() -> int:
     """Resolve (download and verify) every model; exit 1 if any is unavailable."""
-    failed = 0
-    for name in checkpoints.REGISTRY:
-        try:
-            checkpoint = checkpoints.resolve(name)
-            print(f"[ok] {name}: {checkpoint.source}")
-        except checkpoints.CheckpointError as exc:
-            failed += 1
-            print(f"[missing] {name}: {exc}")
-    return 1 if failed else 0
+    return 1 if checkpoints.fetch(list(checkpoints.REGISTRY)) else 0

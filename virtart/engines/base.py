@@ -52,7 +52,6 @@ class StyleOptions:
     style_scale: float = 1.0
     preserve_color: bool | str = False
     feather: float = 4.0
-    seed: int = 0
     device: str = "auto"
     preview_every: int = 10
     precision: Literal["auto", "fp32", "bf16"] = "auto"

@@ -169,7 +169,6 @@ class GatysEngine:
     def run(self, photo: np.ndarray, regions: list[Region], options: StyleOptions) -> Iterator[Preview]:
         """Yield previews every ``options.preview_every`` steps, then the full-size result."""
         started = time.perf_counter()
-        torch.manual_seed(options.seed)
         crop = regions_crop(regions, options.feather, photo.shape[:2])
         photo_crop = crop.of(photo)
         sizes = stage_sizes(max(crop.size), options.max_size)

@@ -22,6 +22,13 @@ def _build_gatys(device: str) -> Engine:
     return GatysEngine.from_registry(device=device)
 
 
+def _gatys_stand_in(engine: Engine) -> bool:
+    """A VGG-16 engine built while VGG-19 downloads in the background serves, but is not kept."""
+    from virtart import warmup
+
+    return engine.network.name != "vgg19" and warmup.fetching("vgg19")
+
+
 def _build_fast(device: str) -> Engine:
     from virtart.engines.fast import FastEngine
 
@@ -35,6 +42,8 @@ class EngineSpec:
     ``working_size``: the default long side (px) the engine paints at, per device kind
     ("cpu", "cuda"); the photo's own resolution when it is smaller.
     ``gpu_seconds_per_step`` and ``gpu_setup_seconds`` size a ZeroGPU booking at 512 px.
+    ``stand_in``: whether a built engine only stands in for a better one still downloading
+    (it serves the request but is not shared, so the next request gets the better one).
     """
 
     name: str
@@ -45,6 +54,7 @@ class EngineSpec:
     optimises: bool
     gpu_seconds_per_step: float
     gpu_setup_seconds: float
+    stand_in: Callable[[Engine], bool] = lambda engine: False
 
     def default_max_size(self, device: str) -> int:
         return self.working_size["cuda" if device.startswith("cuda") else "cpu"]
@@ -59,7 +69,8 @@ ENGINES: dict[str, EngineSpec] = {
                    optimises=False, gpu_seconds_per_step=0.0, gpu_setup_seconds=15.0),
         # An optimiser: cost grows with pixels times steps.
         EngineSpec("gatys", "Quality (Gatys)", _build_gatys, {"cpu": 512, "cuda": 1024}, reports_losses=True,
-                   optimises=True, gpu_seconds_per_step=0.03, gpu_setup_seconds=10.0),
+                   optimises=True, gpu_seconds_per_step=0.03, gpu_setup_seconds=10.0,
+                   stand_in=_gatys_stand_in),
     )
 }
 AUTO = "auto"
@@ -105,9 +116,12 @@ def shared_engine(name: str, device: str = "auto") -> Engine:
     spec = engine_spec(name, device)
     key = (spec.name, device)
     with _shared_lock:
-        if key not in _shared:
-            _shared[key] = spec.build(device)
-        return _shared[key]
+        if key in _shared:
+            return _shared[key]
+        engine = spec.build(device)
+        if not spec.stand_in(engine):
+            _shared[key] = engine
+        return engine
 
 
 def gpu_seconds(name: str, steps: int, max_size: int | None) -> int:

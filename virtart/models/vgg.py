@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from virtart import checkpoints
-from virtart.errors import CheckpointError, warn
+from virtart.errors import CheckpointError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -160,22 +160,14 @@ BUILDERS = {"vgg19": vgg19_from_safetensors, "vgg16-offline": vgg16_from_keras_o
 
 
 def load_perceptual_network(prefer: str = "auto", device: str | torch.device = "cpu") -> PerceptualNetwork:
-    """Load VGG-19 when its checkpoint is reachable, else the offline VGG-16.
+    """Load VGG-19 when its checkpoint is reachable and loads, else the offline VGG-16.
 
-    ``prefer``: "auto", "vgg19" or "vgg16-offline". Says (as a warning) when it falls back.
+    ``prefer``: "auto", "vgg19" or "vgg16-offline". A missing, refused or corrupt VGG-19
+    file falls back with one warning naming the file and the reason.
     """
     order = ["vgg19", "vgg16-offline"] if prefer == "auto" else [prefer]
-    errors = []
-    for name in order:
-        if name not in BUILDERS:
-            raise CheckpointError(f"unknown perceptual network '{name}'; choose auto, vgg19 or vgg16-offline")
-        try:
-            checkpoint = checkpoints.resolve(name)
-        except CheckpointError as exc:
-            errors.append(str(exc))
-            continue
-        if errors:
-            warn(f"VGG-19 is not available here; using the offline {name} perceptual network")
-        features = BUILDERS[name](str(checkpoint.path)).to(device)
-        return PerceptualNetwork(name, checkpoint.source, features)
-    raise CheckpointError("no perceptual network is available: " + " | ".join(errors))
+    if any(name not in BUILDERS for name in order):
+        raise CheckpointError(f"unknown perceptual network '{prefer}'; choose auto, vgg19 or vgg16-offline")
+    checkpoint, features = checkpoints.load_first(
+        order, lambda found: BUILDERS[found.spec.name](str(found.path)).to(device), "perceptual network")
+    return PerceptualNetwork(checkpoint.spec.name, checkpoint.source, features)

@@ -88,12 +88,13 @@ def get_segmenter(backend: str = "auto") -> Segmenter:
     """The shared segmenter for ``backend`` (built on first use, then reused by every request).
 
     With "auto", a SAM checkpoint that is present but fails to load (bad checksum, wrong
-    file) falls back to the offline backend with a warning instead of failing the request.
+    file, any error building the model) falls back to the offline backend with a warning
+    instead of failing the request.
     """
     concrete = resolve_backend(backend)
     try:
         return _shared(concrete)
-    except VirtArtError as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure to build SAM: the offline segmenter serves
         if backend != "auto" or concrete == "offline":
             raise
         warn(f"SAM could not be loaded ({exc}); using the offline segmenter")

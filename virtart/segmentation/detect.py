@@ -24,7 +24,8 @@ from typing import NamedTuple
 import numpy as np
 
 from virtart import masks as mask_ops
-from virtart.errors import CheckpointError, VirtArtError, warn
+from virtart import warmup
+from virtart.errors import VirtArtError, warn
 from virtart.segmentation.base import Box, Segmenter
 
 DETECTORS = ("yolo11n-seg", "yolo11n")  # registry names, tried in this order
@@ -84,19 +85,15 @@ class Detector:
         from virtart import checkpoints, settings
 
         settings.apply_offline_defaults()  # before ultralytics reads its settings
-        failures = []
-        for name in models:
-            try:
-                checkpoint = checkpoints.resolve(name)
-                break
-            except CheckpointError as exc:
-                failures.append(str(exc))
-        else:
-            raise CheckpointError("no detector weights: " + " | ".join(failures))
-        from ultralytics import YOLO
 
+        def build(checkpoint: checkpoints.Checkpoint):
+            from ultralytics import YOLO
+
+            task = "segment" if checkpoint.spec.name.endswith("-seg") else "detect"
+            return YOLO(str(checkpoint.path), task=task)
+
+        checkpoint, self.model = checkpoints.load_first(models, build, "object detector")
         self.model_name = checkpoint.spec.name
-        self.model = YOLO(str(checkpoint.path), task="segment" if self.model_name.endswith("-seg") else "detect")
         self.segments = self.model.task == "segment"
         self.names: dict[int, str] = dict(self.model.names)
         self.device = device or ("0" if _cuda() else "cpu")
@@ -153,9 +150,13 @@ def get_detector() -> Detector:
     """The shared detector (loaded on first use)."""
     global _detector
     with _detector_lock:
-        if _detector is None:
-            _detector = Detector()
-        return _detector
+        if _detector is not None:
+            return _detector
+        detector = Detector()
+        if detector.model_name != DETECTORS[0] and warmup.fetching(DETECTORS[0]):
+            return detector  # a stand-in while the first choice downloads in the background: not kept
+        _detector = detector
+        return detector
 
 
 def detect_objects(image: np.ndarray, *, classes: list[str] | None = None, min_score: float = 0.25,

@@ -154,11 +154,15 @@ def stylize_api(image: str, regions: str = "", masks: list[str] | None = None, s
                 feather: float = 4.0, seed: float = 0) -> Iterator[tuple[np.ndarray, str | None, dict]]:
     """Stream ``(preview, None, progress)`` while the engine works, then
     ``(final image at the photo's full size, PNG file, report)``. ``engine`` "auto" and
-    ``max_size`` 0 take the registry's defaults for the server's device."""
+    ``max_size`` 0 take the registry's defaults for the server's device.
+
+    ``seed`` is accepted and ignored, so that existing clients' calls still work: no engine
+    draws a random number (the Gatys optimisation starts from the photo), so there is nothing
+    for a seed to drive."""
     photo = _photo(image)
     requests = parse_regions(regions, masks or [], style_images or [], mask, style, strength, invert)
     request = StylizeRequest.create(photo, requests, engine,
-                                    parse_options(steps, max_size, preserve_color, feather, seed, preview_every=1))
+                                    parse_options(steps, max_size, preserve_color, feather, preview_every=1))
     for preview in run_stylize(request):
         progress = {"step": preview.step, "total_steps": preview.total_steps, "elapsed": round(preview.elapsed, 3),
                     "final": preview.final, "stage": preview.stage}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from virtart import checkpoints
+from virtart import checkpoints, warmup
 
 
 @dataclass(frozen=True)
@@ -33,8 +33,12 @@ def feature_status() -> list[tuple[str, bool, str]]:
         ready = [name for name in feature.models if checkpoints.is_available(name)]
         if feature.name == "Fast engine" and ready and not checkpoints.is_available("magenta-style-predict"):
             ready = []
-        if ready:
-            rows.append((feature.name, True, ready[0]))
+        fetching = [f"{name} {state}" for name in feature.models
+                    if (state := warmup.status(name)) is not None and state != "ready"]
+        if fetching and feature.fallback:
+            rows.append((feature.name, True, f"{feature.fallback.split(' (')[0]} ({'; '.join(fetching)})"))
+        elif ready:
+            rows.append((feature.name, True, ready[0] + (f" ({'; '.join(fetching)})" if fetching else "")))
         elif feature.fallback:
             rows.append((feature.name, True, feature.fallback))
         else:
@@ -42,6 +46,13 @@ def feature_status() -> list[tuple[str, bool, str]]:
             rows.append((feature.name, False, f"unavailable: {missing} missing or failing its checksum "
                                               f"(see `virtart weights`)"))
     return rows
+
+
+def refresh():
+    """The status line again, and its timer kept ticking only while models are still being fetched."""
+    import gradio as gr
+
+    return status_markdown(), gr.Timer(active=warmup.busy())
 
 
 def status_markdown() -> str:
