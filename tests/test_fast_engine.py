@@ -187,3 +187,27 @@ def test_resampling_a_box_matches_resizing_the_whole_image():
     crop = resample_box(small[5:50, 10:70], (10, 5), (0.4, 0.4), box)
     inner = np.abs(crop.astype(int) - whole[30:110, 40:160])[4:-4, 4:-4]  # crop edges reflect instead
     assert inner.max() <= 2
+
+
+def test_the_pipeline_feathers_and_composites_once(engine, photo, painting, disc, monkeypatch):
+    """The engine paints layers inside the pipeline's alphas; the pipeline blends them and counts
+    the outside pixels with those same alphas: one feathering, one composite."""
+    from virtart import pipeline
+    from virtart.engines import composite, fast
+
+    calls = {"feather": 0, "composite": 0}
+
+    def counted(function, key):
+        def wrapper(*args, **kwargs):
+            calls[key] += 1
+            return function(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(composite.masks, "feather", counted(composite.masks.feather, "feather"))
+    monkeypatch.setattr(composite, "composite", counted(composite.composite, "composite"))
+    monkeypatch.setattr(fast, "composite_layers", counted(fast.composite_layers, "engine composite"))
+    final = list(pipeline.stylize(photo, [Region(disc, painting)], engine=engine,
+                                  options=StyleOptions(max_size=None, device="cpu")))[-1]
+    assert calls == {"feather": 1, "composite": 1}
+    assert final.result.image is final.image and final.result.report["outside_changed_pixels"] == 0
+    assert [layer.regions for layer in final.layers] == [(0,)]

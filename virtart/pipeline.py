@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
 from virtart.engines.base import Engine, Preview, Region, StyleOptions, StylizeResult
-from virtart.engines.composite import outside_changed_pixels, region_alphas
+from virtart.engines.composite import composite_layers, outside_changed_pixels, region_alphas
 from virtart.engines.registry import shared_engine
 from virtart.imageio import ImageSource, Photo
 from virtart.request import RegionRequest, StylizeRequest
@@ -45,14 +46,18 @@ def run(request: StylizeRequest, engine: Engine | None = None) -> Iterator[Previ
     runner = engine or shared_engine(request.engine, request.options.device)
     started = time.perf_counter()
     first_losses: dict[int, dict[str, float]] = {}
-    regions = list(request.regions)
+    # The one feathering of the masks: the engine paints inside these alphas' boxes, the
+    # composite blends through them and the report counts with them.
+    alphas = region_alphas([region.mask for region in request.regions], request.options.feather)
+    regions = [replace(region, alpha=alpha) for region, alpha in zip(request.regions, alphas, strict=True)]
     generator = runner.run(request.photo.rgb, regions, request.options)
     try:
         for preview in generator:
             for index, values in preview.losses.items():
                 first_losses.setdefault(index, dict(values))
             if preview.final:
-                alphas = region_alphas([r.mask for r in regions], request.options.feather)
+                if preview.layers is not None:
+                    preview.image = composite_layers(request.photo.rgb, preview.layers, alphas)
                 report = build_report(runner, request, preview, first_losses, time.perf_counter() - started,
                                       outside_changed_pixels(request.photo.rgb, preview.image, alphas))
                 preview.result = StylizeResult(preview.image, request.photo.alpha, alphas, report)

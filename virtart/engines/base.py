@@ -8,8 +8,8 @@ frees its memory. The CLI, the app and the tests all consume this one generator.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
 import numpy as np
@@ -22,12 +22,15 @@ class Region:
     ``mask``: ``(H, W) float32`` in ``[0, 1]`` at the photo's resolution (1 = repaint).
     ``style``: the painting, ``(h, w, 3) uint8`` RGB, any size.
     ``strength``: 0 keeps the photo, 1 is the full style.
+    ``alpha``: the feathered blend weight ``(H, W) float32`` when the pipeline has computed it
+    (engines then use it rather than feather the mask again).
     """
 
     mask: np.ndarray
     style: np.ndarray
     strength: float = 1.0
     style_name: str = "custom"
+    alpha: np.ndarray | None = None
 
 
 @dataclass
@@ -57,24 +60,40 @@ class StyleOptions:
     precision: Literal["auto", "fp32", "bf16"] = "auto"
 
 
-@dataclass
 class Preview:
-    """One progress report from an engine.
+    """One progress report from an engine: cheap to make, so engines report every step.
 
     ``image``: ``(h, w, 3) uint8`` RGB, the photo with the regions repainted so far (at the
-    working size for previews; at the photo's full size when ``final``).
-    ``losses``: per region index, ``{"style": ..., "content": ...}`` at this step.
+    working size for previews; at the photo's full size when ``final``). An engine may give a
+    zero-argument function instead: the picture is then drawn only when a consumer reads
+    ``image`` (once), so steps nobody shows cost nothing to draw.
+    ``losses``: per region index, ``{"style": ..., "content": ...}``, on the steps that read them.
+    ``layers``: on the final preview, the repainted pixels (:class:`~virtart.engines.composite.Layer`)
+    the pipeline composites into the photo through its region alphas.
     """
 
-    step: int
-    total_steps: int
-    image: np.ndarray
-    elapsed: float
-    losses: dict[int, dict[str, float]] = field(default_factory=dict)
-    final: bool = False
-    stage: str = ""
-    info: dict = field(default_factory=dict)
-    result: StylizeResult | None = None
+    def __init__(self, step: int, total_steps: int, image: np.ndarray | Callable[[], np.ndarray] | None,
+                 elapsed: float, losses: dict[int, dict[str, float]] | None = None, final: bool = False,
+                 stage: str = "", info: dict | None = None, result: StylizeResult | None = None,
+                 layers: list | None = None) -> None:
+        self.step, self.total_steps, self.elapsed = step, total_steps, elapsed
+        self.losses = losses if losses is not None else {}
+        self.final, self.stage, self.info, self.result = final, stage, info if info is not None else {}, result
+        self.layers = layers
+        self._image = image
+
+    @property
+    def image(self) -> np.ndarray | None:
+        if callable(self._image):
+            self._image = self._image()
+        return self._image
+
+    @image.setter
+    def image(self, value: np.ndarray) -> None:
+        self._image = value
+
+    def __repr__(self) -> str:
+        return f"Preview(step={self.step}/{self.total_steps}, stage={self.stage!r}, final={self.final})"
 
 
 @dataclass

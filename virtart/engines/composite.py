@@ -6,9 +6,29 @@ bit-identical to the input, however the stylised image was computed or resized.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from virtart import masks
+from virtart.engines.base import Region
+from virtart.geometry import Box
+
+# Rows blended at a time: the float copies of a large photo stay small.
+COMPOSITE_ROWS = 512
+
+
+@dataclass
+class Layer:
+    """Repainted pixels for part of the photo.
+
+    ``pixels``: ``(h, w, 3) uint8`` at the photo's full resolution, covering ``box``, which
+    covers every non-zero alpha of the regions (indices) in ``regions``.
+    """
+
+    box: Box
+    pixels: np.ndarray
+    regions: tuple[int, ...]
 
 
 def region_alphas(regions_masks: list[np.ndarray], feather: float) -> list[np.ndarray]:
@@ -38,6 +58,35 @@ def composite(original: np.ndarray, layers: list[tuple[np.ndarray, np.ndarray]])
         touched |= alpha > 0
     blended = np.clip(np.round(result), 0, 255).astype(np.uint8)
     return np.where(touched[:, :, None], blended, original)
+
+
+def alphas_of(regions: list[Region], feather: float) -> list[np.ndarray]:
+    """The regions' alphas: those the pipeline attached, else :func:`region_alphas` of their masks."""
+    if all(region.alpha is not None for region in regions):
+        return [region.alpha for region in regions]
+    return region_alphas([region.mask for region in regions], feather)
+
+
+def composite_layers(photo: np.ndarray, layers: list[Layer], alphas: list[np.ndarray]) -> np.ndarray:
+    """``photo`` ``(H, W, 3) uint8`` with each region's layer blended in through the region's
+    alpha, regions in order (later on top). Only the layers' box is touched, in stripes."""
+    result = photo.copy()
+    if not layers:
+        return result
+    outer = layers[0].box.union(*(layer.box for layer in layers[1:]))
+    original = outer.of(photo)
+    by_region = {index: layer for layer in layers for index in layer.regions}
+    canvases = []
+    for index in sorted(by_region):
+        layer = by_region[index]
+        canvas = original.copy()
+        layer.box.shifted(-outer.x0, -outer.y0).of(canvas)[:] = layer.pixels
+        canvases.append((canvas, outer.of(alphas[index])))
+    blended = outer.of(result)
+    for top in range(0, blended.shape[0], COMPOSITE_ROWS):
+        rows = slice(top, top + COMPOSITE_ROWS)
+        blended[rows] = composite(original[rows], [(canvas[rows], alpha[rows]) for canvas, alpha in canvases])
+    return result
 
 
 def outside_changed_pixels(original: np.ndarray, result: np.ndarray, alphas: list[np.ndarray]) -> int:

@@ -27,12 +27,11 @@ import numpy as np
 from virtart import masks as mask_ops
 from virtart.engines.base import MAX_WORKING_SIZE, Preview, Region, StyleOptions
 from virtart.engines.color import keep_photo_chroma, match_color_statistics
-from virtart.engines.composite import composite, region_alphas
+from virtart.engines.composite import Layer, alphas_of, composite_layers, region_alphas
 from virtart.geometry import Box, fit_long_side, resize_image
 from virtart.models.magenta import RECEPTIVE_MARGIN, MagentaStylizer, shared_stylizer
 
 PREVIEW_LONG_SIDE = 384
-COMPOSITE_ROWS = 512
 
 def pixel_weight(strength: float) -> float:
     """How much of the stylised pixels survive the fade into the photo (1 from strength 0.5 up)."""
@@ -86,15 +85,14 @@ class FastEngine:
             vectors.append(vector)
         return vectors
 
-    def render(self, photo: np.ndarray, region_masks: list[np.ndarray], regions: list[Region],
-               vectors: list[np.ndarray], feather: float, max_size: int | None,
-               preserve_color: bool | str) -> tuple[np.ndarray, tuple[int, int]]:
-        """The photo with every region repainted, and the working size of the regions' box."""
-        alphas = region_alphas(region_masks, feather)
+    def paint(self, photo: np.ndarray, alphas: list[np.ndarray], regions: list[Region], vectors: list[np.ndarray],
+              max_size: int | None, preserve_color: bool | str) -> tuple[list[Layer], tuple[int, int]]:
+        """One :class:`Layer` per region (its alpha's box, repainted at the photo's resolution; none
+        for an empty alpha or strength 0), and the working size of the regions' box."""
         boxes = [Box.around(alpha, threshold=0) for alpha in alphas]
         present = [box for box in boxes if box is not None]
         if not present:
-            return photo.copy(), (0, 0)
+            return [], (0, 0)
         outer = present[0].union(*present[1:])
         scale = working_scale(outer, max_size)
         height, width = photo.shape[:2]
@@ -102,31 +100,29 @@ class FastEngine:
         if scale < 1.0:
             working = resize_image(photo, fit_long_side((width, height), max(width, height) * scale))
         scales = (working.shape[1] / width, working.shape[0] / height)
-        original = photo[outer[1] : outer[3], outer[0] : outer[2]]
         layers = []
-        for box, alpha, region, vector in zip(boxes, alphas, regions, vectors, strict=True):
-            if box is None:
-                continue
-            photo_box = photo[box[1] : box[3], box[0] : box[2]]
+        for index, (box, region, vector) in enumerate(zip(boxes, regions, vectors, strict=True)):
             weight = pixel_weight(region.strength)
-            if weight == 0.0:
+            if box is None or weight == 0.0:
                 continue  # strength 0: the photo itself, no need to run the network
+            photo_box = box.of(photo)
             stylised = self.stylise_box(working, box, scales, vector)
             if preserve_color in (True, "luminance"):
                 stylised = keep_photo_chroma(stylised, photo_box)
             if weight < 1.0:
                 mixed = photo_box.astype(np.float32) + weight * (stylised.astype(np.float32) - photo_box)
                 stylised = np.clip(np.round(mixed), 0, 255).astype(np.uint8)
-            canvas = original.copy()
-            canvas[box[1] - outer[1] : box[3] - outer[1], box[0] - outer[0] : box[2] - outer[0]] = stylised
-            layers.append((canvas, alpha[outer[1] : outer[3], outer[0] : outer[2]]))
-        result = photo.copy()
-        blended = result[outer[1] : outer[3], outer[0] : outer[2]]
-        for top in range(0, blended.shape[0], COMPOSITE_ROWS):  # in stripes: float copies stay small
-            rows = slice(top, top + COMPOSITE_ROWS)
-            blended[rows] = composite(original[rows], [(canvas[rows], alpha[rows]) for canvas, alpha in layers])
-        working_size = (round((outer[2] - outer[0]) * scale), round((outer[3] - outer[1]) * scale))
-        return result, working_size
+            layers.append(Layer(box, stylised, (index,)))
+        return layers, (round(outer.width * scale), round(outer.height * scale))
+
+    def render(self, photo: np.ndarray, region_masks: list[np.ndarray], regions: list[Region],
+               vectors: list[np.ndarray], feather: float, max_size: int | None,
+               preserve_color: bool | str) -> tuple[np.ndarray, tuple[int, int]]:
+        """The photo with every region repainted (for previews and starting images), and the
+        working size of the regions' box."""
+        alphas = region_alphas(region_masks, feather)
+        layers, working_size = self.paint(photo, alphas, regions, vectors, max_size, preserve_color)
+        return composite_layers(photo, layers, alphas), working_size
 
     def stylise_box(self, working: np.ndarray, box: Box, scales: tuple[float, float],
                      vector: np.ndarray) -> np.ndarray:
@@ -169,8 +165,8 @@ class FastEngine:
             info["working_sizes"].append(list(working_size))
             yield Preview(step=0, total_steps=1, image=image, elapsed=time.perf_counter() - started,
                           stage="preview", info={**info, "working_sizes": list(info["working_sizes"])})
-        image, working_size = self.render(photo, [region.mask for region in regions], regions, vectors,
-                                          options.feather, options.max_size, options.preserve_color)
+        alphas = alphas_of(regions, options.feather)
+        layers, working_size = self.paint(photo, alphas, regions, vectors, options.max_size, options.preserve_color)
         info["working_sizes"].append(list(working_size))
-        yield Preview(step=1, total_steps=1, image=image, elapsed=time.perf_counter() - started,
-                      final=True, stage="final", info=info)
+        yield Preview(step=1, total_steps=1, image=lambda: composite_layers(photo, layers, alphas),
+                      elapsed=time.perf_counter() - started, final=True, stage="final", info=info, layers=layers)
