@@ -42,7 +42,7 @@ from virtart.pipeline import RegionRequest, get_engine  # noqa: E402
 from virtart.video import io  # noqa: E402
 from virtart.video.flow import FlowEstimator, consistent, flow_image, warp  # noqa: E402
 from virtart.video.pipeline import VideoOptions, stylize_video  # noqa: E402
-from virtart.video.tracking import MaskTracker  # noqa: E402
+from virtart.video.tracking import MaskTracker, grabcut_recut  # noqa: E402
 
 FRAMES = 60
 TRACK_SIZE = (640, 360)
@@ -109,8 +109,8 @@ def untouched(clip: Path, out: Path, lossless: Path, masks: Path, feather: float
     return {"mp4_mean_abs_diff": round(float(np.mean(lossy_diffs)), 3), "lossless_max_abs_diff": lossless_max}
 
 
-def track_clip(frames: list[np.ndarray], truths: list[np.ndarray]) -> float:
-    tracker, estimator = MaskTracker([truths[0]]), FlowEstimator()
+def track_clip(frames: list[np.ndarray], truths: list[np.ndarray], recut: bool = False) -> float:
+    tracker, estimator = MaskTracker([truths[0]], refine=grabcut_recut if recut else None), FlowEstimator()
     size = (frames[0].shape[1], frames[0].shape[0])
     previous, ious = flow_image(frames[0]), []
     for frame, truth in zip(frames[1:], truths[1:], strict=True):
@@ -121,7 +121,7 @@ def track_clip(frames: list[np.ndarray], truths: list[np.ndarray]) -> float:
     return float(np.mean(ious))
 
 
-def tracking(objects, count: int) -> dict:
+def tracking(objects, count: int, recut: bool = False) -> dict:
     results = {}
     for half, start in (("even", 0), ("odd", 1)):
         scores = {"object": [], "camera": []}
@@ -129,14 +129,15 @@ def tracking(objects, count: int) -> dict:
         for index in range(start, min(len(objects), 2 * count), 2):
             _, rgb, mask = objects[index]
             background = objects[(index + 1) % len(objects)][1]
-            scores["object"].append(track_clip(*object_clip(rgb, mask, background, TRACK_SIZE, FRAMES, seed=index)))
-            scores["camera"].append(track_clip(*camera_clip(rgb, mask, TRACK_SIZE, FRAMES, seed=index)))
+            scores["object"].append(track_clip(*object_clip(rgb, mask, background, TRACK_SIZE, FRAMES, seed=index),
+                                               recut=recut))
+            scores["camera"].append(track_clip(*camera_clip(rgb, mask, TRACK_SIZE, FRAMES, seed=index), recut=recut))
         everything = scores["object"] + scores["camera"]
         results[half] = {"clips": len(everything), "mean_iou": round(float(np.mean(everything)), 4),
                          **{f"{kind}_mean_iou": round(float(np.mean(v)), 4) for kind, v in scores.items()},
                          "worst_clip_iou": round(float(np.min(everything)), 4),
                          "seconds": round(time.perf_counter() - started, 1)}
-        print("tracking", half, json.dumps(results[half]), flush=True)
+        print("tracking", "recut" if recut else "", half, json.dumps(results[half]), flush=True)
     return results
 
 
@@ -184,7 +185,7 @@ def main() -> int:
     parser.add_argument("--flicker-clips", type=int, default=4, help="photos for the flicker comparison")
     parser.add_argument("--flicker-half", choices=("even", "odd"), default="even",
                         help="photos for the flicker comparison")
-    parser.add_argument("--skip", default="", help="comma-separated: throughput,tracking,flicker")
+    parser.add_argument("--skip", default="", help="comma-separated: throughput,tracking,recut,flicker")
     parser.add_argument("--report", help="write the JSON report here")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -196,6 +197,8 @@ def main() -> int:
             report["throughput"] = throughput(objects, args.style, work)
         if "tracking" not in skip:
             report["tracking"] = tracking(objects, args.clips)
+        if "recut" not in skip:
+            report["tracking_recut"] = tracking(objects, args.clips, recut=True)
         if "flicker" not in skip:
             report["flicker"] = flicker(objects, args.style, work, args.flicker_clips,
                                         start=0 if args.flicker_half == "even" else 1)

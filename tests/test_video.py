@@ -15,7 +15,7 @@ from virtart.pipeline import RegionRequest  # noqa: E402
 from virtart.video import io  # noqa: E402
 from virtart.video.flow import FlowEstimator, flow_image  # noqa: E402
 from virtart.video.pipeline import VideoOptions, stylize_video  # noqa: E402
-from virtart.video.tracking import MaskTracker  # noqa: E402
+from virtart.video.tracking import MaskTracker, grabcut_recut  # noqa: E402
 
 SIZE = (96, 64)
 
@@ -111,11 +111,12 @@ def test_round_trip_keeps_timing_audio_and_untouched_pixels(tmp_path, style):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
 
 
-def test_tracker_follows_a_moving_square():
+@pytest.mark.parametrize("recut", [False, True])
+def test_tracker_follows_a_moving_square(recut):
     frames = [scene(index) for index in range(8)]
     first = np.zeros(SIZE[::-1], np.float32)
     first[16:40, 10:34] = 1.0
-    tracker, estimator = MaskTracker([first]), FlowEstimator()
+    tracker, estimator = MaskTracker([first], refine=grabcut_recut if recut else None), FlowEstimator()
     previous = flow_image(frames[0])
     for index, frame in enumerate(frames[1:], start=1):
         grey = flow_image(frame)

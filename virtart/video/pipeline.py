@@ -34,7 +34,7 @@ from virtart.pipeline import RegionRequest, get_engine, prepare_regions
 from virtart.video import io
 from virtart.video.flow import FLOW_LONG_SIDE, FlowEstimator, Flows, flow_image
 from virtart.video.temporal import KEEP, RegionCanvas
-from virtart.video.tracking import MaskTracker
+from virtart.video.tracking import MaskTracker, grabcut_recut
 
 PREVIEW_LONG_SIDE = 480
 
@@ -48,7 +48,8 @@ class VideoOptions:
     soft-edge radius in pixels. ``working_size``: long side at which each region's box is
     painted (None: full resolution). ``refresh_every``: the stylizer runs on every n-th frame
     (and whenever a region gains unpainted area); the flow carries the paint in between.
-    ``keep``: share of carried paint kept on a refresh. ``crf``: H.264 quality.
+    ``keep``: share of carried paint kept on a refresh. ``crf``: H.264 quality. ``recut``:
+    re-cut each carried mask with GrabCut (:func:`~virtart.video.tracking.grabcut_recut`).
     """
 
     max_seconds: float = io.MAX_SECONDS
@@ -63,6 +64,7 @@ class VideoOptions:
     flow_long_side: int = FLOW_LONG_SIDE
     preview_seconds: float = 1.0
     device: str = "auto"
+    recut: bool = False
 
 
 @dataclass
@@ -198,7 +200,7 @@ def stylize_video(source: str | os.PathLike, regions: list[RegionRequest], out: 
         Path(masks_dir).parent.mkdir(parents=True, exist_ok=True)
         masks_tmp = Path(tempfile.mkdtemp(prefix=f".{Path(masks_dir).name}.", dir=Path(masks_dir).parent))
     writer = None
-    tracker = MaskTracker(key_masks)
+    tracker = MaskTracker(key_masks, refine=grabcut_recut if options.recut else None)
     estimator = FlowEstimator()
     present_frames = [0] * len(prepared)
     outside_changed, last_preview, count = 0, float("-inf"), 0
@@ -286,7 +288,8 @@ def stylize_video(source: str | os.PathLike, regions: list[RegionRequest], out: 
                      "keyframe_area_fraction": round(float((region.mask >= 0.5).mean()), 4),
                      "frames_present": present_frames[index]} for index, region in enumerate(prepared)],
         "options": {"feather": options.feather, "working_size": options.working_size,
-                    "refresh_every": options.refresh_every, "keep": options.keep, "crf": options.crf},
+                    "refresh_every": options.refresh_every, "keep": options.keep, "crf": options.crf,
+                    "recut": options.recut},
         "outside_changed_pixels": outside_changed,
     }
     yield VideoProgress(count, count, _preview(painted), final=True, report=report)

@@ -103,3 +103,36 @@ def region_motion(mask: np.ndarray, flows: Flows) -> np.ndarray | None:
         return None
     return matrix.astype(np.float32)
 
+
+
+def grabcut_recut(frame: np.ndarray, carried: np.ndarray, band: int = 6, long_side: int = 320) -> np.ndarray:
+    """Re-cut a carried mask on ``frame`` with GrabCut, the carried mask as its prior: pixels
+    ``band`` px inside it are object, far outside background, the band between is decided by
+    the colour models. Works on the mask's box shrunk to ``long_side`` px (~45 ms a frame here).
+
+    On the coco128-seg clips of bench/bench_video.py (8 even photos) it raised the mean IoU of
+    moving objects 0.84 -> 0.87 but lowered camera moves 0.87 -> 0.86, at 3.3x the tracking
+    time, so it is off by default (``virtart video --recut``)."""
+    box = mask_ops.bounding_box(carried)
+    if box is None:
+        return carried
+    height, width = carried.shape
+    x0, y0 = max(0, box[0] - 3 * band), max(0, box[1] - 3 * band)
+    x1, y1 = min(width, box[2] + 3 * band), min(height, box[3] + 3 * band)
+    scale = min(1.0, long_side / max(x1 - x0, y1 - y0))
+    size = (max(8, round((x1 - x0) * scale)), max(8, round((y1 - y0) * scale)))
+    crop = cv2.resize(frame[y0:y1, x0:x1], size, interpolation=cv2.INTER_AREA)
+    prior = mask_ops.binary(mask_ops.resize_mask(carried[y0:y1, x0:x1], size))
+    radius = max(2, round(band * scale))
+    labels = np.full(prior.shape, cv2.GC_BGD, np.uint8)
+    labels[mask_ops.binary(mask_ops.dilate(prior, radius))] = cv2.GC_PR_BGD
+    labels[prior] = cv2.GC_PR_FGD
+    labels[mask_ops.binary(mask_ops.erode(prior, radius))] = cv2.GC_FGD
+    if not (labels == cv2.GC_FGD).any():
+        return carried
+    models = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    cv2.grabCut(cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), labels, None, *models, 2, cv2.GC_INIT_WITH_MASK)
+    cut = ((labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)).astype(np.float32)
+    result = np.zeros_like(carried, dtype=np.float32)
+    result[y0:y1, x0:x1] = mask_ops.resize_mask(cut, (x1 - x0, y1 - y0))
+    return mask_ops.binary(result).astype(np.float32)
