@@ -237,3 +237,5 @@ def test_cli_mask_everything_else_report_and_masks(tmp_path, style):
 
     first = load_mask(tmp_path / "masks" / "000000.png")
     assert first[28, 20] == 0.0 and first[5, 80] == 1.0  # everything but the square is repainted
+    last = load_mask(tmp_path / "masks" / "000003.png")  # the square moved 6 px right: the hole followed it
+    assert last[28, 11] == 1.0 and last[28, 37] == 0.0

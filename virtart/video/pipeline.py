@@ -155,6 +155,18 @@ def _unpack(packed: list[np.ndarray | None], shape: tuple[int, int]) -> list[np.
             for bits in packed]
 
 
+def shown_masks(tracked: list[np.ndarray | None], inverted: list[bool],
+                shape: tuple[int, int]) -> list[np.ndarray | None]:
+    """The regions' masks from the tracked ones: inverted regions are everything but what was
+    tracked (all of the frame once it has left), the others as tracked (None once gone)."""
+    shown = []
+    for mask, flip in zip(tracked, inverted, strict=True):
+        if flip:
+            mask = np.ones(shape, np.float32) if mask is None else 1.0 - mask
+        shown.append(mask)
+    return shown
+
+
 def compose(frame: np.ndarray, canvases: list[RegionCanvas], alphas: list[np.ndarray],
             weights: list[float]) -> np.ndarray:
     """``frame`` with every region's paint blended in through its alpha (zero alpha: frame's bytes)."""
@@ -189,7 +201,9 @@ def stylize_video(source: str | os.PathLike, regions: list[RegionRequest], out: 
     prepared = prepare_regions(Photo(keyframe), regions)
     engine = get_engine("fast", options.device)
     vectors = engine.style_vectors(keyframe, prepared, StyleOptions(feather=options.feather))
-    key_masks = [region.mask for region in prepared]
+    # "Everything else" follows the objects it leaves out: their mask is tracked, then inverted.
+    inverted = [bool(getattr(request, "invert", False)) for request in regions]
+    key_masks = [1.0 - region.mask if flip else region.mask for region, flip in zip(prepared, inverted, strict=True)]
     started = time.perf_counter()
     before = track_back(info, options.keyframe, key_masks, options.flow_long_side) if options.keyframe else {}
     seconds = {"decode": 0.0, "track": time.perf_counter() - started, "stylize": 0.0, "encode": 0.0}
@@ -225,6 +239,7 @@ def stylize_video(source: str | os.PathLike, regions: list[RegionRequest], out: 
                 masks = list(tracker.masks)
             else:
                 masks = tracker.step(flows, frame.rgb)
+            masks = shown_masks(masks, inverted, frame.rgb.shape[:2])
             seconds["track"] += time.perf_counter() - tick
 
             tick = time.perf_counter()
