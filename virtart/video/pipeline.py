@@ -119,6 +119,9 @@ def check_outputs(source: str | os.PathLike, out: str | os.PathLike, lossless: s
             raise VirtArtError(f"{what} {path} is a folder")
         if path.exists() and Path(source).exists() and path.resolve() == Path(source).resolve():
             raise VirtArtError(f"{what} {path} would overwrite the input video; choose another name")
+        parent = path.parent if str(path.parent) else Path(".")
+        if parent.exists() and not os.access(parent, os.W_OK):
+            raise VirtArtError(f"{what} {path}: the folder is not writable")
     if masks_dir is not None:
         folder = Path(masks_dir)
         if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
