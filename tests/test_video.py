@@ -36,7 +36,8 @@ def make_clip(path: Path, *, fmt: str | None = None, frames: int = 8, size: tupl
     container = av.open(str(path), "w", format=fmt)
     stream = None
     if video:
-        codec, pixels = {".gif": ("gif", "rgb8"), ".mkv": ("ffv1", "yuv444p")}.get(path.suffix, ("libx264", "yuv420p"))
+        codec, pixels = {".gif": ("gif", "rgb8"), ".mkv": ("ffv1", "yuv444p"),
+                         ".webm": ("libvpx", "yuv420p")}.get(path.suffix, ("libx264", "yuv420p"))
         stream = container.add_stream(codec, rate=10)
         stream.width, stream.height = size
         stream.pix_fmt = pixels
@@ -148,13 +149,13 @@ def test_keyframe_in_the_middle_tracks_both_ways(tmp_path, style):
     assert first[28, 20] == 1.0 and first[28, 60] == 0.0  # the square's place on frame 0
 
 
-@pytest.mark.parametrize("kind", ["gif", "odd", "vfr", "rotated", "aac"])
+@pytest.mark.parametrize("kind", ["gif", "odd", "vfr", "rotated", "aac", "webm"])
 def test_unusual_but_valid_clips(tmp_path, style, kind):
     size = (95, 63) if kind == "odd" else SIZE
     times = [0, 100, 150, 400, 450, 700, 760, 900] if kind == "vfr" else None
-    name = {"gif": "in.gif", "aac": "in.mp4", "odd": "in.mkv"}.get(kind, "in.mov")  # x264 refuses odd sizes
+    name = {"gif": "in.gif", "aac": "in.mp4", "odd": "in.mkv", "webm": "in.webm"}.get(kind, "in.mov")  # x264: even
     clip = make_clip(tmp_path / name, size=size, times_ms=times, rotation=90 if kind == "rotated" else 0,
-                     audio="aac" if kind == "aac" else None)
+                     audio={"aac": "aac", "webm": "libopus"}.get(kind))
     info = io.probe(clip)
     mask = np.zeros((info.size[1], info.size[0]), np.float32)
     mask[: info.size[1] // 2] = 1.0
@@ -166,8 +167,9 @@ def test_unusual_but_valid_clips(tmp_path, style, kind):
         assert info.rotation == 90 and info.size == (SIZE[1], SIZE[0])
     if kind == "vfr":
         assert [round(f.time, 3) for f in read_all(out)] == [t / 1000 for t in times]
-    if kind == "aac":
-        assert report["audio"]["output"] == "copied" and written.audio_codec == "aac"
+    if kind in ("aac", "webm"):  # AAC is copied; Opus (WebM) is re-encoded to AAC
+        assert report["audio"]["output"] == ("copied" if kind == "aac" else "re-encoded to AAC")
+        assert written.audio_codec == "aac"
 
 
 def truncated(path: Path) -> Path:
