@@ -216,7 +216,7 @@ def stylize_video(source: str | os.PathLike, regions: list[RegionRequest], out: 
     if masks_dir is not None:
         Path(masks_dir).parent.mkdir(parents=True, exist_ok=True)
         masks_tmp = Path(tempfile.mkdtemp(prefix=f".{Path(masks_dir).name}.", dir=Path(masks_dir).parent))
-    writer = None
+    writer, frames = None, None
     tracker = MaskTracker(key_masks, refine=grabcut_recut if options.recut else None)
     estimator = FlowEstimator()
     present_frames = [0] * len(prepared)
@@ -288,6 +288,8 @@ def stylize_video(source: str | os.PathLike, regions: list[RegionRequest], out: 
             writer.abort()
         raise
     finally:
+        if frames is not None:
+            frames.close()  # the input file is closed now, not when collected
         if masks_tmp is not None:
             shutil.rmtree(masks_tmp, ignore_errors=True)
     total = sum(seconds.values())
