@@ -241,3 +241,32 @@ def test_cli_mask_everything_else_report_and_masks(tmp_path, style):
     assert first[28, 20] == 0.0 and first[5, 80] == 1.0  # everything but the square is repainted
     last = load_mask(tmp_path / "masks" / "000003.png")  # the square moved 6 px right: the hole followed it
     assert last[28, 11] == 1.0 and last[28, 37] == 0.0
+
+
+@pytest.mark.weights
+def test_detected_object_leaves_and_is_found_again(tmp_path, style):
+    """A person slides out of the frame (region dropped), then stands in it again (re-found by class)."""
+    import cv2
+    from skimage import data
+
+    from virtart.imageio import load_mask
+    from virtart.video.selection import Selection, region_requests
+
+    person = cv2.resize(data.astronaut(), (112, 112), interpolation=cv2.INTER_AREA)
+
+    def frame(x: int | None) -> np.ndarray:
+        image = np.full((128, 160, 3), 90, np.uint8)
+        if x is not None and x < 160:
+            image[8:120, x : min(160, x + 112)] = person[:, : min(160, x + 112) - x]
+        return image
+
+    places = [*range(8, 170, 8), None, None, None, None, *[8] * 8]  # out by frame 18, back from frame 25
+    clip = tmp_path / "person.mp4"
+    with io.VideoWriter(clip, (160, 128), 10, crf=10) as writer:
+        for index, x in enumerate(places):
+            writer.write(frame(x), index / 10)
+    requests, labels = region_requests(Selection(detect=["person"]), frame(8), style)
+    assert labels == ["person"]
+    run(clip, requests, tmp_path / "out.mp4", labels=labels, masks_dir=tmp_path / "masks")
+    area = [load_mask(tmp_path / "masks" / f"{index:06d}.png").mean() for index in range(len(places))]
+    assert area[0] > 0.2 and area[22] == 0.0 and area[-1] > 0.2

@@ -66,8 +66,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def build_requests(args: argparse.Namespace, keyframe: np.ndarray) -> list[RegionRequest]:
-    """Regions for :func:`stylize_video` from the flags."""
+def build_requests(args: argparse.Namespace, keyframe: np.ndarray) -> tuple[list[RegionRequest], list[str | None]]:
+    """Regions for :func:`stylize_video` from the flags, and the classes of detected ones."""
     selection = Selection(points=[parse_point(text) for text in args.point],
                           box=parse_box(args.box) if args.box else None, detect=_classes(args.detect),
                           masks=[args.mask] if args.mask else [], everything_else=args.everything_else,
@@ -86,11 +86,11 @@ def run(args: argparse.Namespace) -> int:
                            refresh_every=args.refresh_every, crf=args.crf, device=args.device,
                            recut=args.recut)
     info, keyframe = open_video(args.video, options)
-    requests = build_requests(args, keyframe)
+    requests, labels = build_requests(args, keyframe)
     final = None
     with tqdm(total=info.frame_count, desc="video", unit="frame", disable=None) as bar:
         for progress in stylize_video(args.video, requests, args.out, options=options, lossless=args.lossless,
-                                      masks_dir=args.masks_out, opened=(info, keyframe)):
+                                      masks_dir=args.masks_out, opened=(info, keyframe), labels=labels):
             bar.total = max(bar.total, progress.total)
             bar.update(progress.frame - bar.n)
             if progress.final:

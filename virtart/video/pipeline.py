@@ -25,6 +25,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from virtart import masks as mask_ops
 from virtart.engines.base import StyleOptions
 from virtart.engines.composite import composite, outside_changed_pixels, region_alphas
 from virtart.engines.fast import alpha_box, pixel_weight, union_box
@@ -37,6 +38,10 @@ from virtart.video.temporal import KEEP, RegionCanvas
 from virtart.video.tracking import MaskTracker, grabcut_recut
 
 PREVIEW_LONG_SIDE = 480
+# A detected object that has left the frame is looked for again (same class) every this many
+# frames, with YOLO at this size and no test-time augmentation (~0.1-0.2 s on a CPU).
+REFIND_EVERY = 15
+REFIND_IMAGE_SIZE = 640
 
 
 @dataclass
@@ -170,6 +175,33 @@ def shown_masks(tracked: list[np.ndarray | None], inverted: list[bool],
     return shown
 
 
+def refind(frame: np.ndarray, tracker: MaskTracker, labels: list[str | None]) -> list[int]:
+    """Restart the dropped regions whose class the detector finds on ``frame`` in an object no
+    live region overlaps (IoU under 0.3); returns the restarted regions' indices."""
+    from virtart.segmentation.detect import get_detector
+
+    wanted = sorted({label for label, mask in zip(labels, tracker.masks, strict=True) if label and mask is None})
+    if not wanted:
+        return []
+    found = get_detector().detect(frame, wanted, image_size=REFIND_IMAGE_SIZE, augment=False)
+    restarted = []
+    for found_object in sorted(found, key=lambda d: d.score, reverse=True):
+        mask = found_object.mask
+        if mask is None:  # a plain detector: the segmenter cuts its box
+            from virtart.segmentation import get_segmenter
+
+            segmenter = get_segmenter("auto")
+            mask = segmenter.predict(segmenter.set_image(frame), [], box=found_object.box).mask
+        if not mask.any() or any(live is not None and mask_ops.iou(live, mask) >= 0.3 for live in tracker.masks):
+            continue
+        for index, (label, live) in enumerate(zip(labels, tracker.masks, strict=True)):
+            if live is None and label == found_object.label:
+                tracker.restart(index, mask)
+                restarted.append(index)
+                break
+    return restarted
+
+
 def compose(frame: np.ndarray, canvases: list[RegionCanvas], alphas: list[np.ndarray],
             weights: list[float]) -> np.ndarray:
     """``frame`` with every region's paint blended in through its alpha (zero alpha: frame's bytes)."""
@@ -190,13 +222,16 @@ def compose(frame: np.ndarray, canvases: list[RegionCanvas], alphas: list[np.nda
 def stylize_video(source: str | os.PathLike, regions: list[RegionRequest], out: str | os.PathLike, *,
                   options: VideoOptions | None = None, lossless: str | os.PathLike | None = None,
                   masks_dir: str | os.PathLike | None = None,
-                  opened: tuple[io.VideoInfo, np.ndarray] | None = None) -> Iterator[VideoProgress]:
+                  opened: tuple[io.VideoInfo, np.ndarray] | None = None,
+                  labels: list[str | None] | None = None) -> Iterator[VideoProgress]:
     """Yield progress while painting ``regions`` through the video; see the module docstring.
 
     ``lossless``: also write an FFV1 ``.mkv`` (RGB, bit-exact frames). ``masks_dir``: a new or
     empty folder that receives ``000000.png``... (white = repainted, the union of the regions).
     ``opened``: what :func:`open_video` returned for ``source`` with these options, if the
-    caller already has it (it chose the regions on that keyframe).
+    caller already has it (it chose the regions on that keyframe). ``labels``: per region, the
+    COCO class of a detected object (None otherwise); such a region that left the frame is
+    picked up again when the detector finds an object of its class that no region holds.
     """
     options = options or VideoOptions()
     check_outputs(source, out, lossless, masks_dir)
@@ -242,6 +277,10 @@ def stylize_video(source: str | os.PathLike, regions: list[RegionRequest], out: 
                 masks = list(tracker.masks)
             else:
                 masks = tracker.step(flows, frame.rgb)
+                if labels and frame.index % REFIND_EVERY == 0:
+                    for index in refind(frame.rgb, tracker, labels):
+                        canvases[index].forget()
+                    masks = list(tracker.masks)
             masks = shown_masks(masks, inverted, frame.rgb.shape[:2])
             seconds["track"] += time.perf_counter() - tick
 

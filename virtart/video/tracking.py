@@ -17,8 +17,10 @@ import numpy as np
 from virtart import masks as mask_ops
 from virtart.video.flow import Flows, warp
 
-# A region whose area falls under this share of the frame has left it (or shrunk to nothing).
+# A region whose area falls under this share of the frame, or under this share of its area
+# on the first frame, has left it (a sliver stuck at the border is not the object any more).
 MIN_AREA_FRACTION = 2e-4
+MIN_AREA_KEPT = 0.05
 # Warped masks grow specks at flow discontinuities; components under this share of the
 # region's area are removed.
 SPECK_FRACTION = 0.02
@@ -48,7 +50,14 @@ class MaskTracker:
         self.masks: list[np.ndarray | None] = [mask_ops.binary(mask).astype(np.float32) for mask in masks]
         self.anchors: list[np.ndarray | None] = [mask.copy() for mask in self.masks]
         self.moves: list[np.ndarray] = [np.eye(3, dtype=np.float64) for _ in masks]
+        self.areas = [int(np.count_nonzero(mask)) for mask in self.masks]
         self.refine = refine
+
+    def restart(self, index: int, mask: np.ndarray) -> None:
+        """Track region ``index`` again from ``mask`` on the current frame (an object that came back)."""
+        self.masks[index] = self.anchors[index] = mask_ops.binary(mask).astype(np.float32)
+        self.moves[index] = np.eye(3, dtype=np.float64)
+        self.areas[index] = int(np.count_nonzero(self.masks[index]))
 
     @property
     def alive(self) -> list[bool]:
@@ -76,7 +85,7 @@ class MaskTracker:
                 if not np.array_equal(refined, carried):
                     matrix, carried = None, refined
             area = np.count_nonzero(carried)
-            if area < minimum:
+            if area < max(minimum, MIN_AREA_KEPT * self.areas[index]):
                 self.masks[index] = self.anchors[index] = None
                 continue
             carried = mask_ops.remove_small_islands(carried, max(1, int(SPECK_FRACTION * area)))
