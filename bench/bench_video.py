@@ -43,7 +43,7 @@ from virtart.pipeline import RegionRequest  # noqa: E402
 from virtart.video import io  # noqa: E402
 from virtart.video.flow import FlowEstimator, consistent, flow_image, warp  # noqa: E402
 from virtart.video.pipeline import VideoOptions, stylize_video  # noqa: E402
-from virtart.video.tracking import MaskTracker  # noqa: E402
+from virtart.video.tracking import MaskTracker, grabcut_recut  # noqa: E402
 
 FRAMES = 60
 TRACK_SIZE = (640, 360)
@@ -110,8 +110,8 @@ def untouched(clip: Path, out: Path, lossless: Path, masks: Path, feather: float
     return {"mp4_mean_abs_diff": round(float(np.mean(lossy_diffs)), 3), "lossless_max_abs_diff": lossless_max}
 
 
-def track_clip(frames: list[np.ndarray], truths: list[np.ndarray]) -> float:
-    tracker, estimator = MaskTracker([truths[0]]), FlowEstimator()
+def track_clip(frames: list[np.ndarray], truths: list[np.ndarray], recut: bool = False) -> float:
+    tracker, estimator = MaskTracker([truths[0]], refine=grabcut_recut if recut else None), FlowEstimator()
     size = (frames[0].shape[1], frames[0].shape[0])
     previous, ious = flow_image(frames[0]), []
     for frame, truth in zip(frames[1:], truths[1:], strict=True):
@@ -122,7 +122,7 @@ def track_clip(frames: list[np.ndarray], truths: list[np.ndarray]) -> float:
     return float(np.mean(ious))
 
 
-def tracking(objects, count: int) -> dict:
+def tracking(objects, count: int, recut: bool = False) -> dict:
     results = {}
     for half, start in (("even", 0), ("odd", 1)):
         scores = {"object": [], "camera": []}
@@ -130,14 +130,15 @@ def tracking(objects, count: int) -> dict:
         for index in range(start, min(len(objects), 2 * count), 2):
             _, rgb, mask = objects[index]
             background = objects[(index + 1) % len(objects)][1]
-            scores["object"].append(track_clip(*object_clip(rgb, mask, background, TRACK_SIZE, FRAMES, seed=index)))
-            scores["camera"].append(track_clip(*camera_clip(rgb, mask, TRACK_SIZE, FRAMES, seed=index)))
+            scores["object"].append(track_clip(*object_clip(rgb, mask, background, TRACK_SIZE, FRAMES, seed=index),
+                                               recut=recut))
+            scores["camera"].append(track_clip(*camera_clip(rgb, mask, TRACK_SIZE, FRAMES, seed=index), recut=recut))
         everything = scores["object"] + scores["camera"]
         results[half] = {"clips": len(everything), "mean_iou": round(float(np.mean(everything)), 4),
                          **{f"{kind}_mean_iou": round(float(np.mean(v)), 4) for kind, v in scores.items()},
                          "worst_clip_iou": round(float(np.min(everything)), 4),
                          "seconds": round(time.perf_counter() - started, 1)}
-        print("tracking", half, json.dumps(results[half]), flush=True)
+        print("tracking", "recut" if recut else "", half, json.dumps(results[half]), flush=True)
     return results
 
 
@@ -157,9 +158,9 @@ def warping_error(frames: list[np.ndarray], outputs: list[np.ndarray], truths: l
     return float(np.mean(errors))
 
 
-def flicker(objects, style: str, work: Path, count: int) -> dict:
+def flicker(objects, style: str, work: Path, count: int, start: int = 0) -> dict:
     ours, independent = [], []
-    for index in range(0, min(len(objects), 2 * count), 2):
+    for index in range(start, min(len(objects) - 1, start + 2 * count), 2):
         _, rgb, mask = objects[index]
         for kind, (frames, truths) in (
                 ("camera", camera_clip(rgb, mask, TRACK_SIZE, 30, seed=index)),
@@ -172,7 +173,7 @@ def flicker(objects, style: str, work: Path, count: int) -> dict:
                 outputs = [f.rgb for f in io.read_frames(io.probe(copy))]
                 target.append(warping_error(decoded, outputs, truths))
         print("flicker", index, round(ours[-1], 2), round(independent[-1], 2), flush=True)
-    return {"clips": len(ours), "ours": round(float(np.mean(ours)), 3),
+    return {"photos": "even" if start % 2 == 0 else "odd", "clips": len(ours), "ours": round(float(np.mean(ours)), 3),
             "independent": round(float(np.mean(independent)), 3),
             "ratio": round(float(np.mean(ours) / np.mean(independent)), 3)}
 
@@ -183,7 +184,9 @@ def main() -> int:
     parser.add_argument("--style", default="starry_night")
     parser.add_argument("--clips", type=int, default=16, help="photos per half (even/odd) for tracking")
     parser.add_argument("--flicker-clips", type=int, default=4, help="photos for the flicker comparison")
-    parser.add_argument("--skip", default="", help="comma-separated: throughput,tracking,flicker")
+    parser.add_argument("--flicker-half", choices=("even", "odd"), default="even",
+                        help="photos for the flicker comparison")
+    parser.add_argument("--skip", default="", help="comma-separated: throughput,tracking,recut,flicker")
     parser.add_argument("--report", help="write the JSON report here")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -195,8 +198,11 @@ def main() -> int:
             report["throughput"] = throughput(objects, args.style, work)
         if "tracking" not in skip:
             report["tracking"] = tracking(objects, args.clips)
+        if "recut" not in skip:
+            report["tracking_recut"] = tracking(objects, args.clips, recut=True)
         if "flicker" not in skip:
-            report["flicker"] = flicker(objects, args.style, work, args.flicker_clips)
+            report["flicker"] = flicker(objects, args.style, work, args.flicker_clips,
+                                        start=0 if args.flicker_half == "even" else 1)
     print(json.dumps(report, indent=2))
     if args.report:
         Path(args.report).write_text(json.dumps(report, indent=2) + "\n")

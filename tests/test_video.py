@@ -15,7 +15,7 @@ from virtart.pipeline import RegionRequest  # noqa: E402
 from virtart.video import io  # noqa: E402
 from virtart.video.flow import FlowEstimator, flow_image  # noqa: E402
 from virtart.video.pipeline import VideoOptions, stylize_video  # noqa: E402
-from virtart.video.tracking import MaskTracker  # noqa: E402
+from virtart.video.tracking import MaskTracker, grabcut_recut  # noqa: E402
 
 SIZE = (96, 64)
 
@@ -36,7 +36,8 @@ def make_clip(path: Path, *, fmt: str | None = None, frames: int = 8, size: tupl
     container = av.open(str(path), "w", format=fmt)
     stream = None
     if video:
-        codec, pixels = {".gif": ("gif", "rgb8"), ".mkv": ("ffv1", "yuv444p")}.get(path.suffix, ("libx264", "yuv420p"))
+        codec, pixels = {".gif": ("gif", "rgb8"), ".mkv": ("ffv1", "yuv444p"),
+                         ".webm": ("libvpx", "yuv420p")}.get(path.suffix, ("libx264", "yuv420p"))
         stream = container.add_stream(codec, rate=10)
         stream.width, stream.height = size
         stream.pix_fmt = pixels
@@ -111,11 +112,12 @@ def test_round_trip_keeps_timing_audio_and_untouched_pixels(tmp_path, style):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
 
 
-def test_tracker_follows_a_moving_square():
+@pytest.mark.parametrize("recut", [False, True])
+def test_tracker_follows_a_moving_square(recut):
     frames = [scene(index) for index in range(8)]
     first = np.zeros(SIZE[::-1], np.float32)
     first[16:40, 10:34] = 1.0
-    tracker, estimator = MaskTracker([first]), FlowEstimator()
+    tracker, estimator = MaskTracker([first], refine=grabcut_recut if recut else None), FlowEstimator()
     previous = flow_image(frames[0])
     for index, frame in enumerate(frames[1:], start=1):
         grey = flow_image(frame)
@@ -147,13 +149,13 @@ def test_keyframe_in_the_middle_tracks_both_ways(tmp_path, style):
     assert first[28, 20] == 1.0 and first[28, 60] == 0.0  # the square's place on frame 0
 
 
-@pytest.mark.parametrize("kind", ["gif", "odd", "vfr", "rotated", "aac"])
+@pytest.mark.parametrize("kind", ["gif", "odd", "vfr", "rotated", "aac", "webm"])
 def test_unusual_but_valid_clips(tmp_path, style, kind):
     size = (95, 63) if kind == "odd" else SIZE
     times = [0, 100, 150, 400, 450, 700, 760, 900] if kind == "vfr" else None
-    name = {"gif": "in.gif", "aac": "in.mp4", "odd": "in.mkv"}.get(kind, "in.mov")  # x264 refuses odd sizes
+    name = {"gif": "in.gif", "aac": "in.mp4", "odd": "in.mkv", "webm": "in.webm"}.get(kind, "in.mov")  # x264: even
     clip = make_clip(tmp_path / name, size=size, times_ms=times, rotation=90 if kind == "rotated" else 0,
-                     audio="aac" if kind == "aac" else None)
+                     audio={"aac": "aac", "webm": "libopus"}.get(kind))
     info = io.probe(clip)
     mask = np.zeros((info.size[1], info.size[0]), np.float32)
     mask[: info.size[1] // 2] = 1.0
@@ -165,8 +167,9 @@ def test_unusual_but_valid_clips(tmp_path, style, kind):
         assert info.rotation == 90 and info.size == (SIZE[1], SIZE[0])
     if kind == "vfr":
         assert [round(f.time, 3) for f in read_all(out)] == [t / 1000 for t in times]
-    if kind == "aac":
-        assert report["audio"]["output"] == "copied" and written.audio_codec == "aac"
+    if kind in ("aac", "webm"):  # AAC is copied; Opus (WebM) is re-encoded to AAC
+        assert report["audio"]["output"] == ("copied" if kind == "aac" else "re-encoded to AAC")
+        assert written.audio_codec == "aac"
 
 
 def truncated(path: Path) -> Path:
@@ -236,3 +239,34 @@ def test_cli_mask_everything_else_report_and_masks(tmp_path, style):
 
     first = load_mask(tmp_path / "masks" / "000000.png")
     assert first[28, 20] == 0.0 and first[5, 80] == 1.0  # everything but the square is repainted
+    last = load_mask(tmp_path / "masks" / "000003.png")  # the square moved 6 px right: the hole followed it
+    assert last[28, 11] == 1.0 and last[28, 37] == 0.0
+
+
+@pytest.mark.weights
+def test_detected_object_leaves_and_is_found_again(tmp_path, style):
+    """A person slides out of the frame (region dropped), then stands in it again (re-found by class)."""
+    import cv2
+    from skimage import data
+
+    from virtart.imageio import load_mask
+    from virtart.video.selection import Selection, region_requests
+
+    person = cv2.resize(data.astronaut(), (112, 112), interpolation=cv2.INTER_AREA)
+
+    def frame(x: int | None) -> np.ndarray:
+        image = np.full((128, 160, 3), 90, np.uint8)
+        if x is not None and x < 160:
+            image[8:120, x : min(160, x + 112)] = person[:, : min(160, x + 112) - x]
+        return image
+
+    places = [*range(8, 170, 8), None, None, None, None, *[8] * 8]  # out by frame 18, back from frame 25
+    clip = tmp_path / "person.mp4"
+    with io.VideoWriter(clip, (160, 128), 10, crf=10) as writer:
+        for index, x in enumerate(places):
+            writer.write(frame(x), index / 10)
+    requests, labels = region_requests(Selection(detect=["person"]), frame(8), style)
+    assert labels == ["person"]
+    run(clip, requests, tmp_path / "out.mp4", labels=labels, masks_dir=tmp_path / "masks")
+    area = [load_mask(tmp_path / "masks" / f"{index:06d}.png").mean() for index in range(len(places))]
+    assert area[0] > 0.2 and area[22] == 0.0 and area[-1] > 0.2

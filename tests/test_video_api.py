@@ -37,3 +37,22 @@ def test_stylize_video_endpoint_and_bad_upload(client, tmp_path, styles_dir):
     assert progress["final"] and progress["report"]["frames"] == 6
     written = io.probe(mp4)
     assert written.size == (96, 64) and written.audio_codec == "aac"
+
+
+def test_video_tab_handlers(tmp_path, styles_dir):
+    """The tab without a browser: the keyframe shows, a click adds a dot, Stylize streams then gives the MP4."""
+    import gradio as gr
+
+    from virtart.ui import video_tab
+
+    clip = str(make_clip(tmp_path / "clip.mp4", frames=4))
+    frame, points, status = video_tab.show_keyframe(clip, 0)
+    assert frame.shape == (64, 96, 3) and points == [] and "96x64" in status
+    shown, points = video_tab.click_keyframe(clip, 0, [], gr.SelectData(None, {"index": [20, 28], "value": None}))
+    assert points == [(20.0, 28.0, 1)] and shown.shape == frame.shape
+    updates = list(video_tab.stylize_from_tab(clip, 0, points, "", False, "starry_night", 1.0))
+    preview, path, text = updates[-1]
+    assert path.endswith(".mp4") and io.probe(path).size == (96, 64) and text.startswith("Done")
+    with pytest.raises(gr.Error, match="not a video"):
+        (tmp_path / "bad.mp4").write_text("nope")
+        video_tab.show_keyframe(str(tmp_path / "bad.mp4"), 0)

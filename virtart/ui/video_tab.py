@@ -68,9 +68,9 @@ def run_video(video: str | None, selection: Selection, style: str, strength, key
         raise VirtArtError("no video was given")
     options = VideoOptions(keyframe=int(_number(keyframe, "keyframe")), feather=_number(feather, "feather"))
     opened = open_video(video, options)
-    requests = region_requests(selection, opened[1], style or "starry_night", _number(strength, "strength"))
+    requests, labels = region_requests(selection, opened[1], style or "starry_night", _number(strength, "strength"))
     out = output_path(Path(video).stem[:40] or "video")
-    for progress in stylize_video(video, requests, out, options=options, opened=opened):
+    for progress in stylize_video(video, requests, out, options=options, opened=opened, labels=labels):
         state = {"frame": progress.frame, "total": progress.total, "final": progress.final}
         if progress.final:
             yield progress.preview, str(out), {**state, "report": progress.report}

@@ -25,6 +25,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from virtart import masks as mask_ops
 from virtart.engines.base import StyleOptions
 from virtart.engines.composite import composite, outside_changed_pixels, region_alphas
 from virtart.engines.fast import pixel_weight
@@ -36,9 +37,13 @@ from virtart.request import RegionRequest, prepare_regions
 from virtart.video import io
 from virtart.video.flow import FLOW_LONG_SIDE, FlowEstimator, Flows, flow_image
 from virtart.video.temporal import KEEP, RegionCanvas
-from virtart.video.tracking import MaskTracker
+from virtart.video.tracking import MaskTracker, grabcut_recut
 
 PREVIEW_LONG_SIDE = 480
+# A detected object that has left the frame is looked for again (same class) every this many
+# frames, with YOLO at this size and no test-time augmentation (~0.1-0.2 s on a CPU).
+REFIND_EVERY = 15
+REFIND_IMAGE_SIZE = 640
 
 
 @dataclass
@@ -50,7 +55,8 @@ class VideoOptions:
     soft-edge radius in pixels. ``working_size``: long side at which each region's box is
     painted (None: full resolution). ``refresh_every``: the stylizer runs on every n-th frame
     (and whenever a region gains unpainted area); the flow carries the paint in between.
-    ``keep``: share of carried paint kept on a refresh. ``crf``: H.264 quality.
+    ``keep``: share of carried paint kept on a refresh. ``crf``: H.264 quality. ``recut``:
+    re-cut each carried mask with GrabCut (:func:`~virtart.video.tracking.grabcut_recut`).
     """
 
     max_seconds: float = io.MAX_SECONDS
@@ -65,6 +71,7 @@ class VideoOptions:
     flow_long_side: int = FLOW_LONG_SIDE
     preview_seconds: float = 1.0
     device: str = "auto"
+    recut: bool = False
 
 
 @dataclass
@@ -119,6 +126,9 @@ def check_outputs(source: str | os.PathLike, out: str | os.PathLike, lossless: s
             raise VirtArtError(f"{what} {path} is a folder")
         if path.exists() and Path(source).exists() and path.resolve() == Path(source).resolve():
             raise VirtArtError(f"{what} {path} would overwrite the input video; choose another name")
+        parent = path.parent if str(path.parent) else Path(".")
+        if parent.exists() and not os.access(parent, os.W_OK):
+            raise VirtArtError(f"{what} {path}: the folder is not writable")
     if masks_dir is not None:
         folder = Path(masks_dir)
         if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
@@ -155,6 +165,45 @@ def _unpack(packed: list[np.ndarray | None], shape: tuple[int, int]) -> list[np.
             for bits in packed]
 
 
+def shown_masks(tracked: list[np.ndarray | None], inverted: list[bool],
+                shape: tuple[int, int]) -> list[np.ndarray | None]:
+    """The regions' masks from the tracked ones: inverted regions are everything but what was
+    tracked (all of the frame once it has left), the others as tracked (None once gone)."""
+    shown = []
+    for mask, flip in zip(tracked, inverted, strict=True):
+        if flip:
+            mask = np.ones(shape, np.float32) if mask is None else 1.0 - mask
+        shown.append(mask)
+    return shown
+
+
+def refind(frame: np.ndarray, tracker: MaskTracker, labels: list[str | None]) -> list[int]:
+    """Restart the dropped regions whose class the detector finds on ``frame`` in an object no
+    live region overlaps (IoU under 0.3); returns the restarted regions' indices."""
+    from virtart.segmentation.detect import get_detector
+
+    wanted = sorted({label for label, mask in zip(labels, tracker.masks, strict=True) if label and mask is None})
+    if not wanted:
+        return []
+    found = get_detector().detect(frame, wanted, image_size=REFIND_IMAGE_SIZE, augment=False)
+    restarted = []
+    for found_object in sorted(found, key=lambda d: d.score, reverse=True):
+        mask = found_object.mask
+        if mask is None:  # a plain detector: the segmenter cuts its box
+            from virtart.segmentation import get_segmenter
+
+            segmenter = get_segmenter("auto")
+            mask = segmenter.predict(segmenter.set_image(frame), [], box=found_object.box).mask
+        if not mask.any() or any(live is not None and mask_ops.iou(live, mask) >= 0.3 for live in tracker.masks):
+            continue
+        for index, (label, live) in enumerate(zip(labels, tracker.masks, strict=True)):
+            if live is None and label == found_object.label:
+                tracker.restart(index, mask)
+                restarted.append(index)
+                break
+    return restarted
+
+
 def compose(frame: np.ndarray, canvases: list[RegionCanvas], alphas: list[np.ndarray],
             weights: list[float]) -> np.ndarray:
     """``frame`` with every region's paint blended in through its alpha (zero alpha: frame's bytes)."""
@@ -175,13 +224,16 @@ def compose(frame: np.ndarray, canvases: list[RegionCanvas], alphas: list[np.nda
 def stylize_video(source: str | os.PathLike, regions: list[RegionRequest], out: str | os.PathLike, *,
                   options: VideoOptions | None = None, lossless: str | os.PathLike | None = None,
                   masks_dir: str | os.PathLike | None = None,
-                  opened: tuple[io.VideoInfo, np.ndarray] | None = None) -> Iterator[VideoProgress]:
+                  opened: tuple[io.VideoInfo, np.ndarray] | None = None,
+                  labels: list[str | None] | None = None) -> Iterator[VideoProgress]:
     """Yield progress while painting ``regions`` through the video; see the module docstring.
 
     ``lossless``: also write an FFV1 ``.mkv`` (RGB, bit-exact frames). ``masks_dir``: a new or
     empty folder that receives ``000000.png``... (white = repainted, the union of the regions).
     ``opened``: what :func:`open_video` returned for ``source`` with these options, if the
-    caller already has it (it chose the regions on that keyframe).
+    caller already has it (it chose the regions on that keyframe). ``labels``: per region, the
+    COCO class of a detected object (None otherwise); such a region that left the frame is
+    picked up again when the detector finds an object of its class that no region holds.
     """
     options = options or VideoOptions()
     check_outputs(source, out, lossless, masks_dir)
@@ -189,7 +241,9 @@ def stylize_video(source: str | os.PathLike, regions: list[RegionRequest], out: 
     prepared = prepare_regions(Photo(keyframe), regions)
     engine = shared_engine("fast", options.device)
     vectors = engine.style_vectors(keyframe, prepared, StyleOptions(feather=options.feather))
-    key_masks = [region.mask for region in prepared]
+    # "Everything else" follows the objects it leaves out: their mask is tracked, then inverted.
+    inverted = [bool(getattr(request, "invert", False)) for request in regions]
+    key_masks = [1.0 - region.mask if flip else region.mask for region, flip in zip(prepared, inverted, strict=True)]
     started = time.perf_counter()
     before = track_back(info, options.keyframe, key_masks, options.flow_long_side) if options.keyframe else {}
     seconds = {"decode": 0.0, "track": time.perf_counter() - started, "stylize": 0.0, "encode": 0.0}
@@ -199,8 +253,8 @@ def stylize_video(source: str | os.PathLike, regions: list[RegionRequest], out: 
     if masks_dir is not None:
         Path(masks_dir).parent.mkdir(parents=True, exist_ok=True)
         masks_tmp = Path(tempfile.mkdtemp(prefix=f".{Path(masks_dir).name}.", dir=Path(masks_dir).parent))
-    writer = None
-    tracker = MaskTracker(key_masks)
+    writer, frames = None, None
+    tracker = MaskTracker(key_masks, refine=grabcut_recut if options.recut else None)
     estimator = FlowEstimator()
     present_frames = [0] * len(prepared)
     outside_changed, last_preview, count = 0, float("-inf"), 0
@@ -225,6 +279,11 @@ def stylize_video(source: str | os.PathLike, regions: list[RegionRequest], out: 
                 masks = list(tracker.masks)
             else:
                 masks = tracker.step(flows, frame.rgb)
+                if labels and frame.index % REFIND_EVERY == 0:
+                    for index in refind(frame.rgb, tracker, labels):
+                        canvases[index].forget()
+                    masks = list(tracker.masks)
+            masks = shown_masks(masks, inverted, frame.rgb.shape[:2])
             seconds["track"] += time.perf_counter() - tick
 
             tick = time.perf_counter()
@@ -270,6 +329,8 @@ def stylize_video(source: str | os.PathLike, regions: list[RegionRequest], out: 
             writer.abort()
         raise
     finally:
+        if frames is not None:
+            frames.close()  # the input file is closed now, not when collected
         if masks_tmp is not None:
             shutil.rmtree(masks_tmp, ignore_errors=True)
     total = sum(seconds.values())
@@ -288,7 +349,8 @@ def stylize_video(source: str | os.PathLike, regions: list[RegionRequest], out: 
                      "keyframe_area_fraction": round(float((region.mask >= 0.5).mean()), 4),
                      "frames_present": present_frames[index]} for index, region in enumerate(prepared)],
         "options": {"feather": options.feather, "working_size": options.working_size,
-                    "refresh_every": options.refresh_every, "keep": options.keep, "crf": options.crf},
+                    "refresh_every": options.refresh_every, "keep": options.keep, "crf": options.crf,
+                    "recut": options.recut},
         "outside_changed_pixels": outside_changed,
     }
     yield VideoProgress(count, count, _preview(painted), final=True, report=report)

@@ -50,6 +50,10 @@ class RegionCanvas:
         self.canvas = warp(self.canvas, flows.backward)
         self.known = warp(self.known, flows.backward, outside=0.0) * flows.stable
 
+    def forget(self) -> None:
+        """Drop the carried paint (the region starts afresh)."""
+        self.canvas = self.known = None
+
     def needs_paint(self, alpha: np.ndarray) -> bool:
         """Whether too much of the region lacks carried paint."""
         if self.known is None:

@@ -17,8 +17,10 @@ import numpy as np
 from virtart import masks as mask_ops
 from virtart.video.flow import Flows, warp
 
-# A region whose area falls under this share of the frame has left it (or shrunk to nothing).
+# A region whose area falls under this share of the frame, or under this share of its area
+# on the first frame, has left it (a sliver stuck at the border is not the object any more).
 MIN_AREA_FRACTION = 2e-4
+MIN_AREA_KEPT = 0.05
 # Warped masks grow specks at flow discontinuities; components under this share of the
 # region's area are removed.
 SPECK_FRACTION = 0.02
@@ -48,7 +50,14 @@ class MaskTracker:
         self.masks: list[np.ndarray | None] = [mask_ops.binary(mask).astype(np.float32) for mask in masks]
         self.anchors: list[np.ndarray | None] = [mask.copy() for mask in self.masks]
         self.moves: list[np.ndarray] = [np.eye(3, dtype=np.float64) for _ in masks]
+        self.areas = [int(np.count_nonzero(mask)) for mask in self.masks]
         self.refine = refine
+
+    def restart(self, index: int, mask: np.ndarray) -> None:
+        """Track region ``index`` again from ``mask`` on the current frame (an object that came back)."""
+        self.masks[index] = self.anchors[index] = mask_ops.binary(mask).astype(np.float32)
+        self.moves[index] = np.eye(3, dtype=np.float64)
+        self.areas[index] = int(np.count_nonzero(self.masks[index]))
 
     @property
     def alive(self) -> list[bool]:
@@ -76,7 +85,7 @@ class MaskTracker:
                 if not np.array_equal(refined, carried):
                     matrix, carried = None, refined
             area = np.count_nonzero(carried)
-            if area < minimum:
+            if area < max(minimum, MIN_AREA_KEPT * self.areas[index]):
                 self.masks[index] = self.anchors[index] = None
                 continue
             carried = mask_ops.remove_small_islands(carried, max(1, int(SPECK_FRACTION * area)))
@@ -103,3 +112,37 @@ def region_motion(mask: np.ndarray, flows: Flows) -> np.ndarray | None:
         return None
     return matrix.astype(np.float32)
 
+
+
+def grabcut_recut(frame: np.ndarray, carried: np.ndarray, band: int = 6, long_side: int = 320) -> np.ndarray:
+    """Re-cut a carried mask on ``frame`` with GrabCut, the carried mask as its prior: pixels
+    ``band`` px inside it are object, far outside background, the band between is decided by
+    the colour models. Works on the mask's box shrunk to ``long_side`` px (~45 ms a frame here).
+
+    On the coco128-seg clips of bench/bench_video.py it raises the mean IoU over 60 frames from
+    0.863 to 0.895 (even photos, 24 clips) and from 0.910 to 0.934 (odd), for ~45 ms more per
+    frame (2-3x the tracking time), so it is offered (``virtart video --recut``) rather than
+    on by default, where the fast path's throughput matters more."""
+    box = mask_ops.bounding_box(carried)
+    if box is None:
+        return carried
+    height, width = carried.shape
+    x0, y0 = max(0, box[0] - 3 * band), max(0, box[1] - 3 * band)
+    x1, y1 = min(width, box[2] + 3 * band), min(height, box[3] + 3 * band)
+    scale = min(1.0, long_side / max(x1 - x0, y1 - y0))
+    size = (max(8, round((x1 - x0) * scale)), max(8, round((y1 - y0) * scale)))
+    crop = cv2.resize(frame[y0:y1, x0:x1], size, interpolation=cv2.INTER_AREA)
+    prior = mask_ops.binary(mask_ops.resize_mask(carried[y0:y1, x0:x1], size))
+    radius = max(2, round(band * scale))
+    labels = np.full(prior.shape, cv2.GC_BGD, np.uint8)
+    labels[mask_ops.binary(mask_ops.dilate(prior, radius))] = cv2.GC_PR_BGD
+    labels[prior] = cv2.GC_PR_FGD
+    labels[mask_ops.binary(mask_ops.erode(prior, radius))] = cv2.GC_FGD
+    if not (labels == cv2.GC_FGD).any():
+        return carried
+    models = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    cv2.grabCut(cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), labels, None, *models, 2, cv2.GC_INIT_WITH_MASK)
+    cut = ((labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)).astype(np.float32)
+    result = np.zeros_like(carried, dtype=np.float32)
+    result[y0:y1, x0:x1] = mask_ops.resize_mask(cut, (x1 - x0, y1 - y0))
+    return mask_ops.binary(result).astype(np.float32)
