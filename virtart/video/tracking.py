@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from virtart import masks as mask_ops
+from virtart.geometry import Box
 from virtart.video.flow import Flows, warp
 
 # A region whose area falls under this share of the frame, or under this share of its area
@@ -123,12 +124,10 @@ def grabcut_recut(frame: np.ndarray, carried: np.ndarray, band: int = 6, long_si
     0.863 to 0.895 (even photos, 24 clips) and from 0.910 to 0.934 (odd), for ~45 ms more per
     frame (2-3x the tracking time), so it is offered (``virtart video --recut``) rather than
     on by default, where the fast path's throughput matters more."""
-    box = mask_ops.bounding_box(carried)
+    box = Box.around(carried)
     if box is None:
         return carried
-    height, width = carried.shape
-    x0, y0 = max(0, box[0] - 3 * band), max(0, box[1] - 3 * band)
-    x1, y1 = min(width, box[2] + 3 * band), min(height, box[3] + 3 * band)
+    x0, y0, x1, y1 = box.grown(3 * band, carried.shape)
     scale = min(1.0, long_side / max(x1 - x0, y1 - y0))
     size = (max(8, round((x1 - x0) * scale)), max(8, round((y1 - y0) * scale)))
     crop = cv2.resize(frame[y0:y1, x0:x1], size, interpolation=cv2.INTER_AREA)
