@@ -148,7 +148,7 @@ def _build_results() -> dict:
 def _wire_api() -> None:
     """Hidden components behind the public endpoints (gradio_client needs no browser)."""
     with gr.Column(visible=False):
-        image, points = gr.File(label="image", type="filepath"), gr.Textbox(label="points")
+        image, points = gr.File(label="image", type="filepath"), gr.Textbox("", label="points")
         mask_out, info = gr.Image(label="mask", format="png", type="numpy"), gr.JSON(label="info")
         box, strokes = gr.Textbox("", label="box"), gr.Textbox("", label="strokes")
         gr.Button("segment").click(api.segment_api, [image, points, box, strokes], [mask_out, info], api_name="segment",
