@@ -97,3 +97,21 @@ def test_box_and_strokes_are_drawn_and_no_empty_loss_plot(loaded):
                                 [Stroke(((20.0, 100.0), (120.0, 100.0)), 0)], (5.0, 5.0))
     assert np.array_equal(plain, loaded.display) and not np.array_equal(drawn, loaded.display)
     assert render.loss_figure([]) is None and render.loss_figure([(1, {0: {"style": 2.0}})]) is not None
+
+
+def test_quiet_detection_after_upload_feeds_the_click_prior(loaded, monkeypatch):
+    from virtart.segmentation import detect
+
+    monkeypatch.setattr(detect, "object_boxes", lambda rgb: [(60.0, 40.0, 200.0, 150.0)])
+    photo_handlers.warm_segmenter(loaded)
+    assert loaded.object_boxes == [(60.0, 40.0, 200.0, 150.0)]
+    session, *_ = photo_handlers.click_photo(loaded, photo_handlers.INCLUDE, click(120, 90))
+    assert session.mask[90, 120] == 1 and session.mask[:, 210:].sum() == 0
+
+    def broken(rgb):
+        raise RuntimeError("no detector")
+
+    monkeypatch.setattr(detect, "object_boxes", broken)
+    loaded.object_boxes = None
+    photo_handlers.warm_segmenter(loaded)  # never raises: no boxes, no prior
+    assert loaded.object_boxes == []

@@ -102,9 +102,12 @@ def warm_segmenter(session: Session) -> None:
         from virtart.segmentation.detect import object_boxes  # imports ultralytics: only now
 
         boxes: list = []
-        with contextlib.suppress(VirtArtError), warnings.catch_warnings():
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # quiet: a missing detector only means no prior
-            boxes = object_boxes(photo.rgb)
+            try:
+                boxes = object_boxes(photo.rgb)
+            except Exception:  # noqa: BLE001 - nobody asked for this step: it must never show an error
+                boxes = []
         if session.photo is photo:  # the visitor may have moved on to another photo meanwhile
             session.object_boxes = boxes
 
