@@ -18,6 +18,7 @@ import gradio as gr  # noqa: E402
 from virtart.engines import registry  # noqa: E402
 from virtart.ui import (  # noqa: E402
     api,
+    brush_handlers,
     health,
     limits,
     photo_handlers,
@@ -27,15 +28,18 @@ from virtart.ui import (  # noqa: E402
     stylize_handlers,
     video_tab,
 )
+from virtart.ui.brush_handlers import BRUSH_EXCLUDE, BRUSH_INCLUDE  # noqa: E402
 from virtart.ui.components import photo_image  # noqa: E402
 from virtart.ui.examples import example_photos  # noqa: E402
-from virtart.ui.photo_handlers import EXCLUDE, INCLUDE  # noqa: E402
+from virtart.ui.photo_handlers import BOX, EXCLUDE, GROW_STEP, INCLUDE  # noqa: E402
 from virtart.ui.state import Session, new_session  # noqa: E402
 from virtart.ui.tempfiles import start_sweeper  # noqa: E402
 
 INTRO = """# VirtArt
 **1.** Upload a photo (or pick an example). **2.** Click on what you want to repaint (green dots
-include, red exclude), then *Add selection as region*; or *Detect objects*; or take *Everything else*.
+include, red exclude), or draw a *Box* around it (two corner clicks) and fix it with clicks or the
+*Brush*; then *Add selection as region* (pick a region and *Edit* to change it later); or *Detect
+objects*; or take *Everything else*.
 **3.** Pick a painting for each region. **4.** *Stylize*. Pixels outside your regions stay exactly as they were.
 """
 
@@ -54,6 +58,7 @@ def _segment() -> dict:
 
 
 PRIVATE = {"api_visibility": "private"}
+SHOW_RESULT = "() => document.getElementById('preview')?.scrollIntoView({behavior: 'smooth', block: 'end'})"
 
 
 def _build_editor() -> dict:
@@ -62,10 +67,19 @@ def _build_editor() -> dict:
     ui["photo"] = photo_image(label="Photo: click to select", sources=["upload", "clipboard"],
                               elem_id="photo", height=540, buttons=["fullscreen"])
     with gr.Row():
-        ui["mode"] = gr.Radio([INCLUDE, EXCLUDE], value=INCLUDE, label="Clicks", elem_id="click-mode", scale=3)
-        ui["undo"] = gr.Button("Undo last point", elem_id="undo", size="sm", scale=1)
-        ui["clear"] = gr.Button("Clear points", elem_id="clear", size="sm", scale=1)
+        ui["mode"] = gr.Radio([INCLUDE, EXCLUDE, BOX], value=INCLUDE, label="Clicks", elem_id="click-mode", scale=4)
+        ui["undo"] = gr.Button("Undo", elem_id="undo", size="sm", scale=1, min_width=60)
+        ui["redo"] = gr.Button("Redo", elem_id="redo", size="sm", scale=1, min_width=60)
+        ui["grow"] = gr.Button(f"Grow {GROW_STEP} px", elem_id="grow", size="sm", scale=1, min_width=60)
+        ui["shrink"] = gr.Button(f"Shrink {GROW_STEP} px", elem_id="shrink", size="sm", scale=1, min_width=60)
+        ui["clear"] = gr.Button("Clear", elem_id="clear", size="sm", scale=1, min_width=60)
     ui["status"] = gr.Markdown("Upload a photo or pick an example.", elem_id="status")
+    with gr.Accordion("Brush: paint include (green) and exclude (red) strokes", open=False, elem_id="brush-panel"):
+        ui["brush"] = gr.ImageEditor(type="numpy", sources=(), transforms=(), layers=False, label="Brush",
+                                     brush=gr.Brush(colors=[BRUSH_INCLUDE, BRUSH_EXCLUDE], default_color=BRUSH_INCLUDE,
+                                                    color_mode="fixed", default_size=12),
+                                     eraser=False, height=420, elem_id="brush")
+        ui["apply_brush"] = gr.Button("Apply strokes", elem_id="apply-brush", size="sm")
     ui["examples"] = gr.Gallery([str(p) for p in example_photos()], label="Examples (public domain)",
                                 columns=4, height=150, allow_preview=False, object_fit="cover", elem_id="examples")
     return ui
@@ -84,6 +98,7 @@ def _build_regions() -> dict:
                                   fit_columns=False, elem_id="regions")
     with gr.Row():
         ui["picker"] = gr.Dropdown([], label="Region", type="value", elem_id="region-picker", scale=2)
+        ui["edit"] = gr.Button("Edit", size="sm", scale=1, elem_id="edit-region")
         ui["restyle"] = gr.Button("Apply style & strength", size="sm", scale=1)
         ui["invert"] = gr.Button("Invert", size="sm", scale=1)
         ui["delete"] = gr.Button("Delete", variant="stop", size="sm", scale=1)
@@ -127,16 +142,17 @@ def _build_results() -> dict:
         ui["slider"] = gr.ImageSlider(label="Before / after", format="png", interactive=False, elem_id="slider")
     with gr.Row():
         ui["download"] = gr.File(label="Full-resolution PNG", interactive=False, elem_id="download")
-        ui["plot"] = gr.Plot(label="Loss curves", elem_id="plot")
+        ui["plot"] = gr.Plot(label="Loss curves", elem_id="plot", visible=False)
     return ui
 
 
 def _wire_api() -> None:
     """Hidden components behind the public endpoints (gradio_client needs no browser)."""
     with gr.Column(visible=False):
-        image, points = gr.File(label="image", type="filepath"), gr.Textbox(label="points")
+        image, points = gr.File(label="image", type="filepath"), gr.Textbox("", label="points")
         mask_out, info = gr.Image(label="mask", format="png", type="numpy"), gr.JSON(label="info")
-        gr.Button("segment").click(api.segment_api, [image, points], [mask_out, info], api_name="segment",
+        box, strokes = gr.Textbox("", label="box"), gr.Textbox("", label="strokes")
+        gr.Button("segment").click(api.segment_api, [image, points, box, strokes], [mask_out, info], api_name="segment",
                                    **_segment())
         classes, min_score = gr.Textbox("", label="classes"), gr.Number(0.25, label="min_score")
         objects, masks_out = gr.JSON(label="objects"), gr.Gallery(label="masks", format="png")
@@ -180,16 +196,24 @@ def build_app() -> gr.Blocks:
         video_tab.build_tab(_heavy())
 
         photo, status, thumbs, picker = editor["photo"], editor["status"], regions["thumbs"], regions["picker"]
+        brush, view = editor["brush"], [session, photo, status]
         loaded = [session, photo, thumbs, status]
         photo.upload(photo_handlers.upload_photo, [photo, session], loaded, **PRIVATE).then(
+            brush_handlers.brush_canvas, session, brush, **PRIVATE).then(
             photo_handlers.warm_segmenter, session, None, **PRIVATE, **_segment())
         photo.clear(photo_handlers.clear_photo, session, [session, thumbs, status], **PRIVATE)
         editor["examples"].select(load_example, session, loaded, **PRIVATE).then(
+            brush_handlers.brush_canvas, session, brush, **PRIVATE).then(
             photo_handlers.warm_segmenter, session, None, **PRIVATE, **_segment())
-        photo.select(photo_handlers.click_photo, [session, editor["mode"]], [session, photo, status],
+        photo.select(photo_handlers.click_photo, [session, editor["mode"]], view,
                      show_progress="hidden", **PRIVATE, **_segment())
-        editor["undo"].click(photo_handlers.undo_click, session, [session, photo, status], **PRIVATE, **_segment())
-        editor["clear"].click(photo_handlers.clear_clicks, session, [session, photo, status], **PRIVATE)
+        editor["undo"].click(photo_handlers.undo_click, session, view, **PRIVATE, **_segment())
+        editor["redo"].click(photo_handlers.redo_click, session, view, **PRIVATE, **_segment())
+        editor["grow"].click(lambda s: photo_handlers.grow_selection(s, GROW_STEP), session, view, **PRIVATE)
+        editor["shrink"].click(lambda s: photo_handlers.grow_selection(s, -GROW_STEP), session, view, **PRIVATE)
+        editor["clear"].click(photo_handlers.clear_clicks, session, view, **PRIVATE)
+        editor["apply_brush"].click(brush_handlers.apply_brush, [session, brush], [*view, brush],
+                                    **PRIVATE, **_segment())
 
         strength = settings_ui["strength"]
         changed = [session, photo, thumbs, picker, status]
@@ -197,6 +221,7 @@ def build_app() -> gr.Blocks:
         regions["rest"].click(region_handlers.add_everything_else, [session, strength], changed, **PRIVATE)
         regions["invert"].click(region_handlers.invert_region, [session, picker], changed, **PRIVATE)
         regions["delete"].click(region_handlers.delete_region, [session, picker], changed, **PRIVATE)
+        regions["edit"].click(region_handlers.edit_region, [session, picker], changed, **PRIVATE)
         regions["restyle"].click(region_handlers.restyle_region, [session, picker, strength], changed, **PRIVATE)
         regions["detect"].click(region_handlers.detect, session, [session, regions["detected"]], **PRIVATE, **_heavy())
         regions["add_detected"].click(region_handlers.add_detected, [session, regions["detected"], strength],
@@ -211,6 +236,8 @@ def build_app() -> gr.Blocks:
             stylize_handlers.stylize, [session, *knobs],
             [session, results["preview"], run_status, results["slider"], results["download"], results["plot"]],
             show_progress="hidden", **PRIVATE, **_heavy())
+        # The result appears under the photo: bring it into view as the run starts.
+        run.click(None, None, None, js=SHOW_RESULT, **PRIVATE)
         stop.click(None, None, None, cancels=[run_event], **PRIVATE).then(
             stylize_handlers.stopped, None, run_status, **PRIVATE)
     return demo

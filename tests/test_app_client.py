@@ -87,6 +87,17 @@ def test_segment(client: Client, files, astronaut: np.ndarray):
     assert info["backend"] and set(np.unique(mask)) <= {0, 255}
 
 
+def test_segment_with_a_box_and_strokes(client: Client, files, astronaut: np.ndarray):
+    mask_path, info = client.predict(image=handle_file(str(files["photo"])), box="[100, 40, 420, 300]",
+                                     strokes='[{"points": [[280, 150], [320, 160]], "label": 1}]', api_name="/segment")
+    mask = np.asarray(Image.open(mask_path))
+    assert mask.shape == astronaut.shape[:2] and mask[155, 300] == 255 and mask[:35].max() == 0
+    for box, strokes, message in (("[5, 5, 5, 50]", "", "zero area"), ("[600, 5, 700, 50]", "", "outside"),
+                                  ("", '[{"points": [[5, 5]]}]', "two points")):
+        with pytest.raises(Exception, match=message):
+            client.predict(image=handle_file(str(files["photo"])), box=box, strokes=strokes, api_name="/segment")
+
+
 def test_segment_bad_input_is_a_clear_error(client: Client, files, tmp_path: Path):
     with pytest.raises(Exception, match="outside"):
         client.predict(image=handle_file(str(files["photo"])), points="[[999, 5, 1]]", api_name="/segment")

@@ -80,7 +80,7 @@ class GroundTruthPainter:
     def set_image(self, image):
         return ImageState("k", (image.shape[1], image.shape[0]))
 
-    def predict(self, state, points, box=None, previous=None):
+    def predict(self, state, points, box=None, previous=None, strokes=(), prior=None):
         w, h = state.size
         yy, xx = np.mgrid[0:h, 0:w]
         mask = np.zeros((h, w), bool)

@@ -76,6 +76,20 @@ def test_clicks_and_boxes_map_through_the_1024_resize(segmenter, recorder) -> No
                                [30 * 1024 / 300, 20 * 683 / 200, 270 * 1024 / 300, 180 * 683 / 200], rtol=1e-5)
 
 
+def test_strokes_become_points_and_the_prior_box_fades(segmenter, recorder) -> None:
+    from virtart.segmentation.base import Stroke
+
+    image = photo(1024, 1024, seed=3)  # no resize: prompt coordinates stay as given
+    state = segmenter.set_image(image)
+    first = segmenter.predict(state, [], strokes=(Stroke(((100.0, 100.0), (148.0, 100.0)), 0),))
+    coords, labels = recorder.prompts["points"]
+    assert coords[0, :, 0].tolist() == [100.0, 124.0, 148.0] and labels[0].tolist() == [0, 0, 0]
+    segmenter.predict(state, [(300.0, 300.0, 1)], previous=first, prior=(200, 200, 400, 400))
+    assert recorder.prompts["boxes"] is not None and recorder.prompts["masks"] is not None
+    segmenter.predict(state, [(300.0, 300.0, 1), (320.0, 330.0, 1), (350.0, 350.0, 0)], prior=(200, 200, 400, 400))
+    assert recorder.prompts["boxes"] is None  # three clicks: they steer alone
+
+
 def test_mask_shape_and_values_at_the_original_size(segmenter) -> None:
     for width, height in [(300, 200), (7, 5), (1, 1), (640, 1100)]:
         state = segmenter.set_image(photo(width, height, seed=width))

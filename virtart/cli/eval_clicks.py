@@ -4,8 +4,12 @@ Example::
 
     virtart eval-clicks --images ../shared/eval/grabcut/images --masks ../shared/eval/grabcut/masks \\
         --backend offline --report grabcut.json
+    virtart eval-clicks ... --prompt box      # the object's box first, then corrective clicks
+    virtart eval-clicks ... --prompt strokes  # a stroke along the object, then corrective strokes
 
-Masks are matched to images by file stem; 0 is background, 255 object, 128 ignored.
+``--prompt clicks`` answers clicks as the page does: with the detector prior (a click inside a
+detected object's box leans on that box) where the detector is at hand;
+``--no-detector-prior`` gives the plain segmenter. Masks are matched to images by file stem; 0 is background, 255 object, 128 ignored.
 """
 
 from __future__ import annotations
@@ -27,7 +31,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--images", required=True, help="folder of images")
     parser.add_argument("--masks", required=True, help="folder of masks (same file stems; 0/128/255)")
     parser.add_argument("--backend", default="auto", choices=BACKENDS, help="segmenter (default: auto)")
-    parser.add_argument("--max-clicks", type=int, default=20, help="clicks per image (default: 20)")
+    parser.add_argument("--prompt", default="clicks", choices=click_protocol.PROMPTS,
+                        help="first interaction: clicks (default), the object's box, or brush strokes")
+    parser.add_argument("--detector-prior", action=argparse.BooleanOptionalAction, default=True,
+                        help="clicks inside a detected object's box lean on it, as on the page (default: on)")
+    parser.add_argument("--max-clicks", type=int, default=20, help="interactions per image (default: 20)")
     parser.add_argument("--max-images", type=int, default=None, help="evaluate only the first N images")
     parser.add_argument("--report", help="write the full JSON report (with per-image curves) here")
     parser.set_defaults(handler=run)
@@ -44,7 +52,9 @@ def run(args: argparse.Namespace) -> int:
             raise VirtArtError(f"--max-images must be at least 1, got {args.max_images}")
         pairs = pairs[: args.max_images]
     segmenter = get_segmenter(args.backend)
-    print(f"backend: {segmenter.name}; {len(pairs)} images, {args.max_clicks} clicks each", file=sys.stderr)
+    detect = prior_detector() if args.detector_prior and args.prompt == "clicks" else None
+    print(f"backend: {segmenter.name}; prompt: {args.prompt}{' with the detector prior' if detect else ''}; "
+          f"{len(pairs)} images, {args.max_clicks} interactions each", file=sys.stderr)
 
     def samples():
         for name, image_path, mask_path in pairs:
@@ -56,10 +66,24 @@ def run(args: argparse.Namespace) -> int:
         print(f"{result.name}: 1-click IoU {result.iou_at(1):.3f}, "
               f"NoC@90 {result.noc(0.90, args.max_clicks)}", file=sys.stderr)
 
-    results = click_protocol.evaluate(segmenter, samples(), args.max_clicks, progress)
-    report = {"backend": segmenter.name, **click_protocol.summarize(results, args.max_clicks)}
+    results = click_protocol.evaluate(segmenter, samples(), args.max_clicks, progress, args.prompt, detect)
+    report = {"backend": segmenter.name, "prompt": args.prompt, "detector_prior": detect is not None,
+              **click_protocol.summarize(results, args.max_clicks)}
     summary = {k: v for k, v in report.items() if k != "per_image"}
     print(json.dumps(summary, indent=2))
     if args.report:
         atomic_write(args.report, (json.dumps(report, indent=2) + "\n").encode())
     return 0
+
+
+def prior_detector():
+    """The boxes of the page's quiet detection, or None (with a warning) when no detector is here."""
+    from virtart.errors import CheckpointError, warn
+    from virtart.segmentation.detect import get_detector, object_boxes
+
+    try:
+        get_detector()
+    except CheckpointError as exc:
+        warn(f"no detector ({exc}): clicks without the detector prior")
+        return None
+    return object_boxes

@@ -4,6 +4,7 @@ Examples::
 
     virtart segment photo.jpg --point 320,240 --point 40,60,0 --out mask.png --report r.json
     virtart segment photo.jpg --box 100,80,420,400 --backend offline --out mask.png
+    virtart segment photo.jpg --box 100,80,420,400 --stroke 150,300,220,310,260,330:0 --out mask.png
     virtart detect photo.jpg --classes person,dog --out-dir objects/
     virtart eval-detect --images ../shared/eval/coco128-seg/images/train2017 \\
         --labels ../shared/eval/coco128-seg/labels/train2017 --report detect.json
@@ -21,7 +22,7 @@ from pathlib import Path
 from virtart.errors import VirtArtError
 from virtart.imageio import atomic_write, load_image, save_mask
 from virtart.segmentation import BACKENDS
-from virtart.segmentation.base import Box, Point, check_prompts
+from virtart.segmentation.base import Box, Point, Stroke, check_prompts
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,6 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     segment.add_argument("--point", action="append", default=[], metavar="X,Y[,LABEL]",
                          help="a click; LABEL 1 includes (default), 0 excludes; repeat for more clicks")
     segment.add_argument("--box", metavar="X0,Y0,X1,Y1", help="a box around the object")
+    segment.add_argument("--stroke", action="append", default=[], metavar="X0,Y0,X1,Y1,...[:LABEL]",
+                         help="a brush stroke (a polyline of two or more points); LABEL 1 includes (default), "
+                              "0 excludes; repeat for more strokes")
     segment.add_argument("--backend", default="auto", choices=BACKENDS,
                          help="segmenter (default: auto = SAM ViT-B if its checkpoint is here, else offline)")
     segment.add_argument("--out", required=True, help="mask PNG to write (white = object)")
@@ -96,6 +100,20 @@ def parse_point(text: str) -> Point:
     return (x, y, label)
 
 
+def parse_stroke(text: str) -> Stroke:
+    """``"X0,Y0,X1,Y1,...[:LABEL]"`` -> a :class:`Stroke` of two or more points."""
+    coords, _, label_text = text.partition(":")
+    try:
+        values = [float(f) for f in coords.split(",")]
+        label = int(label_text) if label_text.strip() else 1
+        if len(values) < 4 or len(values) % 2 or label not in (0, 1):
+            raise ValueError
+    except ValueError:
+        raise VirtArtError(f"--stroke {text!r}: expected X0,Y0,X1,Y1,... (two or more points) and an optional "
+                           f":LABEL of 1 or 0 (e.g. 10,20,40,25,80,30:0)") from None
+    return Stroke(tuple(zip(values[0::2], values[1::2], strict=True)), label)
+
+
 def parse_box(text: str) -> Box:
     """``"X0,Y0,X1,Y1"`` -> a box."""
     try:
@@ -116,14 +134,15 @@ def run_segment(args: argparse.Namespace) -> int:
 
     points = [parse_point(text) for text in args.point]
     box = parse_box(args.box) if args.box else None
+    strokes = tuple(parse_stroke(text) for text in args.stroke)
     image = load_image(args.photo)
-    check_prompts((image.shape[1], image.shape[0]), points, box)  # before any model is loaded
+    check_prompts((image.shape[1], image.shape[0]), points, box, strokes)  # before any model is loaded
     segmenter = get_segmenter(args.backend)
     started = time.perf_counter()
     state = segmenter.set_image(image)
     set_image_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    prediction = segmenter.predict(state, points, box)
+    prediction = segmenter.predict(state, points, box, strokes=strokes)
     predict_seconds = time.perf_counter() - started
     save_mask(args.out, prediction.mask)
     area = float((prediction.mask >= 0.5).mean())
@@ -132,6 +151,7 @@ def run_segment(args: argparse.Namespace) -> int:
         _write_json(args.report, {
             "backend": segmenter.name, "photo": str(args.photo), "size": list(state.size),
             "points": [list(p) for p in points], "box": list(box) if box else None,
+            "strokes": [{"points": [list(xy) for xy in s.points], "label": s.label} for s in strokes],
             "set_image_seconds": round(set_image_seconds, 4), "predict_seconds": round(predict_seconds, 4),
             "score": round(float(prediction.score), 4), "mask_fraction": round(area, 6), "mask": str(args.out),
         })

@@ -12,7 +12,15 @@ SimpleClick:
 * IoU is measured after every click, ignoring pixels marked "unknown" in the ground truth
   (value 128 in GrabCut's masks).
 
-NoC@T is the number of clicks needed to reach IoU >= T, capped at ``max_clicks`` when an
+Two other first interactions (``prompt``): ``box``, the object's bounding box (grown by
+``BOX_MARGIN`` px, as a user draws it) counts as the first interaction, then corrective
+clicks as above, the box kept; ``strokes``, one include stroke along the object's medial
+axis (the longest path through its skeleton, trimmed where it nears the outline), then
+corrective strokes along the medial axis of the largest error region. With ``prior_boxes``
+(a detector's boxes, as the page runs it after upload), clicks carry the detector prior
+(:func:`~virtart.segmentation.prompts.detector_prior`).
+
+NoC@T is the number of interactions needed to reach IoU >= T, capped at ``max_clicks`` when an
 image never gets there. Ground truth is ``(H, W) uint8``: 0 background, 255 object, 128
 ignored; coordinates are pixels of the image (x right, y down).
 """
@@ -28,9 +36,12 @@ import cv2
 import numpy as np
 
 from virtart.errors import VirtArtError
-from virtart.segmentation.base import Point, Segmenter
+from virtart.segmentation.base import Box, Point, Segmenter, Stroke
+from virtart.segmentation.prompts import detector_prior, medial_stroke
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+PROMPTS = ("clicks", "box", "strokes")
+BOX_MARGIN = 5  # px a drawn box leaves around the object (as bench_clicks' box-prompt figure)
 
 
 def split_ground_truth(gt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -59,18 +70,37 @@ def _inner_distance(region: np.ndarray) -> np.ndarray:
 
 def next_click(pred: np.ndarray, obj: np.ndarray, ignored: np.ndarray) -> Point | None:
     """The simulated user's next click ``(x, y, label)``, or ``None`` when nothing is wrong."""
-    valid = ~ignored
-    missed = obj & ~pred & valid
-    false = ~obj & pred & valid
-    missed_dt = _inner_distance(missed)
-    false_dt = _inner_distance(false)
-    missed_depth, false_depth = float(missed_dt.max()), float(false_dt.max())
-    if max(missed_depth, false_depth) <= 0:
+    found = _error_regions(pred, obj, ignored)
+    if found is None:
         return None
-    positive = missed_depth > false_depth
-    dt, depth = (missed_dt, missed_depth) if positive else (false_dt, false_depth)
-    ys, xs = np.nonzero(dt == depth)  # the first in raster order, as the reference code does
-    return (int(xs[0]), int(ys[0]), 1 if positive else 0)
+    _, dt, label = found
+    ys, xs = np.nonzero(dt == dt.max())  # the first in raster order, as the reference code does
+    return (int(xs[0]), int(ys[0]), label)
+
+
+def _error_regions(pred: np.ndarray, obj: np.ndarray, ignored: np.ndarray):
+    """``(region, depth map, label)`` of the largest error region (see :func:`next_click`), or None."""
+    valid = ~ignored
+    missed, false = obj & ~pred & valid, ~obj & pred & valid
+    missed_dt, false_dt = _inner_distance(missed), _inner_distance(false)
+    if max(float(missed_dt.max()), float(false_dt.max())) <= 0:
+        return None
+    positive = missed_dt.max() > false_dt.max()
+    return (missed, missed_dt, 1) if positive else (false, false_dt, 0)
+
+
+def object_box(obj: np.ndarray, margin: int = BOX_MARGIN) -> Box:
+    """The object's bounding box grown by ``margin`` px, clipped to the image."""
+    ys, xs = np.nonzero(obj)
+    height, width = obj.shape
+    return (float(max(xs.min() - margin, 0)), float(max(ys.min() - margin, 0)),
+            float(min(xs.max() + 1 + margin, width)), float(min(ys.max() + 1 + margin, height)))
+
+
+def next_stroke(pred: np.ndarray, obj: np.ndarray, ignored: np.ndarray) -> Stroke | None:
+    """The simulated user's next stroke through the largest error region, or ``None``."""
+    found = _error_regions(pred, obj, ignored)
+    return None if found is None else medial_stroke(*found)
 
 
 @dataclass
@@ -94,8 +124,13 @@ class ImageResult:
 
 
 def run_image(segmenter: Segmenter, image: np.ndarray, gt: np.ndarray, max_clicks: int = 20,
-              name: str = "", stop_at: float | None = None) -> ImageResult:
-    """Click on one image until ``max_clicks`` (or IoU ``stop_at``), recording IoU after every click."""
+              name: str = "", stop_at: float | None = None, prompt: str = "clicks",
+              prior_boxes: list[Box] | None = None) -> ImageResult:
+    """Interact with one image until ``max_clicks`` (or IoU ``stop_at``), recording IoU after each
+    interaction: ``prompt`` "clicks", "box" (then clicks) or "strokes"; ``prior_boxes``: a
+    detector's boxes, for the clicks' detector prior (None: no prior)."""
+    if prompt not in PROMPTS:
+        raise VirtArtError(f"unknown prompt '{prompt}'; choose one of: {', '.join(PROMPTS)}")
     obj, ignored = split_ground_truth(gt)
     if obj.shape != image.shape[:2]:
         raise VirtArtError(f"{name}: mask is {obj.shape[1]}x{obj.shape[0]}, image {image.shape[1]}x{image.shape[0]}")
@@ -107,16 +142,30 @@ def run_image(segmenter: Segmenter, image: np.ndarray, gt: np.ndarray, max_click
     result.set_image_seconds = time.perf_counter() - start
     pred = np.zeros_like(obj)
     points: list[Point] = []
+    strokes: list[Stroke] = []
+    box = object_box(obj & ~ignored) if prompt == "box" else None
     previous = None
-    for _ in range(max_clicks):
-        click = next_click(pred, obj, ignored)
-        if click is None:  # perfect already: later clicks change nothing
+    for turn in range(max_clicks):
+        if prompt == "strokes":
+            stroke = next_stroke(pred, obj, ignored)
+            done = stroke is None
+            if not done:
+                strokes.append(stroke)
+        elif box is not None and turn == 0:
+            done = False
+        else:
+            click = next_click(pred, obj, ignored)
+            done = click is None
+            if not done:
+                points.append(click)
+        if done:  # perfect already: later interactions change nothing
             result.ious.append(result.ious[-1])
             result.click_seconds.append(0.0)
             continue
-        points.append(click)
+        prior = detector_prior(points, prior_boxes) if prior_boxes else None
         start = time.perf_counter()
-        previous = segmenter.predict(state, points, previous=previous)
+        previous = segmenter.predict(state, list(points), box=box, previous=previous, strokes=tuple(strokes),
+                                     prior=prior)
         result.click_seconds.append(time.perf_counter() - start)
         pred = previous.mask >= 0.5
         result.ious.append(masked_iou(pred, obj, ignored))
@@ -161,13 +210,16 @@ def find_pairs(images_dir: str | Path, masks_dir: str | Path) -> list[tuple[str,
 
 
 def evaluate(segmenter: Segmenter, samples: Iterable[tuple[str, np.ndarray, np.ndarray]], max_clicks: int = 20,
-             progress: Callable[[ImageResult], None] | None = None) -> list[ImageResult]:
-    """Run the protocol over ``(name, image, gt)`` samples, calling ``progress`` after each image."""
+             progress: Callable[[ImageResult], None] | None = None, prompt: str = "clicks",
+             detect: Callable[[np.ndarray], list[Box]] | None = None) -> list[ImageResult]:
+    """Run the protocol over ``(name, image, gt)`` samples, calling ``progress`` after each image.
+    ``detect``: the detector prior's boxes for an image (clicks only; None = no prior)."""
     if max_clicks < 1:
         raise VirtArtError(f"max clicks must be at least 1, got {max_clicks}")
     results = []
     for name, image, gt in samples:
-        results.append(run_image(segmenter, image, gt, max_clicks, name))
+        boxes = detect(image) if detect is not None and prompt == "clicks" else None
+        results.append(run_image(segmenter, image, gt, max_clicks, name, prompt=prompt, prior_boxes=boxes))
         if progress is not None:
             progress(results[-1])
     return results

@@ -159,6 +159,12 @@ def get_detector() -> Detector:
         return detector
 
 
+def object_boxes(image: np.ndarray, min_score: float = 0.25) -> list[Box]:
+    """The detector's boxes on an ``(H, W, 3) uint8`` photo, any class (no masks made): what a
+    click's detector prior looks in (:func:`virtart.segmentation.prompts.detector_prior`)."""
+    return [found.box for found in get_detector().detect(image, min_score=min_score)]
+
+
 def detect_objects(image: np.ndarray, *, classes: list[str] | None = None, min_score: float = 0.25,
                    segmenter: Segmenter | None = None, image_size: int = IMAGE_SIZE,
                    augment: bool = AUGMENT) -> list[DetectedObject]:

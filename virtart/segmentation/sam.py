@@ -26,10 +26,12 @@ from segment_anything.utils.transforms import ResizeLongestSide
 from virtart import checkpoints
 from virtart.errors import VirtArtError
 from virtart.masks import resize_mask
-from virtart.segmentation.base import Box, ImageState, Point, Prediction, check_prompts, image_key
+from virtart.segmentation.base import Box, ImageState, Point, Prediction, Stroke, check_prompts, image_key
+from virtart.segmentation.prompts import stroke_points
 
 # Photos above this many pixels get their mask computed at a working size, then resized.
 MAX_MASK_PIXELS = 16_000_000
+PRIOR_CLICKS = 2  # a detector prior box joins SAM's prompt for this many clicks at most
 
 
 @dataclass(frozen=True)
@@ -118,14 +120,22 @@ class SamSegmenter:
     # -- prompts -> mask -------------------------------------------------------------------
 
     def predict(self, state: ImageState, points: list[Point], box: Box | None = None,
-                previous: Prediction | None = None) -> Prediction:
-        """Mask for clicks ``points`` (``(x, y, label)``) and/or ``box`` in original pixels.
+                previous: Prediction | None = None, strokes: tuple[Stroke, ...] = (),
+                prior: Box | None = None) -> Prediction:
+        """Mask for clicks ``points`` (``(x, y, label)``), ``strokes`` and/or ``box`` in original pixels.
 
-        One click alone: three candidate masks, the one with the highest predicted IoU wins.
-        Otherwise one mask, refined from ``previous``'s low-res logits when it belongs to
-        the same photo and backend. Returns an ``(H, W) float32`` mask in ``{0, 1}``.
+        Strokes become clicks sampled along them (:func:`~virtart.segmentation.prompts.
+        stroke_points`), with the previous mask as mask prompt. ``prior`` (a detected object's
+        box around the clicks, no box given) is SAM's box prompt while two or fewer clicks
+        were made: later clicks alone then steer it. One click alone: three candidate masks,
+        the one with the highest predicted IoU wins. Otherwise one mask, refined from
+        ``previous``'s low-res logits when it belongs to the same photo and backend. Returns
+        an ``(H, W) float32`` mask in ``{0, 1}``.
         """
-        check_prompts(state.size, points, box)
+        check_prompts(state.size, points, box, strokes)
+        points = [*points, *stroke_points(strokes)]
+        if box is None and prior is not None and len(points) <= PRIOR_CLICKS:
+            box = prior
         if not isinstance(state.data, SamImage) or state.data.backend != self.name:
             raise VirtArtError(f"this image state was not made by the {self.name} segmenter: call set_image again")
         width, height = state.size

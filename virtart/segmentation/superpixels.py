@@ -224,15 +224,17 @@ def keep_connected(graph: SuperpixelGraph, obj: np.ndarray, anchors: np.ndarray)
     return obj & np.isin(component, keep)
 
 
-def keep_out_cost(graph: SuperpixelGraph, before: np.ndarray, click: tuple[float, float],
+def keep_out_cost(graph: SuperpixelGraph, before: np.ndarray, clicks: np.ndarray,
                   weight: float, radius: float) -> np.ndarray:
-    """``(n,)`` cost of turning each previously-background node object, fading to 0 near ``click``.
+    """``(n,)`` cost of turning each previously-background node object, fading to 0 near the newest
+    interaction.
 
-    ``before``: ``(n,) bool`` the previous object; ``click``: the newest click ``(x, y)`` in
-    working pixels. The fade radius is ``radius`` x the square root of the previous object's
-    area, so the click may reshape the object around it but not recruit far-off background
-    of similar colour.
+    ``before``: ``(n,) bool`` the previous object; ``clicks``: ``(k, 2)`` the newest click (or the
+    vertices of the newest stroke) ``(x, y)`` in working pixels. The fade radius is ``radius``
+    x the square root of the previous object's area, so the click may reshape the object around
+    it but not recruit far-off background of similar colour.
     """
-    d2 = ((graph.centroid - np.float32(click)) ** 2).sum(axis=1)
+    clicks = np.asarray(clicks, np.float32).reshape(-1, 2)
+    d2 = ((graph.centroid[:, None, :] - clicks[None]) ** 2).sum(axis=2).min(axis=1)
     r2 = radius**2 * max(float(graph.area[before].sum()), 1.0)
     return weight * graph.area * (1 - np.exp(-d2 / r2)) * ~before

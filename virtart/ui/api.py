@@ -15,6 +15,7 @@ from virtart import styles
 from virtart.errors import VirtArtError
 from virtart.imageio import Photo, load_image, load_photo, mask_to_uint8
 from virtart.request import RegionRequest, StylizeRequest, parse_options
+from virtart.segmentation.base import Box, Stroke, check_prompts
 from virtart.ui.limits import MIN_PHOTO_SIDE
 from virtart.ui.messages import user_facing
 from virtart.ui.photo_handlers import app_max_pixels, segmenter
@@ -40,9 +41,12 @@ def _json(text: str | None, what: str):
         raise VirtArtError(f"{what} is not valid JSON ({exc.msg} at character {exc.pos})") from None
 
 
-def parse_points(text: str | None) -> list[tuple[float, float, int]]:
-    """``[[x, y, label], ...]`` (label 1 include, 0 exclude; default 1) -> list of tuples."""
+def parse_points(text: str | None, required: bool = True) -> list[tuple[float, float, int]]:
+    """``[[x, y, label], ...]`` (label 1 include, 0 exclude; default 1) -> list of tuples
+    (empty or absent allowed when not ``required``)."""
     value = _json(text, "points")
+    if not required and (value is None or value == []):
+        return []
     if not isinstance(value, list) or not value:
         raise VirtArtError('points must be a JSON list like [[x, y, 1], [x, y, 0]] (at least one point)')
     points = []
@@ -56,13 +60,52 @@ def parse_points(text: str | None) -> list[tuple[float, float, int]]:
     return points
 
 
+def parse_box(text: str | None) -> Box | None:
+    """``[x0, y0, x1, y1]`` -> a box (absent or empty: None)."""
+    value = _json(text, "box")
+    if value is None or value == []:
+        return None
+    try:
+        if not isinstance(value, list) or len(value) != 4:
+            raise TypeError
+        return tuple(float(v) for v in value)  # type: ignore[return-value]
+    except (TypeError, ValueError):
+        raise VirtArtError(f"box must be a JSON list [x0, y0, x1, y1], got {text!r}") from None
+
+
+def parse_strokes(text: str | None) -> tuple[Stroke, ...]:
+    """``[{"points": [[x, y], ...], "label": 1}, ...]`` (label 1 include, 0 exclude; default 1)."""
+    value = _json(text, "strokes")
+    if value is None or value == []:
+        return ()
+    example = 'strokes must be a JSON list like [{"points": [[10, 20], [40, 25]], "label": 1}]'
+    if not isinstance(value, list):
+        raise VirtArtError(example)
+    strokes = []
+    for item in value:
+        if not isinstance(item, dict) or not isinstance(item.get("points"), list):
+            raise VirtArtError(example)
+        try:
+            xy = tuple((float(p[0]), float(p[1])) for p in item["points"] if len(p) == 2)
+            if len(xy) != len(item["points"]):
+                raise TypeError
+            strokes.append(Stroke(xy, int(item.get("label", 1))))
+        except (TypeError, ValueError, KeyError):
+            raise VirtArtError(f"a stroke's points are [x, y] pairs of numbers, got {item['points']!r}") from None
+    return tuple(strokes)
+
+
 @user_facing
-def segment_api(image: str, points: str) -> tuple[np.ndarray, dict]:
-    """Mask (8-bit PNG, white = region) for clicks ``[[x, y, label], ...]``, and info
-    ``{"backend", "score", "area_fraction"}``."""
+def segment_api(image: str, points: str = "", box: str = "", strokes: str = "") -> tuple[np.ndarray, dict]:
+    """Mask (8-bit PNG, white = region) for clicks ``[[x, y, label], ...]``, a box
+    ``[x0, y0, x1, y1]`` and/or brush strokes ``[{"points": [[x, y], ...], "label": 1}]``
+    (at least one of them), and info ``{"backend", "score", "area_fraction", "size"}``."""
+    box_prompt, stroke_prompts = parse_box(box), parse_strokes(strokes)
+    clicks = parse_points(points, required=box_prompt is None and not stroke_prompts)
     photo = _photo(image)
+    check_prompts(photo.size, clicks, box_prompt, stroke_prompts)
     model = segmenter()
-    prediction = model.predict(model.set_image(photo.rgb), points=parse_points(points))
+    prediction = model.predict(model.set_image(photo.rgb), points=clicks, box=box_prompt, strokes=stroke_prompts)
     mask = np.asarray(prediction.mask, np.float32)
     info = {"backend": prediction.backend or model.name, "score": round(float(prediction.score), 4),
             "area_fraction": round(float((mask >= 0.5).mean()), 4), "size": list(photo.size)}

@@ -8,20 +8,28 @@ The photo is displayed at most ``DISPLAY_MAX_SIDE`` pixels wide; a click's displ
 import contextlib
 import os
 import time
+import warnings
+from dataclasses import replace
 
 import gradio as gr
 import numpy as np
 
+from virtart import masks as mask_ops
 from virtart import settings
 from virtart.errors import VirtArtError
 from virtart.imageio import load_photo
 from virtart.segmentation import get_segmenter
+from virtart.segmentation.prompts import detector_prior
 from virtart.ui import render
 from virtart.ui.limits import DISPLAY_MAX_SIDE, MIN_PHOTO_SIDE
 from virtart.ui.messages import user_facing
-from virtart.ui.state import Session
+from virtart.ui.state import HISTORY, Selection, Session
 
-INCLUDE, EXCLUDE = "Include (add to the mask)", "Exclude (remove from the mask)"
+INCLUDE, EXCLUDE, BOX = "Include", "Exclude", "Box (click two corners)"
+MIN_BOX_SIDE = 2  # px of the photo
+GROW_STEP = 3  # px one press of Grow or Shrink moves the outline by
+# Clicks inside a detected object's box lean on it (bench/bench_clicks.py: cluttered scenes).
+DETECTOR_PRIOR = True
 
 def app_max_pixels() -> int:
     """The app's own pixel limit (lower than the library's: every visitor's photo sits in memory)."""
@@ -37,14 +45,20 @@ def editor_image(session: Session) -> np.ndarray | None:
     """What the photo panel shows: the photo, the regions, the current mask and clicks."""
     if session.display is None:
         return None
-    return render.editor_view(session.display, session.scale, session.regions, session.mask, session.points)
+    return render.editor_view(session.display, session.scale, session.regions, session.mask, session.points,
+                              session.box, session.strokes, session.corner)
 
 
 def status_text(session: Session) -> str:
     if session.photo is None:
         return "Upload a photo or pick an example."
     width, height = session.photo.size
-    text = f"Photo {width}x{height}. {len(session.points)} click(s), {len(session.regions)} region(s)."
+    parts = [f"{len(session.points)} click(s)"] + (["a box"] if session.box else []) + \
+        ([f"{len(session.strokes)} stroke(s)"] if session.strokes else []) + \
+        ([f"grown {session.grow:+d} px"] if session.grow else [])
+    text = f"Photo {width}x{height}. {', '.join(parts)}, {len(session.regions)} region(s)."
+    if session.editing is not None:
+        text += f" Editing region {session.editing + 1}."
     if session.segmenter_name:
         text += f" Segmenter: {session.segmenter_name}"
         text += f", mask in {session.mask_ms:.0f} ms." if session.mask_ms else "."
@@ -77,11 +91,25 @@ def clear_photo(session: Session) -> tuple[Session, list, str]:
 
 
 def warm_segmenter(session: Session) -> None:
-    """Compute the photo's embedding ahead of the first click (cached by content hash)."""
+    """Compute the photo's embedding ahead of the first click (cached by content hash), then,
+    quietly, the detector's boxes for the clicks' prior (none where no detector is at hand)."""
     if session.photo is None:
         return
+    photo = session.photo
     with contextlib.suppress(VirtArtError):  # the click will report it
-        segmenter().set_image(session.photo.rgb)
+        segmenter().set_image(photo.rgb)
+    if DETECTOR_PRIOR and session.object_boxes is None:
+        from virtart.segmentation.detect import object_boxes  # imports ultralytics: only now
+
+        boxes: list = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # quiet: a missing detector only means no prior
+            try:
+                boxes = object_boxes(photo.rgb)
+            except Exception:  # noqa: BLE001 - nobody asked for this step: it must never show an error
+                boxes = []
+        if session.photo is photo:  # the visitor may have moved on to another photo meanwhile
+            session.object_boxes = boxes
 
 
 def display_to_original(session: Session, x: float, y: float) -> tuple[float, float]:
@@ -92,41 +120,112 @@ def display_to_original(session: Session, x: float, y: float) -> tuple[float, fl
     return round(ox, 2), round(oy, 2)
 
 
-def _predict(session: Session, points: list[tuple[float, float, int]], refine: bool) -> None:
-    """Run the segmenter on ``points``; update the session only when it succeeded."""
+def _predict(session: Session, selection: Selection, refine: bool) -> None:
+    """Segment ``selection`` (clicks, box, strokes, then grown or shrunk); update the session
+    only when it succeeded. Clicks inside a detected object's box lean on it (the detector
+    prior) where the quiet detection after upload found objects."""
+    if selection.is_empty():
+        session.clear_clicks()
+        return
     model = segmenter()
     state = model.set_image(session.photo.rgb)
-    prediction = model.predict(state, points=points, previous=session.previous if refine else None)
-    session.points, session.previous = points, prediction
-    session.mask = np.asarray(prediction.mask, dtype=np.float32)
+    prior = detector_prior(selection.points, session.object_boxes or []) if DETECTOR_PRIOR else None
+    prediction = model.predict(state, points=list(selection.points), box=selection.box,
+                               previous=session.previous if refine else None, strokes=selection.strokes,
+                               prior=prior)
+    session.points, session.box, session.strokes = list(selection.points), selection.box, list(selection.strokes)
+    session.grow, session.previous = selection.grow, prediction
+    session.mask = grown(np.asarray(prediction.mask, dtype=np.float32), selection.grow)
     session.segmenter_name = prediction.backend or getattr(model, "name", "")
 
 
-@user_facing
-def click_photo(session: Session, mode: str, evt: gr.SelectData) -> tuple[Session, np.ndarray, str]:
-    """A click on the displayed photo adds an include (or exclude) point and re-segments."""
-    started = time.perf_counter()
-    if session.photo is None:
-        raise VirtArtError("upload a photo (or pick an example) before clicking on it")
-    x, y = display_to_original(session, float(evt.index[0]), float(evt.index[1]))
-    label = 0 if mode == EXCLUDE else 1
-    _predict(session, [*session.points, (x, y, label)], refine=True)
+def grown(mask: np.ndarray, pixels: int) -> np.ndarray:
+    """``mask`` grown by ``pixels`` (negative: shrunk), in the photo's pixels."""
+    if pixels > 0:
+        return mask_ops.dilate(mask, pixels)
+    if pixels < 0:
+        return mask_ops.erode(mask, -pixels)
+    return mask
+
+
+def change_selection(session: Session, selection: Selection, refine: bool = True) -> None:
+    """Make ``selection`` current (re-segmenting), keeping the one before for undo."""
+    before = session.selection
+    _predict(session, selection, refine)
+    session.undo_stack = [*session.undo_stack[-(HISTORY - 1):], before]
+    session.redo_stack = []
+
+
+def _view(session: Session, started: float) -> tuple[Session, np.ndarray | None, str]:
     view = editor_image(session)
     session.mask_ms = (time.perf_counter() - started) * 1000.0  # server side: mapping, mask and drawing
     return session, view, status_text(session)
 
 
 @user_facing
+def click_photo(session: Session, mode: str, evt: gr.SelectData) -> tuple[Session, np.ndarray, str]:
+    """A click on the displayed photo: an include or exclude point (re-segmenting), or in box
+    mode one corner of the box (the second corner draws it and segments)."""
+    started = time.perf_counter()
+    if session.photo is None:
+        raise VirtArtError("upload a photo (or pick an example) before clicking on it")
+    x, y = display_to_original(session, float(evt.index[0]), float(evt.index[1]))
+    current = session.selection
+    if mode == BOX:
+        if session.corner is None:
+            session.corner = (x, y)
+            return session, editor_image(session), "First corner set: click the opposite corner of the box."
+        (cx, cy), session.corner = session.corner, None
+        box = (min(cx, x), min(cy, y), max(cx, x) + 1, max(cy, y) + 1)  # the clicked pixels are inside
+        if min(box[2] - box[0], box[3] - box[1]) < MIN_BOX_SIDE:
+            raise VirtArtError(f"the box is too thin (under {MIN_BOX_SIDE} px): click two opposite corners")
+        change_selection(session, replace(current, box=box), refine=False)
+        return _view(session, started)
+    session.corner = None
+    label = 0 if mode == EXCLUDE else 1
+    change_selection(session, replace(current, points=(*current.points, (x, y, label))))
+    return _view(session, started)
+
+
+@user_facing
 def undo_click(session: Session) -> tuple[Session, np.ndarray | None, str]:
-    """Remove the last point and re-segment from the remaining ones."""
-    if session.points[:-1]:
-        _predict(session, session.points[:-1], refine=False)
-    else:
-        session.clear_clicks()
+    """Go back one change of the selection (a click, box, stroke, grow or shrink)."""
+    session.corner = None
+    if not session.undo_stack:
+        raise VirtArtError("nothing to undo")
+    selection, current = session.undo_stack[-1], session.selection
+    _predict(session, selection, refine=False)
+    session.undo_stack.pop()
+    session.redo_stack.append(current)
+    return session, editor_image(session), status_text(session)
+
+
+@user_facing
+def redo_click(session: Session) -> tuple[Session, np.ndarray | None, str]:
+    """Redo the change undone last."""
+    session.corner = None
+    if not session.redo_stack:
+        raise VirtArtError("nothing to redo")
+    selection, current = session.redo_stack[-1], session.selection
+    _predict(session, selection, refine=False)
+    session.redo_stack.pop()
+    session.undo_stack.append(current)
+    return session, editor_image(session), status_text(session)
+
+
+@user_facing
+def grow_selection(session: Session, pixels: int) -> tuple[Session, np.ndarray | None, str]:
+    """Grow (``pixels`` > 0) or shrink the current selection's mask."""
+    if session.mask is None:
+        raise VirtArtError("select something first (click, box or brush), then grow or shrink it")
+    current = session.selection
+    change_selection(session, replace(current, grow=current.grow + int(pixels)), refine=False)
     return session, editor_image(session), status_text(session)
 
 
 def clear_clicks(session: Session) -> tuple[Session, np.ndarray | None, str]:
-    """Forget the current points and mask (regions already made stay)."""
+    """Forget the current points and mask (regions already made stay; undo brings them back)."""
+    if not session.selection.is_empty():
+        session.remember()
     session.clear_clicks()
     return session, editor_image(session), status_text(session)

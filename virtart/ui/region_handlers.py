@@ -49,14 +49,40 @@ def _require_photo(session: Session) -> None:
 
 @user_facing
 def add_click_region(session: Session, strength: float):
-    """The current click mask becomes a region with the selected style and strength."""
+    """The current selection's mask becomes a region with the selected style and strength (or,
+    while a region is being edited, that region's new mask, its style and strength kept)."""
     _require_photo(session)
     if session.mask is None:
         raise VirtArtError("click on the photo first to select something, then add it as a region")
-    region = _new_region(session, session.mask, f"selection {len(session.regions) + 1}", strength)
-    session.regions.append(region)
+    editing = session.editing if session.editing is not None and session.editing < len(session.regions) else None
+    if editing is not None:
+        region = session.regions[editing]
+        if not np.any(session.mask >= 0.5):
+            raise VirtArtError(f"the region '{region.name}' would be empty")
+        region.mask, region.selection = session.mask.astype(np.float32), session.selection
+    else:
+        region = _new_region(session, session.mask, f"selection {len(session.regions) + 1}", strength)
+        region.selection = session.selection
+        session.regions.append(region)
+    session.remember()
     session.clear_clicks()
-    return _region_outputs(session)
+    return _region_outputs(session, editing)
+
+
+@user_facing
+def edit_region(session: Session, index: int | None):
+    """The picked region's clicks, box and strokes come back as the current selection (its mask
+    as it is); further clicks, strokes, grow/shrink refine it, *Add selection* puts it back."""
+    region = _pick(session, index)
+    if region.selection is None:
+        raise VirtArtError(f"the region '{region.name}' was not made from clicks, a box or strokes: "
+                           "invert or delete it instead")
+    session.remember()
+    session.clear_clicks()
+    selection = region.selection
+    session.points, session.box, session.strokes = list(selection.points), selection.box, list(selection.strokes)
+    session.grow, session.mask, session.editing = selection.grow, region.mask.copy(), int(index)
+    return _region_outputs(session, int(index))
 
 
 @user_facing
@@ -86,6 +112,8 @@ def invert_region(session: Session, index: int | None):
 def delete_region(session: Session, index: int | None):
     _pick(session, index)
     del session.regions[index]
+    if session.editing is not None:  # the indices moved: stop editing rather than edit the wrong one
+        session.editing = None
     return _region_outputs(session, index)
 
 

@@ -10,9 +10,11 @@ import numpy as np
 from virtart import masks as mask_ops
 from virtart import styles
 from virtart.geometry import resize_image, shrink_to
+from virtart.segmentation.base import Box, Stroke
 from virtart.ui.state import RegionEntry
 
 CLICK_COLOR = (30, 144, 255)
+BOX_COLOR = (255, 170, 0)
 INCLUDE_COLOR = (40, 200, 70)
 EXCLUDE_COLOR = (230, 40, 40)
 REGION_COLORS = [(170, 60, 255), (0, 210, 210), (255, 60, 150), (255, 210, 0), (120, 200, 40), (255, 140, 0)]
@@ -45,16 +47,42 @@ def draw_points(image: np.ndarray, points: list[tuple[float, float, int]], scale
     return image
 
 
+def draw_prompts(image: np.ndarray, scale: float, box: Box | None, strokes: list[Stroke],
+                 corner: tuple[float, float] | None) -> np.ndarray:
+    """The box (a dashed-looking white-and-blue frame), the strokes (green include, red exclude)
+    and a box's first corner, at original coordinates / ``scale``."""
+    image = image.copy()
+    width = max(2, round(max(image.shape[:2]) / 300))
+    if box is not None:
+        p0, p1 = (round(box[0] / scale), round(box[1] / scale)), (round(box[2] / scale), round(box[3] / scale))
+        cv2.rectangle(image, p0, p1, (255, 255, 255), width + 2, cv2.LINE_AA)
+        cv2.rectangle(image, p0, p1, BOX_COLOR, width, cv2.LINE_AA)
+    for stroke in strokes:
+        polyline = np.round(np.asarray(stroke.points) / scale).astype(np.int32).reshape(-1, 1, 2)
+        color = INCLUDE_COLOR if stroke.label == 1 else EXCLUDE_COLOR
+        cv2.polylines(image, [polyline], False, (255, 255, 255), 2 * width + 2, cv2.LINE_AA)
+        cv2.polylines(image, [polyline], False, color, 2 * width, cv2.LINE_AA)
+    if corner is not None:
+        centre = (round(corner[0] / scale), round(corner[1] / scale))
+        cv2.drawMarker(image, centre, (255, 255, 255), cv2.MARKER_CROSS, 8 * width, width + 2)
+        cv2.drawMarker(image, centre, BOX_COLOR, cv2.MARKER_CROSS, 8 * width, width)
+    return image
+
+
 def editor_view(display: np.ndarray, scale: float, regions: list[RegionEntry], mask: np.ndarray | None,
-                points: list[tuple[float, float, int]]) -> np.ndarray:
-    """The photo with every region tinted in its colour, the current click mask and the clicks."""
+                points: list[tuple[float, float, int]], box: Box | None = None, strokes: list[Stroke] = (),
+                corner: tuple[float, float] | None = None) -> np.ndarray:
+    """The photo with every region tinted in its colour and outlined, the current selection's
+    mask, and its clicks, box and strokes."""
     view = display
+    outline = max(2, round(max(display.shape[:2]) / 340))
     for index, region in enumerate(regions):
         color = REGION_COLORS[index % len(REGION_COLORS)]
-        view = mask_ops.overlay(view, to_display(region.effective_mask(), display), color, opacity=0.35, outline=2)
+        view = mask_ops.overlay(view, to_display(region.effective_mask(), display), color, opacity=0.3,
+                                outline=outline)
     if mask is not None:
-        view = mask_ops.overlay(view, to_display(mask, display), CLICK_COLOR, opacity=0.45, outline=2)
-    return draw_points(view, points, scale)
+        view = mask_ops.overlay(view, to_display(mask, display), CLICK_COLOR, opacity=0.45, outline=outline)
+    return draw_points(draw_prompts(view, scale, box, list(strokes), corner), points, scale)
 
 
 def thumbnail(display: np.ndarray, mask: np.ndarray, color: tuple[int, int, int]) -> np.ndarray:
@@ -83,7 +111,8 @@ def style_gallery() -> list[tuple[str, str]]:
 
 
 def loss_figure(history: list[tuple[int, dict[int, dict[str, float]]]]):
-    """Matplotlib figure of each region's style and content loss per step (log scale)."""
+    """Matplotlib figure of each region's style and content loss per step (log scale); None
+    when there is nothing to plot (an engine that reports no losses)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -99,11 +128,10 @@ def loss_figure(history: list[tuple[int, dict[int, dict[str, float]]]]):
             if points:
                 steps, values = zip(*points, strict=True)
                 axes.plot(steps, values, style, label=f"region {index + 1} {kind}")
-    if region_ids:
-        axes.set_yscale("log")
-        axes.legend(fontsize=7)
-    else:
-        axes.text(0.5, 0.5, "this engine reports no losses", ha="center", va="center", transform=axes.transAxes)
+    if not region_ids:
+        return None
+    axes.set_yscale("log")
+    axes.legend(fontsize=7)
     axes.set_xlabel("step")
     axes.set_ylabel("loss")
     figure.tight_layout()

@@ -1,8 +1,9 @@
 """Per-session state, held in ``gr.State`` so no visitor's data can reach another session.
 
 Coordinates: ``points`` are ``(x, y, label)`` in the ORIGINAL photo's pixels (label 1
-includes, 0 excludes). The photo is displayed at ``display`` size; ``scale`` maps a
-displayed pixel to the original (``x_orig = x_display * scale``).
+includes, 0 excludes), as are the box ``(x0, y0, x1, y1)`` and the strokes' vertices. The
+photo is displayed at ``display`` size; ``scale`` maps a displayed pixel to the original
+(``x_orig = x_display * scale``).
 """
 
 from __future__ import annotations
@@ -13,8 +14,24 @@ from typing import Any
 import numpy as np
 
 from virtart.imageio import Photo
+from virtart.segmentation.base import Box, Point, Stroke
 
 Style = str | np.ndarray  # a gallery id, or a user's painting as (h, w, 3) uint8
+HISTORY = 50  # undo steps kept per visitor
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What the current mask was made from: clicks, a box, brush strokes, and ``grow`` px of
+    growing (negative: shrinking) applied to the segmenter's answer."""
+
+    points: tuple[Point, ...] = ()
+    box: Box | None = None
+    strokes: tuple[Stroke, ...] = ()
+    grow: int = 0
+
+    def is_empty(self) -> bool:
+        return not self.points and self.box is None and not self.strokes
 
 
 @dataclass
@@ -27,6 +44,7 @@ class RegionEntry:
     style_name: str = "starry_night"
     strength: float = 1.0
     invert: bool = False
+    selection: Selection | None = None  # the prompts it was made from (None: detected, or "everything else")
 
     def effective_mask(self) -> np.ndarray:
         return 1.0 - self.mask if self.invert else self.mask
@@ -54,6 +72,14 @@ class Session:
     display: np.ndarray | None = None  # the photo at display size, (h, w, 3) uint8
     scale: float = 1.0
     points: list[tuple[float, float, int]] = field(default_factory=list)
+    box: Box | None = None
+    strokes: list[Stroke] = field(default_factory=list)
+    grow: int = 0  # px the current mask is grown (negative: shrunk) by
+    corner: tuple[float, float] | None = None  # the first corner of a box being drawn
+    undo_stack: list[Selection] = field(default_factory=list)
+    redo_stack: list[Selection] = field(default_factory=list)
+    editing: int | None = None  # the region whose selection came back for editing
+    object_boxes: list[Box] | None = None  # the quiet detection's boxes (None: not run yet)
     mask: np.ndarray | None = None  # the current click mask, (H, W) float32
     previous: Any = None  # the segmenter's Prediction, passed back on the next click
     segmenter_name: str = ""
@@ -68,12 +94,23 @@ class Session:
     def reset_photo(self, photo: Photo, display: np.ndarray, scale: float) -> None:
         """A new photo: everything tied to the old one goes."""
         self.photo, self.display, self.scale = photo, display, scale
-        self.points, self.mask, self.previous, self.mask_ms = [], None, None, 0.0
-        self.regions, self.detections = [], []
+        self.clear_clicks()
+        self.mask_ms, self.undo_stack, self.redo_stack = 0.0, [], []
+        self.regions, self.detections, self.object_boxes = [], [], None
         self.result, self.report = None, None
 
     def clear_clicks(self) -> None:
         self.points, self.mask, self.previous = [], None, None
+        self.box, self.strokes, self.grow, self.corner, self.editing = None, [], 0, None, None
+
+    @property
+    def selection(self) -> Selection:
+        return Selection(tuple(self.points), self.box, tuple(self.strokes), self.grow)
+
+    def remember(self) -> None:
+        """Keep the current selection for undo (a new action forgets what redo held)."""
+        self.undo_stack = [*self.undo_stack[-(HISTORY - 1):], self.selection]
+        self.redo_stack = []
 
 
 def new_session() -> Session:

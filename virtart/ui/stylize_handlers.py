@@ -75,7 +75,8 @@ def stylize(session: Session, engine: str, steps: float, max_size: float, preser
         status = (f"Done in {time.perf_counter() - started:.1f} s ({previews} previews). Result "
                   f"{preview.image.shape[1]}x{preview.image.shape[0]} px; pixels changed outside the "
                   f"regions: {report['outside_changed_pixels']}.")
-        yield session, after, status, (before, after), download, render.loss_figure(history)
+        figure = render.loss_figure(history)  # shown only when the engine reported losses
+        yield session, after, status, (before, after), download, gr.update(value=figure, visible=figure is not None)
 
 
 def queued() -> str:
