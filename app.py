@@ -181,19 +181,21 @@ def build_app() -> gr.Blocks:
         model_status = gr.Markdown(health.status_markdown, elem_id="model-status")
         status_timer = gr.Timer(5)  # ticks while models download at start-up (health.refresh stops it)
         status_timer.tick(health.refresh, None, [model_status, status_timer], **PRIVATE)
-        with gr.Row():
-            with gr.Column(scale=3):
-                editor = _build_editor()
-            with gr.Column(scale=2):
-                regions = _build_regions()
-                style = _build_styles()
-                settings_ui = _build_settings()
+        with gr.Tabs():
+            with gr.Tab("Photo", elem_id="photo-tab"):
                 with gr.Row():
-                    run = gr.Button("Stylize", variant="primary", elem_id="stylize")
-                    stop = gr.Button("Stop", variant="stop", elem_id="stop")
-                run_status = gr.Markdown("", elem_id="run-status")
-        results = _build_results()
-        video_tab.build_tab(_heavy())
+                    with gr.Column(scale=3):
+                        editor = _build_editor()
+                    with gr.Column(scale=2):
+                        regions = _build_regions()
+                        style = _build_styles()
+                        settings_ui = _build_settings()
+                        with gr.Row():
+                            run = gr.Button("Stylize", variant="primary", elem_id="stylize")
+                            stop = gr.Button("Stop", variant="stop", elem_id="stop")
+                        run_status = gr.Markdown("", elem_id="run-status")
+                results = _build_results()
+            video_tab.build_tab(_heavy())
 
         photo, status, thumbs, picker = editor["photo"], editor["status"], regions["thumbs"], regions["picker"]
         brush, view = editor["brush"], [session, photo, status]
