@@ -12,7 +12,7 @@ from virtart.errors import CheckpointError, VirtArtError, VirtArtWarning
 from virtart.evaluation.detect_eval import box_iou, read_polygon_labels
 from virtart.geometry import Box
 from virtart.segmentation import detect
-from virtart.segmentation.detect import DetectedObject, detect_objects, merge_duplicates, sort_largest_first
+from virtart.segmentation.detect import Detection, detect_objects, merge_duplicates, sort_largest_first
 
 PERSON_IMAGE = "000000000036.jpg"  # coco128-seg: one person under an umbrella
 
@@ -23,8 +23,8 @@ def rect(x0: int, y0: int, x1: int, y1: int, size: tuple[int, int] = (100, 80)) 
     return mask
 
 
-def obj(label: str, score: float, box: tuple[int, int, int, int]) -> DetectedObject:
-    return DetectedObject(label, score, tuple(float(v) for v in box), rect(*box))
+def obj(label: str, score: float, box: tuple[int, int, int, int]) -> Detection:
+    return Detection(label, score, tuple(float(v) for v in box), rect(*box))
 
 
 def test_duplicates_of_one_class_merge_into_the_most_confident() -> None:

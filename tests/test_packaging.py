@@ -1,5 +1,6 @@
 """The shipped package: what the wheel holds and where it writes."""
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -12,8 +13,11 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def test_the_wheel_ships_the_library_and_nothing_else(tmp_path: Path):
+    source = tmp_path / "source"  # setuptools builds inside the source folder: keep the checkout clean
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(".venv", ".git", "build", "*.egg-info", "tests",
+                                                                "bench", "test-artifacts", "__pycache__", ".cache"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                    str(tmp_path), str(REPO)], check=True, capture_output=True, timeout=300)
+                    str(tmp_path), str(source)], check=True, capture_output=True, timeout=300)
     wheel = next(tmp_path.glob("virtart-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert all(n.startswith(("virtart/", "virtart-")) for n in names), [n for n in names if "virtart" not in n]

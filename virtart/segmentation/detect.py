@@ -1,6 +1,6 @@
 """Auto-detected objects: YOLO finds boxes, each box prompts a segmenter for the mask.
 
-``detect_objects(rgb)`` returns :class:`DetectedObject` items, largest mask first, with
+``detect_objects(rgb)`` returns :class:`Detection` items, largest mask first, with
 duplicates (same class, overlapping masks) merged. Boxes are ``(x0, y0, x1, y1)`` in the
 photo's pixels; masks are ``(H, W) float32`` in ``{0, 1}`` at the photo's size.
 
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 
@@ -43,24 +42,17 @@ IMAGE_SIZE = 960
 AUGMENT = True
 
 
-class Detection(NamedTuple):
-    """What the detector says of one object; ``mask`` ``(H, W) float32`` only from a segmentation model."""
+@dataclass
+class Detection:
+    """One object found in a photo: COCO ``label``, detector ``score``, ``box`` (x0, y0, x1, y1)
+    in photo pixels, ``mask`` ``(H, W) float32`` (from a segmentation detector, or drawn by a
+    segmenter in :func:`detect_objects`; None before that) and ``mask_source``, the model that
+    drew it."""
 
     label: str
     score: float
     box: Box
     mask: np.ndarray | None = None
-
-
-@dataclass
-class DetectedObject:
-    """One object: COCO ``label``, detector ``score``, ``box`` (x0, y0, x1, y1), ``mask``, and
-    ``mask_source``, the model that drew the mask (the segmenter's or the detector's name)."""
-
-    label: str
-    score: float
-    box: Box
-    mask: np.ndarray
     mask_source: str = ""
 
     @property
@@ -167,7 +159,7 @@ def object_boxes(image: np.ndarray, min_score: float = 0.25) -> list[Box]:
 
 def detect_objects(image: np.ndarray, *, classes: list[str] | None = None, min_score: float = 0.25,
                    segmenter: Segmenter | None = None, image_size: int = IMAGE_SIZE,
-                   augment: bool = AUGMENT) -> list[DetectedObject]:
+                   augment: bool = AUGMENT) -> list[Detection]:
     """Find objects in an ``(H, W, 3) uint8`` RGB photo and segment each from its box.
 
     ``classes`` restricts to COCO class names (e.g. ``["person", "dog"]``); ``segmenter``
@@ -194,16 +186,16 @@ def detect_objects(image: np.ndarray, *, classes: list[str] | None = None, min_s
     own_masks = segmenter.name == "offline" and all(found.mask is not None for found in detections)
     state = None if own_masks else segmenter.set_image(image)
     objects = []
-    for label, score, box, detector_mask in detections:
+    for found in detections:
         if own_masks:
-            mask = detector_mask if detector_mask.any() else None
+            mask = found.mask if found.mask.any() else None
         else:
-            mask = _segment_box(segmenter, state, box)
+            mask = _segment_box(segmenter, state, found.box)
         if mask is None:
-            warn(f"the {label} at {tuple(round(v) for v in box)} gave an empty mask; dropped")
+            warn(f"the {found.label} at {tuple(round(v) for v in found.box)} gave an empty mask; dropped")
             continue
         source = detector.model_name if own_masks else segmenter.name
-        objects.append(DetectedObject(label, score, box, mask, source))
+        objects.append(Detection(found.label, found.score, found.box, mask, source))
     return sort_largest_first(merge_duplicates(objects))
 
 
@@ -224,12 +216,12 @@ def _segment_box(segmenter: Segmenter, state, box: Box) -> np.ndarray | None:
     return ellipse.astype(np.float32) if ellipse.any() else None
 
 
-def merge_duplicates(objects: list[DetectedObject], threshold: float = DUPLICATE_IOU) -> list[DetectedObject]:
+def merge_duplicates(objects: list[Detection], threshold: float = DUPLICATE_IOU) -> list[Detection]:
     """Merge objects of the same class whose masks overlap with IoU >= ``threshold``.
 
     The most confident object absorbs the others: its mask and box grow to their union.
     """
-    kept: list[DetectedObject] = []
+    kept: list[Detection] = []
     for candidate in sorted(objects, key=lambda o: o.score, reverse=True):
         for owner in kept:
             if owner.label == candidate.label and mask_ops.iou(owner.mask, candidate.mask) >= threshold:
@@ -238,11 +230,11 @@ def merge_duplicates(objects: list[DetectedObject], threshold: float = DUPLICATE
                              max(owner.box[2], candidate.box[2]), max(owner.box[3], candidate.box[3]))
                 break
         else:
-            kept.append(DetectedObject(candidate.label, candidate.score, candidate.box, candidate.mask,
+            kept.append(Detection(candidate.label, candidate.score, candidate.box, candidate.mask,
                                        candidate.mask_source))
     return kept
 
 
-def sort_largest_first(objects: list[DetectedObject]) -> list[DetectedObject]:
+def sort_largest_first(objects: list[Detection]) -> list[Detection]:
     """Largest mask first; ties broken by score."""
     return sorted(objects, key=lambda o: (o.area, o.score), reverse=True)

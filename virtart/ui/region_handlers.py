@@ -16,7 +16,7 @@ from virtart.request import MAX_REGIONS
 from virtart.ui import render
 from virtart.ui.messages import user_facing
 from virtart.ui.photo_handlers import editor_image, status_text
-from virtart.ui.state import Detection, RegionEntry, Session
+from virtart.ui.state import RegionEntry, Session
 
 
 def region_choices(session: Session) -> list[tuple[str, int]]:
@@ -138,8 +138,7 @@ def detect(session: Session):
     from virtart.segmentation.detect import detect_objects  # imports ultralytics: only when asked
 
     found = detect_objects(session.photo.rgb)
-    session.detections = [Detection(o.label, float(o.score), tuple(o.box), np.asarray(o.mask, np.float32))
-                          for o in found]
+    session.detections = found
     if not found:
         gr.Info("No objects found: click on the photo instead.")
     choices = [(f"{d.label} ({d.score:.2f})", i) for i, d in enumerate(session.detections)]

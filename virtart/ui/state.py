@@ -15,6 +15,7 @@ import numpy as np
 
 from virtart.imageio import Photo
 from virtart.segmentation.base import Box, Point, Stroke
+from virtart.segmentation.detect import Detection
 
 Style = str | np.ndarray  # a gallery id, or a user's painting as (h, w, 3) uint8
 HISTORY = 50  # undo steps kept per visitor
@@ -51,20 +52,6 @@ class RegionEntry:
 
 
 @dataclass
-class Detection:
-    """An auto-detected object offered to the user: label, score, box ``(x0, y0, x1, y1)``, mask."""
-
-    label: str
-    score: float
-    box: tuple[float, float, float, float]
-    mask: np.ndarray
-
-    @property
-    def title(self) -> str:
-        return f"{self.label} {self.score:.2f}"
-
-
-@dataclass
 class Session:
     """Everything one visitor has done so far."""
 
@@ -85,7 +72,7 @@ class Session:
     segmenter_name: str = ""
     mask_ms: float = 0.0  # server time of the last click (mapping, segmenter, drawing)
     regions: list[RegionEntry] = field(default_factory=list)
-    detections: list[Detection] = field(default_factory=list)
+    detections: list[Detection] = field(default_factory=list)  # offered for ticking, largest first
     style: Style = "starry_night"
     style_name: str = "starry_night"
     result: np.ndarray | None = None
