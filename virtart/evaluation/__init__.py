@@ -1,0 +1,1 @@
+"""Measuring results: fixed quality metrics that any two runs can be compared with."""
