@@ -173,7 +173,7 @@ def test_style_gallery_and_own_painting(tmp_path: Path, loaded: Session, styles_
 def test_stylize_without_region_keeps_the_session(loaded: Session):
     loaded.points = [(1.0, 2.0, 1)]
     with pytest.raises(gr.Error, match="no region"):
-        list(stylize_handlers.stylize(loaded, "Fast", 10, 128, False, 4, "Full resolution"))
+        list(stylize_handlers.stylize(loaded, "Fast", True, 10, 128, False, 4, "Full resolution"))
     assert loaded.points == [(1.0, 2.0, 1)]
 
 
@@ -185,17 +185,18 @@ def test_stylize_streams_previews_then_the_full_size_result(loaded: Session, ast
     loaded.mask = square
     region_handlers.add_click_region(loaded, 1.0)
     try:
-        outputs = list(stylize_handlers.stylize(loaded, "Quality (Gatys)", 2, 64, False, 0, "Full resolution"))
+        outputs = list(stylize_handlers.stylize(loaded, "Quality (Gatys)", False, 2, 64, False, 0,
+                                                              "Full resolution"))
     except gr.Error as exc:
         pytest.skip(str(exc))
     previews = [o for o in outputs[1:-1] if isinstance(o[1], np.ndarray)]
-    assert len(previews) >= 2
+    assert len(previews) >= 3 and previews[0][2].startswith("Starting from the fast engine's result")
     session, after, status, (before, shown), download, figure = outputs[-1]
     result = np.asarray(__import__("PIL.Image").Image.open(download).convert("RGB"))
     assert result.shape == astronaut.shape and session.result.shape == astronaut.shape
     assert np.array_equal(result[square < 0.5], astronaut[square < 0.5])  # feather 0: outside untouched
     assert not np.array_equal(result[square >= 0.5], astronaut[square >= 0.5])
-    assert "changed outside the regions: 0" in status and figure is not None
+    assert "changed outside the regions: 0" in status and "after 2 steps (as set)" in status and figure is not None
 
 
 def test_unknown_engine_and_bad_steps_are_user_errors():
@@ -204,6 +205,11 @@ def test_unknown_engine_and_bad_steps_are_user_errors():
     with pytest.raises(VirtArtError, match="steps"):
         runner.build_options(0, 512, False, 4)
     assert runner.build_options(50, 512, True, 4).preserve_color == "luminance"
+    assert runner.build_options("auto", 512, False, 4).steps == runner.build_options("", 512, False, 4).steps == "auto"
+    assert runner.build_options("40", 512, False, 4).steps == 40
+    for bad in ("many", "nan", float("inf"), True):
+        with pytest.raises(VirtArtError, match="steps"):
+            runner.build_options(bad, 512, False, 4)
 
 
 def test_api_parsers(astronaut: np.ndarray, tmp_path: Path, styles_dir):

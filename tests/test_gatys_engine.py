@@ -50,6 +50,7 @@ def test_closing_the_generator_stops_work(photo, styles_dir):
     mask = np.ones(photo.shape[:2], np.float32)
     generator = stylize(photo, [RegionRequest(mask, "starry_night")], engine="gatys",
                         options=StyleOptions(steps=1000, max_size=64, preview_every=1))
+    assert next(generator).stage == "start"  # the starting image, before any step
     assert next(generator).step == 1
     generator.close()  # must return promptly, not run 1000 steps
 

@@ -143,6 +143,8 @@ def build_report(
         "perceptual_net": final.info.get("perceptual_net"),
         "device": final.info.get("device"),
         "steps": final.step,
+        "stopped": final.info.get("stop"),
+        "start": final.info.get("start"),
         "seconds": round(seconds, 3),
         "input_size": list(photo.size),
         "output_size": [int(final.image.shape[1]), int(final.image.shape[0])],
@@ -158,7 +160,7 @@ def build_report(
             for index, region in enumerate(regions)
         ],
         "options": {
-            "steps": options.steps, "max_size": options.max_size, "optimizer": options.optimizer,
+            "steps": options.steps, "init": options.init, "max_size": options.max_size, "optimizer": options.optimizer,
             "preserve_color": options.preserve_color, "feather": options.feather, "seed": options.seed,
             "style_weight": options.style_weight, "content_weight": options.content_weight,
         },

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from virtart.engines.base import StyleOptions
+from virtart.engines.base import StyleOptions, planned_steps
 from virtart.errors import VirtArtError
 from virtart.imageio import atomic_write, load_photo, save_png
 from virtart.pipeline import ENGINE_NAMES, RegionRequest, stylize
@@ -17,6 +17,7 @@ from virtart.pipeline import ENGINE_NAMES, RegionRequest, stylize
 # The optimiser's cost grows with pixels, so it works at 512 px unless asked; the fast engine
 # is one pass and keeps full detail by default.
 DEFAULT_MAX_SIZE = {"gatys": 512, "fast": None}
+STOP_REASONS = {"converged": "converged", "cap": "reached the automatic stop's cap", "steps": "as asked"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,7 +33,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--region", action="append", default=[], metavar="MASK.png=STYLE[@STRENGTH]",
                         help="an extra region with its own style and strength (repeatable)")
     parser.add_argument("--engine", choices=ENGINE_NAMES, default="gatys")
-    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--steps", type=steps_value, default="auto",
+                        help="'auto' (default: stop when the result has converged) or an exact number of steps")
+    parser.add_argument("--init", choices=["fast", "photo"], default="fast",
+                        help="start the optimisation from the fast engine's result (default) or from the photo")
     parser.add_argument("--max-size", type=int, default=None,
                         help="long side of the working resolution in px (default: 512 for gatys, full for fast)")
     parser.add_argument("--strength", type=float, default=1.0, help="0 keeps the photo, 1 is the full style")
@@ -52,6 +56,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--report", help="write a JSON report here")
     parser.add_argument("--plot", help="write the loss curves here as a PNG")
     parser.set_defaults(handler=run)
+
+
+def steps_value(text: str) -> str | int:
+    """``--steps``: "auto" or a whole number (range-checked with the other options)."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or a whole number, got '{text}'") from None
 
 
 def parse_region(text: str) -> RegionRequest:
@@ -107,13 +121,13 @@ def run(args: argparse.Namespace) -> int:
     photo = load_photo(args.photo, label=args.photo)
     requests = build_requests(args, photo.size)
     options = StyleOptions(
-        steps=args.steps, max_size=args.max_size if args.max_size else DEFAULT_MAX_SIZE[args.engine], optimizer=args.optimizer, style_weight=args.style_weight,
+        steps=args.steps, init=args.init, max_size=args.max_size if args.max_size else DEFAULT_MAX_SIZE[args.engine], optimizer=args.optimizer, style_weight=args.style_weight,
         content_weight=args.content_weight, style_scale=args.style_scale, preserve_color=args.preserve_color,
         feather=args.feather, seed=args.seed, device=args.device, preview_every=max(1, args.preview_every), precision=args.precision,
     )
     history: list[tuple[int, dict[int, dict[str, float]]]] = []
     final = None
-    with tqdm(total=options.steps, desc=f"stylize ({args.engine})", unit="step", disable=None) as bar:
+    with tqdm(total=planned_steps(options), desc=f"stylize ({args.engine})", unit="step", disable=None) as bar:
         for preview in stylize(photo, requests, engine=args.engine, options=options):
             bar.total = preview.total_steps
             bar.update(preview.step - bar.n)
@@ -129,14 +143,16 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         atomic_write(args.report, json.dumps(report, indent=2).encode())
     if args.plot:
-        atomic_write(args.plot, loss_plot_png(history))
-    print(f"wrote {args.out} ({final.image.shape[1]}x{final.image.shape[0]}) in {report['seconds']:.1f} s; "
+        atomic_write(args.plot, loss_plot_png(history, report.get("start")))
+    stopped = report.get("stopped")
+    why = f" after {stopped['steps']} steps ({STOP_REASONS[stopped['reason']]})" if stopped else ""
+    print(f"wrote {args.out} ({final.image.shape[1]}x{final.image.shape[0]}) in {report['seconds']:.1f} s{why}; "
           f"outside_changed_pixels={report['outside_changed_pixels']}")
     return 0
 
 
-def loss_plot_png(history: list[tuple[int, dict[int, dict[str, float]]]]) -> bytes:
-    """Loss curves (style per region, content) as PNG bytes."""
+def loss_plot_png(history: list[tuple[int, dict[int, dict[str, float]]]], start: str | None = None) -> bytes:
+    """Loss curves (style per region, content) as PNG bytes, from step 0 (the ``start`` image, marked)."""
     import io
 
     import matplotlib
@@ -152,6 +168,9 @@ def loss_plot_png(history: list[tuple[int, dict[int, dict[str, float]]]]) -> byt
     content = [(step, next(iter(losses.values()))["content"]) for step, losses in history if losses]
     if content:
         axis.plot(*zip(*content, strict=True), label="content", linestyle="--")
+    if start:
+        axis.axvline(0, color="0.4", linestyle=":", label=f"start: {start}")
+    axis.set_xlim(left=0)
     axis.set_yscale("log")
     axis.set_xlabel("step")
     axis.set_ylabel("relative loss")

@@ -41,9 +41,18 @@ class StyleOptions:
     relative (scale-free), so ``style_weight`` is the style-to-content balance.
     ``preserve_color``: False, "luminance" (transfer lightness only) or "histogram"
     (match the style's colours to the photo's first).
+
+    ``steps``: "auto" stops the optimisation when its objective has improved by less than
+    ``auto_tolerance`` (a fraction) over the last ``auto_window`` steps, or at ``auto_max_steps``;
+    a number means exactly that many steps. ``init``: the image the optimisation starts from,
+    "fast" (the fast engine's result, region-aware) or "photo" (Gatys et al.'s content start).
     """
 
-    steps: int = 300
+    steps: int | Literal["auto"] = "auto"
+    init: Literal["fast", "photo"] = "fast"
+    auto_tolerance: float = 0.01
+    auto_window: int = 10
+    auto_max_steps: int = 300
     max_size: int | None = 512
     optimizer: Literal["adam", "lbfgs"] = "adam"
     learning_rate: float = 0.02
@@ -88,6 +97,27 @@ class Engine(Protocol):
 
 
 MAX_WORKING_SIZE = 4096
+MAX_STEPS = 100_000
+
+
+def check_steps(options: StyleOptions) -> None:
+    """Raise :class:`VirtArtError` unless the step settings are "auto" or a count in range."""
+    if options.steps != "auto":
+        if isinstance(options.steps, bool) or not isinstance(options.steps, int):
+            raise VirtArtError(f"steps must be 'auto' or a whole number, got {options.steps!r}")
+        if not 1 <= options.steps <= MAX_STEPS:
+            raise VirtArtError(f"steps must be between 1 and {MAX_STEPS}, got {options.steps}")
+    if not 1 <= options.auto_max_steps <= MAX_STEPS or options.auto_window < 1:
+        raise VirtArtError(f"the automatic stop needs a cap between 1 and {MAX_STEPS} and a window of at least 1 step")
+    if not 0 <= options.auto_tolerance < 1:  # NaN is refused too
+        raise VirtArtError(f"the automatic stop's tolerance must be a fraction in [0, 1), got {options.auto_tolerance}")
+    if options.init not in ("fast", "photo"):
+        raise VirtArtError(f"init must be 'fast' or 'photo', got {options.init!r}")
+
+
+def planned_steps(options: StyleOptions) -> int:
+    """The most steps a run can take: the explicit count, or the automatic stop's cap."""
+    return options.auto_max_steps if options.steps == "auto" else int(options.steps)
 
 
 def check_inputs(photo: np.ndarray, regions: list[Region], options: StyleOptions) -> None:
@@ -110,8 +140,7 @@ def check_inputs(photo: np.ndarray, regions: list[Region], options: StyleOptions
             raise VirtArtError(f"region {index}: the style image must be an RGB image of at least 8x8 pixels")
         if not 0.0 <= float(region.strength) <= 1.0:
             raise VirtArtError(f"region {index}: strength must be between 0 and 1, got {region.strength}")
-    if options.steps < 1 or options.steps > 100_000:
-        raise VirtArtError(f"steps must be between 1 and 100000, got {options.steps}")
+    check_steps(options)
     if options.max_size is not None and not 64 <= options.max_size <= MAX_WORKING_SIZE:
         raise VirtArtError(f"max size must be between 64 and {MAX_WORKING_SIZE} px, got {options.max_size}")
     if not 0 <= options.feather <= 200:  # written this way so NaN is refused too

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from virtart import masks as mask_ops
-from virtart.engines.base import Preview, StyleOptions
+from virtart.engines.base import Preview, StyleOptions, planned_steps
 from virtart.errors import VirtArtError
 from virtart.imageio import Photo, save_png
 from virtart.pipeline import RegionRequest
@@ -39,15 +39,32 @@ def engine_name(label: str) -> str:
     return name
 
 
-def build_options(steps: float, max_size: float | None, preserve_color: bool | str, feather: float,
+def parse_steps(steps: float | str) -> int | str:
+    """"auto" (also empty) or a step count between 1 and ``MAX_STEPS``, from a UI/API value."""
+    if isinstance(steps, str):
+        text = steps.strip().lower()
+        if text in ("", "auto"):
+            return "auto"
+        try:
+            steps = float(text)
+        except ValueError:
+            raise VirtArtError(f"steps must be 'auto' or a number, got {steps!r}") from None
+    if isinstance(steps, bool) or not isinstance(steps, (int, float)) or not math.isfinite(steps):
+        raise VirtArtError(f"steps must be 'auto' or a finite number, got {steps!r}")
+    if not 1 <= int(steps) <= MAX_STEPS:
+        raise VirtArtError(f"steps must be between 1 and {MAX_STEPS}, got {int(steps)}")
+    return int(steps)
+
+
+def build_options(steps: float | str, max_size: float | None, preserve_color: bool | str, feather: float,
                   seed: int = 0) -> StyleOptions:
-    """StyleOptions from UI/API values (NaN or infinite numbers are refused, not crashed on)."""
-    for name, value in (("steps", steps), ("max size", max_size or 0), ("feather", feather), ("seed", seed or 0)):
+    """StyleOptions from UI/API values (NaN or infinite numbers are refused, not crashed on).
+
+    ``steps``: "auto" (stop when converged) or an exact count."""
+    for name, value in (("max size", max_size or 0), ("feather", feather), ("seed", seed or 0)):
         if not isinstance(value, (int, float)) or not math.isfinite(value):
             raise VirtArtError(f"{name} must be a finite number, got {value!r}")
-    steps = int(steps)
-    if not 1 <= steps <= MAX_STEPS:
-        raise VirtArtError(f"steps must be between 1 and {MAX_STEPS}, got {steps}")
+    steps = parse_steps(steps)
     if preserve_color in (True, "true", "True", "luminance"):
         preserve = "luminance"
     elif preserve_color == "histogram":
@@ -58,13 +75,15 @@ def build_options(steps: float, max_size: float | None, preserve_color: bool | s
                         feather=float(feather), seed=int(seed or 0), preview_every=preview_interval(steps))
 
 
-def preview_interval(steps: int) -> int:
+def preview_interval(steps: int | str) -> int:
     """Steps between the engine's previews. The engine can only stop at a preview, so on a
     CPU (seconds per step) it reports every step and Stop frees the worker within one step;
     on a GPU (milliseconds per step) about 30 previews per run are plenty."""
     import torch
 
-    return max(1, steps // 30) if torch.cuda.is_available() else 1
+    if not torch.cuda.is_available():
+        return 1
+    return max(1, planned_steps(StyleOptions(steps=steps)) // 30)
 
 
 class Throttle:
@@ -96,7 +115,7 @@ def shrink(photo: Photo, requests: list[RegionRequest], long_side: int | None) -
 
 
 def _gpu_seconds(photo: Photo, requests: list[RegionRequest], engine: str, options: StyleOptions) -> int:
-    return stylize_duration(engine, options.steps, options.max_size)
+    return stylize_duration(engine, planned_steps(options), options.max_size)
 
 
 @on_gpu(duration=_gpu_seconds)
