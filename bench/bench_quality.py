@@ -55,6 +55,9 @@ NEW_DEFAULT = StyleOptions()
 VARIANTS = {
     "photo-auto": replace(NEW_DEFAULT, init="photo"),
     "fast-150": replace(NEW_DEFAULT, steps=150),
+    "fast-lr-0.05-100": replace(NEW_DEFAULT, steps=100, learning_rate=0.05),
+    "fast-lbfgs-60": replace(NEW_DEFAULT, steps=60, optimizer="lbfgs"),
+    "photo-lbfgs-60": replace(NEW_DEFAULT, steps=60, optimizer="lbfgs", init="photo"),
     "lbfgs": replace(NEW_DEFAULT, optimizer="lbfgs"),
     "fp32": replace(NEW_DEFAULT, precision="fp32"),
     "style-scale-0.75": replace(NEW_DEFAULT, style_scale=0.75),
@@ -117,19 +120,23 @@ def run_once(case: dict, options: StyleOptions, evaluator: QualityEvaluator, var
             image = preview.image if preview.image.shape == photo.shape else cv2.resize(
                 preview.image, (photo.shape[1], photo.shape[0]), interpolation=cv2.INTER_AREA)
             score = evaluator.score(photo, image, mask, painting)
-            trace.append((wall, preview.step, score.style, score.content, cpu))
+            losses = next(iter(preview.losses.values()), {})
+            objective = options.style_weight * losses.get("style", 0.0) + options.content_weight * losses.get("content", 0.0)
+            trace.append((wall, preview.step, score.style, score.content, cpu, objective))
             final = preview
     finally:
         gatys.COARSEST_STAGE = coarsest
         torch.set_num_threads(threads)
     report = final.info["report"]
-    seconds, steps, style, content, cpu_seconds = trace[-1]
+    seconds, steps, style, content, cpu_seconds, _ = trace[-1]
     return {"variant": variant, "seconds": round(seconds, 2), "cpu_seconds": round(cpu_seconds, 2), "steps": steps,
             "stopped": report["stopped"], "start": report["start"], "first_preview_s": round(trace[0][0], 2),
             "style": round(style, 4), "content": round(content, 4), "start_style": round(trace[0][2], 4),
             "start_content": round(trace[0][3], 4),
             "t_within_2pct": round(within_fraction([t[0] for t in trace], [t[2] for t in trace]), 2),
-            "outside_changed_pixels": report["outside_changed_pixels"]}
+            "outside_changed_pixels": report["outside_changed_pixels"],
+            "trace": [[round(t[0], 2), round(t[4], 2), t[1], round(t[2], 4), round(t[3], 4), round(t[5], 4)]
+                      for t in trace]}
 
 
 def ratios(new: dict, reference: dict) -> dict:
@@ -148,7 +155,13 @@ def main() -> None:
     parser.add_argument("--variants", nargs="*", default=[], choices=sorted(VARIANTS))
     parser.add_argument("--no-reference", action="store_true", help="skip the reference (lever sweeps)")
     parser.add_argument("--trace-every", type=int, default=5, help="steps between two scored previews")
+    parser.add_argument("--threads", type=int, default=0, help="torch and onnxruntime threads (0: their defaults)")
+    parser.add_argument("--trace", action="store_true",
+                        help="keep each run's trajectory: [wall s, cpu s, step, style, content, objective] per scored preview")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+        os.environ["VIRTART_ONNX_THREADS"] = str(args.threads)
     cases = case_list(args.size)
     evaluator = QualityEvaluator.offline(long_side=args.size)
     runs = ([] if args.no_reference else [("reference", REFERENCE)]) + [("default", NEW_DEFAULT)] + \
@@ -159,8 +172,10 @@ def main() -> None:
         row = {"case": index, "photo": case["photo_name"], "painting": case["painting"], "runs": {}}
         for name, options in runs:
             options = replace(options, max_size=args.size, preview_every=args.trace_every)
-            row["runs"][name] = run_once(case, options, evaluator, name)
-            print(json.dumps({"case": index, **row["runs"][name]}), file=sys.stderr, flush=True)
+            run = run_once(case, options, evaluator, name)
+            trace = run.pop("trace")
+            print(json.dumps({"case": index, **run, "trace": trace}), file=sys.stderr, flush=True)
+            row["runs"][name] = {**run, "trace": trace} if args.trace else run
         if "reference" in row["runs"]:
             row["ratios"] = {name: ratios(run, row["runs"]["reference"])
                              for name, run in row["runs"].items() if name != "reference"}
