@@ -96,7 +96,7 @@ def select(cases: list[dict], spec: str) -> list[int]:
     if spec in ("even", "odd"):
         return list(range(0 if spec == "even" else 1, len(cases), 2))
     if "," in spec:
-        return [int(i) for i in spec.split(",")]
+        return [int(i) for i in spec.split(",") if i.strip()]
     return list(range(min(int(spec), len(cases))))
 
 

@@ -93,7 +93,8 @@ def _resize(image: np.ndarray, long_side: int) -> np.ndarray:
 
 
 def _to_tensor(image: np.ndarray, device: torch.device) -> torch.Tensor:
-    return torch.from_numpy(image).to(device).permute(2, 0, 1)[None].float().div(255.0)
+    # Contiguous: L-BFGS flattens the image's gradient with .view(), which HWC strides refuse.
+    return torch.from_numpy(image).to(device).permute(2, 0, 1)[None].float().div(255.0).contiguous()
 
 
 def _to_image(tensor: torch.Tensor) -> np.ndarray:
