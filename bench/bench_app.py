@@ -168,7 +168,7 @@ def bench_quality_first_preview(url: str, photo: Path, mask: Path, runs: int) ->
     """Seconds from submitting /stylize (Quality engine, 512 px, steps auto) to its first preview."""
     from gradio_client import Client, handle_file
 
-    client = Client(url, verbose=False)
+    client = Client(url, verbose=False, httpx_kwargs={"timeout": 120})
     args = {"image": handle_file(str(photo)), "mask": handle_file(str(mask)), "style": "starry_night",
             "engine": "gatys", "steps": "auto", "max_size": 512, "api_name": "/stylize"}
     seconds, stages = [], []

@@ -55,6 +55,37 @@ def ms_per_step(engine: GatysEngine, size: int, steps: int, precision: str) -> d
     return {"size": size, "precision": precision, "ms_per_step": round(float(np.median(step_times)) * 1000, 1)}
 
 
+def cpu_levers(engine: GatysEngine, size: int, repeats: int) -> list[dict]:
+    """One step's work (forward to relu5_1 and backward) by threads, memory layout and precision:
+    wall and CPU seconds, median of ``repeats`` after a warm-up."""
+    rows, threads_before = [], torch.get_num_threads()
+    image = torch.rand(1, 3, size, size)
+    try:
+        for threads in (1, threads_before) if threads_before > 1 else (1,):
+            torch.set_num_threads(threads)
+            for layout in ("contiguous", "channels_last"):
+                for precision in ("fp32", "bf16"):
+                    walls, cpus = [], []
+                    for _ in range(repeats + 1):
+                        x = image.clone().requires_grad_(True)
+                        wall, cpu = time.perf_counter(), time.process_time()
+                        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+                            y = normalize(x)
+                            if layout == "channels_last":
+                                y = y.contiguous(memory_format=torch.channels_last)
+                            features = engine.network.features(y, STYLE_TAPS + (CONTENT_TAP,))
+                            loss = sum(f.float().pow(2).mean() for f in features.values())
+                        loss.backward()
+                        walls.append(time.perf_counter() - wall)
+                        cpus.append(time.process_time() - cpu)
+                    rows.append({"size": size, "threads": threads, "layout": layout, "precision": precision,
+                                 "wall_s": round(float(np.median(walls[1:])), 3),
+                                 "cpu_s": round(float(np.median(cpus[1:])), 3)})
+    finally:
+        torch.set_num_threads(threads_before)
+    return rows
+
+
 def tutorial_recipe(network, photo: np.ndarray, style: np.ndarray, evaluations: int, device) -> float:
     """The PyTorch tutorial's recipe: fp32, L-BFGS on the image, plain Grams, same layers."""
     def tensor(image):
@@ -120,6 +151,8 @@ def main() -> None:
     parser.add_argument("--precisions", nargs="+", default=["fp32", "bf16"])
     parser.add_argument("--gpu-steps", type=int, default=300)
     parser.add_argument("--network", default="auto")
+    parser.add_argument("--levers", type=int, default=0, metavar="SIZE",
+                        help="also time threads x channels_last x bf16 for one step's work at SIZE px")
     args = parser.parse_args()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     engine = GatysEngine.from_registry(device=device, prefer=args.network)
@@ -131,6 +164,8 @@ def main() -> None:
         "ms_per_step": [ms_per_step(engine, size, args.steps, precision)
                         for size in args.sizes for precision in args.precisions],
     }
+    if args.levers:
+        result["cpu_levers"] = cpu_levers(engine, args.levers, repeats=3)
     if device == "cuda":
         result["gpu_300_steps"] = gpu_comparison(engine, [512, 1024], args.gpu_steps)
     print(json.dumps(result, indent=2))
