@@ -356,3 +356,12 @@ def test_photo_component_hands_the_upload_over_undecoded(tmp_path: Path):
     with pytest.raises(gr.Error, match="not an image"):
         photo_handlers.upload_photo(component.preprocess(ImageData(path=str(fake), orig_name="fake.png")),
                                     new_session())
+
+
+def test_loss_plot_starts_at_step_0_and_marks_the_start():
+    from virtart.ui import render
+
+    history = [(step, {0: {"style": 1.0 / step, "content": 0.5}}) for step in range(1, 6)]
+    axes = render.loss_figure(history, "fast").axes[0]
+    labels = [line.get_label() for line in axes.get_lines()]
+    assert "start: the fast engine's result" in labels and axes.get_xlim()[0] == 0
