@@ -65,6 +65,8 @@ VARIANTS = {
     "lr-0.01": replace(NEW_DEFAULT, learning_rate=0.01),
     "tol-0.005": replace(NEW_DEFAULT, auto_tolerance=0.005),
     "tol-0.02": replace(NEW_DEFAULT, auto_tolerance=0.02),
+    "tol-0.07": replace(NEW_DEFAULT, auto_tolerance=0.07),
+    "style-weight-5": replace(NEW_DEFAULT, style_weight=5.0),
     "coarse-to-fine": NEW_DEFAULT,  # run with the coarsest stage at half the working size
     "threads-1": NEW_DEFAULT,  # run with one torch thread
 }
