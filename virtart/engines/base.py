@@ -50,7 +50,7 @@ class StyleOptions:
 
     steps: int | Literal["auto"] = "auto"
     init: Literal["fast", "photo"] = "fast"
-    auto_tolerance: float = 0.05
+    auto_tolerance: float = 0.07
     auto_window: int = 10
     auto_max_steps: int = 300
     max_size: int | None = 512
