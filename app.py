@@ -122,7 +122,10 @@ def _build_settings() -> dict:
         ui["engine"] = gr.Radio([spec.label for spec in registry.ENGINES.values()],
                                 value=registry.engine_spec("auto", device).label, label="Engine", elem_id="engine",
                                 info="Fast: one pass, seconds on a CPU. Quality: optimisation.")
-        ui["steps"] = gr.Slider(1, 2000, value=150, step=1, label="Steps (Quality engine)", elem_id="steps")
+        ui["auto_steps"] = gr.Checkbox(True, label="Quality engine: stop when the picture has converged",
+                                       elem_id="auto-steps")
+        ui["steps"] = gr.Slider(1, 2000, value=150, step=1, label="Steps (Quality engine, when not automatic)",
+                                elem_id="steps")
         ui["strength"] = gr.Slider(0, 1, value=1.0, step=0.05, label="Strength of new regions", elem_id="strength")
         ui["preserve"] = gr.Checkbox(False, label="Preserve the photo's colours", elem_id="preserve")
         ui["feather"] = gr.Slider(0, 50, value=4, step=1, label="Feather (soft edge, px)", elem_id="feather")
@@ -162,7 +165,7 @@ def _wire_api() -> None:
                   gr.File(label="style_images", file_count="multiple", type="filepath"),
                   gr.File(label="mask", type="filepath"), gr.Textbox("starry_night", label="style"),
                   gr.Number(1.0, label="strength"), gr.Checkbox(False, label="invert"),
-                  gr.Textbox("auto", label="engine"), gr.Number(100, label="steps"), gr.Number(0, label="max_size"),
+                  gr.Textbox("auto", label="engine"), gr.Textbox("auto", label="steps"), gr.Number(0, label="max_size"),
                   gr.Checkbox(False, label="preserve_color"), gr.Number(4.0, label="feather"),
                   gr.Number(0, label="seed")]
         outputs = [gr.Image(label="image", format="png", type="numpy"), gr.File(label="png"), gr.JSON(label="progress")]
@@ -232,7 +235,7 @@ def build_app() -> gr.Blocks:
         style["upload"].upload(region_handlers.upload_style, [session, style["upload"]], [session, style["caption"]],
                                **PRIVATE)
 
-        knobs = [settings_ui[k] for k in ("engine", "steps", "max_size", "preserve", "feather", "output_size")]
+        knobs = [settings_ui[k] for k in ("engine", "auto_steps", "steps", "max_size", "preserve", "feather", "output_size")]
         # Progress is the status line's job: Gradio marks a cancelled event's outputs "Error" unless hidden.
         run_event = run.click(stylize_handlers.queued, None, run_status, queue=False, **PRIVATE).then(
             stylize_handlers.stylize, [session, *knobs],

@@ -60,6 +60,37 @@ def image_tensor(image: np.ndarray, device) -> torch.Tensor:
     return (torch.from_numpy(image).to(device).permute(2, 0, 1)[None].float() / 255).contiguous()
 
 
+def cpu_levers(engine: GatysEngine, size: int, repeats: int) -> list[dict]:
+    """One step's work (forward to relu5_1 and backward) by threads, memory layout and precision:
+    wall and CPU seconds, median of ``repeats`` after a warm-up."""
+    rows, threads_before = [], torch.get_num_threads()
+    image = torch.rand(1, 3, size, size)
+    try:
+        for threads in (1, threads_before) if threads_before > 1 else (1,):
+            torch.set_num_threads(threads)
+            for layout in ("contiguous", "channels_last"):
+                for precision in ("fp32", "bf16"):
+                    walls, cpus = [], []
+                    for _ in range(repeats + 1):
+                        x = image.clone().requires_grad_(True)
+                        wall, cpu = time.perf_counter(), time.process_time()
+                        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+                            y = normalize(x)
+                            if layout == "channels_last":
+                                y = y.contiguous(memory_format=torch.channels_last)
+                            features = engine.network.features(y, STYLE_TAPS + (CONTENT_TAP,))
+                            loss = sum(f.float().pow(2).mean() for f in features.values())
+                        loss.backward()
+                        walls.append(time.perf_counter() - wall)
+                        cpus.append(time.process_time() - cpu)
+                    rows.append({"size": size, "threads": threads, "layout": layout, "precision": precision,
+                                 "wall_s": round(float(np.median(walls[1:])), 3),
+                                 "cpu_s": round(float(np.median(cpus[1:])), 3)})
+    finally:
+        torch.set_num_threads(threads_before)
+    return rows
+
+
 class TutorialLoss:
     """The PyTorch tutorial's objective: plain Grams on the style taps (weight 1e6) plus the
     content MSE at ``relu4_2``. It drives the recipe, and it is the one loss both engines'
@@ -138,6 +169,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=4, help="timed steps per size (after 2 warm-up steps)")
     parser.add_argument("--precisions", nargs="+", default=["fp32", "bf16"])
     parser.add_argument("--network", default="auto")
+    parser.add_argument("--levers", type=int, default=0, metavar="SIZE",
+                        help="also time threads x channels_last x bf16 for one step's work at SIZE px")
     args = parser.parse_args()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     engine = GatysEngine.from_registry(device=device, prefer=args.network)
@@ -149,6 +182,8 @@ def main() -> None:
         "ms_per_step": [ms_per_step(engine, size, args.steps, precision)
                         for size in args.sizes for precision in args.precisions],
     }
+    if args.levers:
+        result["cpu_levers"] = cpu_levers(engine, args.levers, repeats=3)
     print(json.dumps(result, indent=2))
 
 

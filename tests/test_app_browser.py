@@ -112,9 +112,10 @@ def record_previews(page) -> None:
 
 
 def choose_quality_engine(page, steps: int, working_size: int) -> None:
-    """Open Settings, pick the Gatys engine and type the step count and working size."""
+    """Open Settings, pick the Gatys engine, turn the automatic stop off and type the step count and working size."""
     page.locator("#settings").click()
     page.get_by_label("Quality (Gatys)").check()
+    page.locator("#auto-steps input[type=checkbox]").uncheck()
     for elem_id, value in (("steps", steps), ("working-size", working_size)):
         number = page.locator(f"#{elem_id} input[type=number]")
         number.fill(str(value))

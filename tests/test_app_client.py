@@ -133,6 +133,8 @@ def test_stylize_streams_previews_then_the_full_size_png(client: Client, files, 
     outside = np.asarray(Image.open(files["mask"]).convert("L")) < 128
     assert np.array_equal(final[outside], original[outside])
     assert report["final"] and report["report"]["outside_changed_pixels"] == 0
+    assert report["report"]["stopped"]["reason"] == "steps" and report["report"]["steps"] == 3  # a number: exactly
+    assert previews[0][2]["stage"] == "start"  # the starting image comes first
 
 
 def test_stylize_without_region_is_a_clear_error(client: Client, files):

@@ -172,7 +172,7 @@ def test_style_gallery_and_own_painting(tmp_path: Path, loaded: Session, styles_
 def test_stylize_without_region_keeps_the_session(loaded: Session):
     loaded.points = [(1.0, 2.0, 1)]
     with pytest.raises(gr.Error, match="no region"):
-        list(stylize_handlers.stylize(loaded, "Fast", 10, 128, False, 4, "Full resolution"))
+        list(stylize_handlers.stylize(loaded, "Fast", True, 10, 128, False, 4, "Full resolution"))
     assert loaded.points == [(1.0, 2.0, 1)]
 
 
@@ -184,15 +184,15 @@ def test_stylize_streams_previews_then_the_full_size_result(loaded: Session, ast
     square[64:192, 256:448] = 1.0
     loaded.mask = square
     region_handlers.add_click_region(loaded, 1.0)
-    outputs = list(stylize_handlers.stylize(loaded, "Quality (Gatys)", 2, 64, False, 0, "Full resolution"))
+    outputs = list(stylize_handlers.stylize(loaded, "Quality (Gatys)", False, 2, 64, False, 0, "Full resolution"))
     previews = [o for o in outputs[1:-1] if isinstance(o[1], np.ndarray)]
-    assert len(previews) >= 2
+    assert len(previews) >= 3 and previews[0][2].startswith("Starting from the fast engine's result")
     session, after, status, (before, shown), download, figure = outputs[-1]
     result = np.asarray(__import__("PIL.Image").Image.open(download).convert("RGB"))
     assert result.shape == astronaut.shape and session.result.shape == astronaut.shape
     assert np.array_equal(result[square < 0.5], astronaut[square < 0.5])  # feather 0: outside untouched
     assert not np.array_equal(result[square >= 0.5], astronaut[square >= 0.5])
-    assert "changed outside the regions: 0" in status and figure is not None
+    assert "changed outside the regions: 0" in status and "after 2 steps (as set)" in status and figure is not None
 
 
 def test_unknown_engine_and_bad_steps_are_user_errors():
@@ -201,6 +201,11 @@ def test_unknown_engine_and_bad_steps_are_user_errors():
     with pytest.raises(VirtArtError, match="steps"):
         parse_options(float("nan"), 512, False, 4)
     assert parse_options(50, 512, True, 4).preserve_color == "luminance"
+    assert parse_options("auto", 512, False, 4).steps == parse_options("", 512, False, 4).steps == "auto"
+    assert parse_options("40", 512, False, 4).steps == 40
+    for bad in ("many", "nan", float("inf"), True):
+        with pytest.raises(VirtArtError, match="steps"):
+            parse_options(bad, 512, False, 4)
 
 
 def test_api_parsers(astronaut: np.ndarray, tmp_path: Path, styles_dir):
@@ -348,3 +353,12 @@ def test_photo_component_hands_the_upload_over_undecoded(tmp_path: Path):
     with pytest.raises(gr.Error, match="not an image"):
         photo_handlers.upload_photo(component.preprocess(ImageData(path=str(fake), orig_name="fake.png")),
                                     new_session())
+
+
+def test_loss_plot_starts_at_step_0_and_marks_the_start():
+    from virtart.ui import render
+
+    history = [(step, {0: {"style": 1.0 / step, "content": 0.5}}) for step in range(1, 6)]
+    axes = render.loss_figure(history, "fast").axes[0]
+    labels = [line.get_label() for line in axes.get_lines()]
+    assert "start: the fast engine's result" in labels and axes.get_xlim()[0] == 0

@@ -31,6 +31,8 @@ def test_stylize_writes_full_size_png_report_and_plot(files, styles_dir, capsys)
                 "regions", "outside_changed_pixels"):
         assert key in data
     assert data["outside_changed_pixels"] == 0
+    assert data["stopped"]["reason"] == "steps" and data["steps"] == 3 and data["start"] == "fast"
+    assert "after 3 steps (as asked)" in capsys.readouterr().out
     assert data["regions"][0]["first"]["style"] > 0 and data["regions"][0]["last"]["style"] > 0
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -53,6 +55,13 @@ def test_bad_input_is_one_line_and_exit_2(files, styles_dir, capsys, extra, mess
     assert code == 2
     assert message in err and "Traceback" not in err
     assert not out.exists()
+
+
+def test_steps_are_auto_or_a_whole_number(files, capsys):
+    photo, _, folder = files
+    with pytest.raises(SystemExit) as stop:
+        main(["stylize", str(photo), "--style", "starry_night", "--steps", "many", "--out", str(folder / "o.png")])
+    assert stop.value.code == 2 and "expected 'auto' or a whole number" in capsys.readouterr().err
 
 
 def test_refuses_to_overwrite_the_photo(files, capsys):

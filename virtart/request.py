@@ -119,8 +119,17 @@ def check_region(region: Region, index: int) -> None:
 
 
 def check_options(options: StyleOptions) -> None:
-    if not 1 <= options.steps <= MAX_STEPS:
-        raise VirtArtError(f"steps must be between 1 and {MAX_STEPS}, got {options.steps}")
+    if options.steps != "auto":
+        if isinstance(options.steps, bool) or not isinstance(options.steps, int):
+            raise VirtArtError(f"steps must be 'auto' or a whole number, got {options.steps!r}")
+        if not 1 <= options.steps <= MAX_STEPS:
+            raise VirtArtError(f"steps must be between 1 and {MAX_STEPS}, got {options.steps}")
+    if not 1 <= options.auto_max_steps <= MAX_STEPS or options.auto_window < 1:
+        raise VirtArtError(f"the automatic stop needs a cap between 1 and {MAX_STEPS} and a window of at least 1 step")
+    if not 0 <= options.auto_tolerance < 1:  # NaN is refused too
+        raise VirtArtError(f"the automatic stop's tolerance must be a fraction in [0, 1), got {options.auto_tolerance}")
+    if options.init not in ("fast", "photo"):
+        raise VirtArtError(f"init must be 'fast' or 'photo', got {options.init!r}")
     if options.max_size is not None and not 64 <= options.max_size <= MAX_WORKING_SIZE:
         raise VirtArtError(f"max size must be between 64 and {MAX_WORKING_SIZE} px, got {options.max_size}")
     if not 0 <= options.feather <= MAX_FEATHER:
@@ -160,15 +169,29 @@ def parse_preserve_color(value) -> bool | str:
     raise VirtArtError(f"preserve colours must be off, 'luminance' or 'histogram', got {value!r}")
 
 
-def parse_options(steps=StyleOptions.steps, max_size=None, preserve_color=False, feather=StyleOptions.feather,
-                  **exact) -> StyleOptions:
-    """StyleOptions from loose form or JSON values: numbers must be finite (NaN, infinity and
-    non-numbers are refused, not crashed on); 0 or empty ``max_size`` means the engine's
-    default. ``exact`` passes further :class:`StyleOptions` fields as they are."""
+def parse_steps(steps) -> int | str:
+    """"auto" (also empty) or a whole number of steps, from a form, JSON or the command line."""
+    if isinstance(steps, str):
+        text = steps.strip().lower()
+        if text in ("", "auto"):
+            return "auto"
+        try:
+            steps = float(text)
+        except ValueError:
+            raise VirtArtError(f"steps must be 'auto' or a number, got {steps!r}") from None
     steps = _number("steps", steps)
     if steps != int(steps):
         raise VirtArtError(f"steps must be a whole number, got {steps}")
+    return int(steps)
+
+
+def parse_options(steps=StyleOptions.steps, max_size=None, preserve_color=False, feather=StyleOptions.feather,
+                  **exact) -> StyleOptions:
+    """StyleOptions from loose form or JSON values: "auto" or a whole number of steps; numbers
+    must be finite (NaN, infinity and non-numbers are refused, not crashed on); 0 or empty
+    ``max_size`` means the engine's default. ``exact`` passes further :class:`StyleOptions`
+    fields as they are."""
     size = _number("max size", max_size) if max_size else None
-    return StyleOptions(steps=int(steps), max_size=int(size) if size else None,
+    return StyleOptions(steps=parse_steps(steps), max_size=int(size) if size else None,
                         preserve_color=parse_preserve_color(preserve_color),
                         feather=_number("feather", feather), **exact)

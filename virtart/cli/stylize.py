@@ -9,11 +9,14 @@ from pathlib import Path
 
 import numpy as np
 
-from virtart.engines.base import StyleOptions
+from virtart.engines.base import StyleOptions, planned_steps
 from virtart.engines.registry import AUTO, ENGINES
 from virtart.errors import VirtArtError
 from virtart.imageio import atomic_write, load_photo, save_png
 from virtart.pipeline import RegionRequest, StylizeRequest, stylize
+from virtart.request import parse_steps
+
+STOP_REASONS = {"converged": "converged", "cap": "reached the automatic stop's cap", "steps": "as asked"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,7 +33,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="an extra region with its own style and strength (repeatable)")
     parser.add_argument("--engine", choices=[*ENGINES, AUTO], default=AUTO,
                         help="auto: gatys where a GPU is usable, else fast")
-    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--steps", type=steps_value, default="auto",
+                        help="'auto' (default: stop when the result has converged) or an exact number of steps")
+    parser.add_argument("--init", choices=["fast", "photo"], default="fast",
+                        help="start the optimisation from the fast engine's result (default) or from the photo")
     parser.add_argument("--max-size", type=int, default=None,
                         help="long side of the working resolution in px (default: the engine's for the device: "
                         + "; ".join(f"{s.name} {s.working_size['cpu']} on a CPU, {s.working_size['cuda']} on a GPU"
@@ -51,6 +57,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--report", help="write a JSON report here")
     parser.add_argument("--plot", help="write the loss curves here as a PNG")
     parser.set_defaults(handler=run)
+
+
+def steps_value(text: str) -> str | int:
+    """``--steps``: "auto" or a whole number (range-checked with the other options)."""
+    try:
+        return parse_steps(text)
+    except VirtArtError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def parse_region(text: str) -> RegionRequest:
@@ -106,7 +120,8 @@ def run(args: argparse.Namespace) -> int:
     photo = load_photo(args.photo, label=args.photo)
     requests = build_requests(args, photo.size)
     options = StyleOptions(
-        steps=args.steps, max_size=args.max_size, optimizer=args.optimizer, style_weight=args.style_weight,
+        steps=args.steps, init=args.init, max_size=args.max_size, optimizer=args.optimizer,
+        style_weight=args.style_weight,
         content_weight=args.content_weight, style_scale=args.style_scale, preserve_color=args.preserve_color,
         feather=args.feather, device=args.device, preview_every=max(1, args.preview_every),
         precision=args.precision,
@@ -114,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     request = StylizeRequest.create(photo, requests, args.engine, options)
     history: list[tuple[int, dict[int, dict[str, float]]]] = []
     final = None
-    with tqdm(total=options.steps, desc=f"stylize ({request.engine})", unit="step", disable=None) as bar:
+    with tqdm(total=planned_steps(options), desc=f"stylize ({request.engine})", unit="step", disable=None) as bar:
         for preview in stylize(request):
             bar.total = preview.total_steps
             bar.update(preview.step - bar.n)
@@ -130,14 +145,16 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         atomic_write(args.report, json.dumps(report, indent=2).encode())
     if args.plot:
-        atomic_write(args.plot, loss_plot_png(history))
-    print(f"wrote {args.out} ({final.image.shape[1]}x{final.image.shape[0]}) in {report['seconds']:.1f} s; "
+        atomic_write(args.plot, loss_plot_png(history, report.get("start")))
+    stopped = report.get("stopped")
+    why = f" after {stopped['steps']} steps ({STOP_REASONS[stopped['reason']]})" if stopped else ""
+    print(f"wrote {args.out} ({final.image.shape[1]}x{final.image.shape[0]}) in {report['seconds']:.1f} s{why}; "
           f"outside_changed_pixels={report['outside_changed_pixels']}")
     return 0
 
 
-def loss_plot_png(history: list[tuple[int, dict[int, dict[str, float]]]]) -> bytes:
-    """Loss curves (style per region, content) as PNG bytes."""
+def loss_plot_png(history: list[tuple[int, dict[int, dict[str, float]]]], start: str | None = None) -> bytes:
+    """Loss curves (style per region, content) as PNG bytes, from step 0 (the ``start`` image, marked)."""
     import io
 
     import matplotlib
@@ -153,6 +170,9 @@ def loss_plot_png(history: list[tuple[int, dict[int, dict[str, float]]]]) -> byt
     content = [(step, next(iter(losses.values()))["content"]) for step, losses in history if losses]
     if content:
         axis.plot(*zip(*content, strict=True), label="content", linestyle="--")
+    if start:
+        axis.axvline(0, color="0.4", linestyle=":", label=f"start: {start}")
+    axis.set_xlim(left=0)
     axis.set_yscale("log")
     axis.set_xlabel("step")
     axis.set_ylabel("relative loss")

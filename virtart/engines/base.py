@@ -43,9 +43,18 @@ class StyleOptions:
     relative (scale-free), so ``style_weight`` is the style-to-content balance.
     ``preserve_color``: False, "luminance" (transfer lightness only) or "histogram"
     (match the style's colours to the photo's first).
+
+    ``steps``: "auto" stops the optimisation when its objective has improved by less than
+    ``auto_tolerance`` (a fraction) over the last ``auto_window`` steps, or at ``auto_max_steps``;
+    a number means exactly that many steps. ``init``: the image the optimisation starts from,
+    "fast" (the fast engine's result, region-aware) or "photo" (Gatys et al.'s content start).
     """
 
-    steps: int = 300
+    steps: int | Literal["auto"] = "auto"
+    init: Literal["fast", "photo"] = "fast"
+    auto_tolerance: float = 0.07
+    auto_window: int = 10
+    auto_max_steps: int = 300
     max_size: int | None = None
     optimizer: Literal["adam", "lbfgs"] = "adam"
     learning_rate: float = 0.02
@@ -122,3 +131,8 @@ class Engine(Protocol):
 
 
 MAX_WORKING_SIZE = 4096
+
+
+def planned_steps(options: StyleOptions) -> int:
+    """The most steps a run can take: the explicit count, or the automatic stop's cap."""
+    return options.auto_max_steps if options.steps == "auto" else int(options.steps)

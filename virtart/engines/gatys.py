@@ -1,13 +1,17 @@
 """The quality engine: Gatys et al. 2016 optimisation with guided Grams (Gatys et al. 2017).
 
 Only the regions' bounding box (plus a margin) is optimised, coarse to fine: e.g. 512 px,
-then 1024 px, up to ``options.max_size``. Each stage starts from the previous stage's
-result upsampled. Previews show the whole photo (long side at most 1024 px); the final
-result is composited into the original at full resolution through the feathered masks.
+then 1024 px, up to ``options.max_size``. The first stage starts from the fast engine's
+result (``options.init="fast"``, shown at once as the step-0 preview) or from the photo;
+each later stage from the previous stage's result upsampled. ``options.steps="auto"`` stops
+a stage once its objective has stopped improving (:mod:`virtart.engines.stopping`).
+Previews show the whole photo (long side at most 1024 px); the final result is one layer, the
+optimised crop at full resolution, which the pipeline blends in through the region alphas.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,10 +23,12 @@ import torch.nn.functional as F
 
 from virtart import masks as mask_ops
 from virtart.engines import losses
-from virtart.engines.base import MAX_WORKING_SIZE, Preview, Region, StyleOptions
+from virtart.engines.base import MAX_WORKING_SIZE, Preview, Region, StyleOptions, planned_steps
 from virtart.engines.color import keep_photo_chroma, match_color_statistics
-from virtart.engines.composite import composite, region_alphas
+from virtart.engines.composite import Layer, alphas_of, composite, composite_layers, region_alphas
 from virtart.engines.memory import check_fits
+from virtart.engines.stopping import StopRule
+from virtart.errors import CheckpointError, warn
 from virtart.geometry import Box, fit_long_side, resize_image
 from virtart.models.vgg import CONTENT_TAP, STYLE_TAPS, PerceptualNetwork, load_perceptual_network, normalize
 
@@ -69,7 +75,8 @@ def _resize(image: np.ndarray, long_side: int) -> np.ndarray:
 
 
 def _to_tensor(image: np.ndarray, device: torch.device) -> torch.Tensor:
-    return torch.from_numpy(image).to(device).permute(2, 0, 1)[None].float().div(255.0)
+    # Contiguous: L-BFGS flattens the image's gradient with .view(), which HWC strides refuse.
+    return torch.from_numpy(image).to(device).permute(2, 0, 1)[None].float().div(255.0).contiguous()
 
 
 def _to_image(tensor: torch.Tensor) -> np.ndarray:
@@ -96,6 +103,7 @@ class StageProblem:
         self.content_target, self.guides = content_target, guides
         # Kept as tensors: reading a value forces a device sync, so only previews read them.
         self._loss_tensors: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._objective = torch.zeros(())
         if options.optimizer == "adam":
             self.optimizer: torch.optim.Optimizer = torch.optim.Adam([image], lr=options.learning_rate)
         else:
@@ -117,6 +125,7 @@ class StageProblem:
             current[guide.index] = (value.detach(), content_value.detach())
         total.backward()
         self._loss_tensors = current
+        self._objective = total.detach()
         return total
 
     def step(self) -> None:
@@ -124,6 +133,10 @@ class StageProblem:
         self.optimizer.step(self.objective)
         with torch.no_grad():
             self.image.clamp_(0, 1)
+
+    def objective_value(self) -> float:
+        """The objective at the last evaluation (waits for the device)."""
+        return float(self._objective)
 
     def losses(self) -> dict[int, dict[str, float]]:
         """Each region's raw style and content loss at the last evaluation (waits for the device)."""
@@ -136,9 +149,12 @@ class GatysEngine:
 
     name = "gatys"
 
-    def __init__(self, network: PerceptualNetwork, device: str = "cpu") -> None:
+    def __init__(self, network: PerceptualNetwork, device: str = "cpu", fast=None) -> None:
+        """``fast``: a :class:`~virtart.engines.fast.FastEngine` for the "fast" start (default: loaded when needed)."""
         self.network = network
         self.device = torch.device(device)
+        self.fast = fast
+        self._fast_lock = threading.Lock()
 
     @classmethod
     def from_registry(cls, device: str = "cpu", prefer: str = "auto") -> GatysEngine:
@@ -167,14 +183,17 @@ class GatysEngine:
             return {name: losses.guided_gram(value) for name, value in features.items()}
 
     def run(self, photo: np.ndarray, regions: list[Region], options: StyleOptions) -> Iterator[Preview]:
-        """Yield previews every ``options.preview_every`` steps, then the full-size result."""
+        """Yield the starting image (step 0), a cheap progress event every step (picture drawn on
+        demand; losses read every ``options.preview_every`` steps), then the final layer, whose
+        ``info["stop"]`` says why and after how many steps the run stopped."""
         started = time.perf_counter()
         crop = regions_crop(regions, options.feather, photo.shape[:2])
         photo_crop = crop.of(photo)
         sizes = stage_sizes(max(crop.size), options.max_size)
         for size in sizes:
             check_fits(size, crop.size, self.device, len(regions))
-        steps_per_stage = stage_steps(options.steps, len(sizes))
+        total = planned_steps(options)
+        budgets = stage_steps(total, len(sizes))
         preview_scale = min(1.0, PREVIEW_LONG_SIDE / max(photo.shape[:2]))
         preview_photo = _resize(photo, max(1, round(max(photo.shape[:2]) * preview_scale)))
         preview_alphas = region_alphas(
@@ -195,35 +214,72 @@ class GatysEngine:
                 canvas = keep_photo_chroma(canvas, preview_photo)
             return composite(preview_photo, [(canvas, alpha) for alpha in preview_alphas])
 
+        start, info["start"] = self._start_image(photo, regions, crop, _resize(photo_crop, sizes[0]), options)
+        yield Preview(0, total, preview_image(start), time.perf_counter() - started, {}, stage="start",
+                      info=dict(info))
         image = None
         step = 0
+        stages: list[dict] = []
         last_losses: dict[int, dict[str, float]] = {}
         try:
-            for stage, (size, stage_total) in enumerate(zip(sizes, steps_per_stage, strict=True)):
-                problem = self._stage(regions, crop, photo_crop, size, options, image)
-                image = problem.image
-                for stage_step in range(1, stage_total + 1):
+            for stage, (size, budget) in enumerate(zip(sizes, budgets, strict=True)):
+                problem = self._stage(regions, crop, photo_crop, size, options, start if stage == 0 else image)
+                image, rule, stage_done = problem.image, StopRule(options, budget), False
+                while not stage_done:
                     problem.step()
                     step += 1
-                    last_of_stage = stage_step == stage_total
-                    preview_now = step == 1 or step % options.preview_every == 0
-                    if preview_now or last_of_stage:
+                    stage_done = rule.done(problem.objective_value() if rule.auto else 0.0)
+                    # Losses force a device sync, so they are read only every preview_every steps;
+                    # the picture is drawn only if the consumer looks at it.
+                    if step == 1 or step % options.preview_every == 0 or stage_done:
                         last_losses = problem.losses()
-                    if preview_now or (last_of_stage and stage < len(sizes) - 1):
-                        yield Preview(step, options.steps, preview_image(_to_image(image)),
-                                      time.perf_counter() - started, dict(last_losses),
-                                      stage=f"{size}px", info=dict(info))
-            result = self._final_image(photo, regions, crop, _to_image(image), options)
-            yield Preview(step, options.steps, result, time.perf_counter() - started, dict(last_losses),
-                          final=True, stage="final", info=dict(info))
+                    snapshot = image.detach().clone()
+                    yield Preview(step, total, lambda current=snapshot: preview_image(_to_image(current)),
+                                  time.perf_counter() - started, dict(last_losses), stage=f"{size}px",
+                                  info=dict(info))
+                stages.append({"size": size, "steps": len(rule.values), "reason": rule.reason})
+            info["stop"] = {"reason": stages[-1]["reason"], "steps": step, "stages": stages}
+            layers = [self._final_layer(photo, crop, _to_image(image), options, len(regions))]
+            alphas = alphas_of(regions, options.feather)
+            yield Preview(step, step, lambda: composite_layers(photo, layers, alphas), time.perf_counter() - started,
+                          dict(last_losses), final=True, stage="final", info=dict(info), layers=layers)
         finally:
             image = None
             if self.device.type == "cuda":
                 torch.cuda.empty_cache()
 
+    def _fast_engine(self):
+        """The fast engine for the "fast" start, loaded on first use (None when its weights are missing)."""
+        with self._fast_lock:
+            if self.fast is None:
+                from virtart.engines.fast import FastEngine
+
+                try:
+                    self.fast = FastEngine.from_registry(device=self.device.type)
+                except CheckpointError as exc:
+                    warn(f"the fast engine is not available ({exc}); the quality engine starts from the photo")
+            return self.fast
+
+    def _start_image(self, photo: np.ndarray, regions: list[Region], crop: Box, content: np.ndarray,
+                     options: StyleOptions) -> tuple[np.ndarray, str]:
+        """The image the first stage starts from, at that stage's size (``content`` is the crop there),
+        and which start it is: the fast engine's result on the crop (regions only) or the photo."""
+        fast = self._fast_engine() if options.init == "fast" else None
+        if fast is None:
+            return content, "photo"
+        height, width = content.shape[:2]
+        masks = [mask_ops.resize_mask(crop.of(region.mask), (width, height)) for region in regions]
+        vectors = fast.style_vectors(photo, regions, options)
+        scale = width / crop.size[0]
+        start, _ = fast.render(content, masks, regions, vectors, options.feather * scale, None, options.preserve_color)
+        return start, "fast"
+
     def _stage(self, regions: list[Region], crop: Box, photo_crop: np.ndarray, size: int, options: StyleOptions,
-               previous: torch.Tensor | None) -> StageProblem:
-        """Targets and the image to optimise for one stage at ``size`` px (long side of the crop)."""
+               start: np.ndarray | torch.Tensor) -> StageProblem:
+        """Targets and the image to optimise for one stage at ``size`` px (long side of the crop).
+
+        ``start``: the starting image at this size (``uint8`` array) or the previous stage's tensor.
+        """
         content = _resize(photo_crop, size)
         height, width = content.shape[:2]
         content_t = _to_tensor(content, self.device)
@@ -239,18 +295,16 @@ class GatysEngine:
             mask_t = torch.from_numpy(small).to(self.device)[None, None]
             targets = self._style_targets(region, photo_crop, mask_crop, size, options)
             guides.append(Guide(index, region.strength, losses.layer_masks(mask_t, shapes), targets))
-        if previous is None:
-            start = content_t.clone()
+        if isinstance(start, np.ndarray):
+            image = _to_tensor(start, self.device)
         else:
-            start = F.interpolate(previous.detach(), size=(height, width), mode="bicubic", align_corners=False)
-        return StageProblem(self, options, start.clamp(0, 1).requires_grad_(True), content_target, guides)
+            image = F.interpolate(start.detach(), size=(height, width), mode="bicubic", align_corners=False)
+        return StageProblem(self, options, image.clamp(0, 1).requires_grad_(True), content_target, guides)
 
-    def _final_image(self, photo: np.ndarray, regions: list[Region], crop: Box, stylised_crop: np.ndarray,
-                     options: StyleOptions) -> np.ndarray:
-        """Upscale the optimised crop to full resolution and blend it in through the masks."""
-        full = photo.copy()
-        full[crop.y0 : crop.y1, crop.x0 : crop.x1] = resize_image(stylised_crop, crop.size)
+    def _final_layer(self, photo: np.ndarray, crop: Box, stylised_crop: np.ndarray, options: StyleOptions,
+                     count: int) -> Layer:
+        """The optimised crop at full resolution, for every region (the pipeline blends it in)."""
+        pixels = resize_image(stylised_crop, crop.size)
         if options.preserve_color in (True, "luminance"):
-            full[crop.y0 : crop.y1, crop.x0 : crop.x1] = keep_photo_chroma(crop.of(full), crop.of(photo))
-        alphas = region_alphas([region.mask for region in regions], options.feather)
-        return composite(photo, [(full, alpha) for alpha in alphas])
+            pixels = keep_photo_chroma(pixels, crop.of(photo))
+        return Layer(crop, pixels, tuple(range(count)))

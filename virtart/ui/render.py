@@ -110,8 +110,12 @@ def style_gallery() -> list[tuple[str, str]]:
     return [(str(styles.painting_path(p)), f"{p.title}, {p.painter} ({p.year})") for p in styles.available()]
 
 
-def loss_figure(history: list[tuple[int, dict[int, dict[str, float]]]]):
-    """Matplotlib figure of each region's style and content loss per step (log scale); None
+START_LABELS = {"fast": "start: the fast engine's result", "photo": "start: the photo"}
+
+
+def loss_figure(history: list[tuple[int, dict[int, dict[str, float]]]], start: str | None = None):
+    """Matplotlib figure of each region's style and content loss per step (log scale), the
+    whole run from step 0, with the starting image (``start``: "fast" or "photo") marked; None
     when there is nothing to plot (an engine that reports no losses)."""
     import matplotlib
 
@@ -130,6 +134,9 @@ def loss_figure(history: list[tuple[int, dict[int, dict[str, float]]]]):
                 axes.plot(steps, values, style, label=f"region {index + 1} {kind}")
     if not region_ids:
         return None
+    if start in START_LABELS:
+        axes.axvline(0, color="0.4", linestyle=":", label=START_LABELS[start])
+    axes.set_xlim(left=0)
     axes.set_yscale("log")
     axes.legend(fontsize=7)
     axes.set_xlabel("step")

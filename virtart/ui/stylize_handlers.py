@@ -10,6 +10,7 @@ import time
 import gradio as gr
 import numpy as np
 
+from virtart.engines.base import Preview
 from virtart.errors import VirtArtError
 from virtart.request import RegionRequest, StylizeRequest, parse_options
 from virtart.ui import render
@@ -35,18 +36,31 @@ def region_requests(session: Session) -> list[RegionRequest]:
     raise VirtArtError("no region to repaint: click on the photo (or detect objects) and add a region first")
 
 
-def _progress(step: int, total: int, elapsed: float, stage: str = "") -> str:
-    text = f"Step {step}/{total}, {elapsed:.1f} s"
-    return text + (f" ({stage})" if stage else "")
+def _progress(preview: Preview, auto: bool) -> str:
+    if preview.stage == "start":
+        start = "the fast engine's result" if preview.info.get("start") == "fast" else "the photo"
+        return f"Starting from {start}, {preview.elapsed:.1f} s; refining..."
+    total = f" (automatic stop, at most {preview.total_steps})" if auto else f"/{preview.total_steps}"
+    return f"Step {preview.step}{total}, {preview.elapsed:.1f} s" + (f" ({preview.stage})" if preview.stage else "")
+
+
+def _stopped_because(report: dict) -> str:
+    stopped = report.get("stopped")
+    if not stopped:
+        return ""
+    why = {"converged": "converged", "cap": "reached the step cap", "steps": "as set"}[stopped["reason"]]
+    return f" after {stopped['steps']} steps ({why})"
 
 
 @user_facing
-def stylize(session: Session, engine: str, steps: float, max_size: float, preserve_color: bool,
+def stylize(session: Session, engine: str, auto_steps: bool, steps: float, max_size: float, preserve_color: bool,
             feather: float, output_size: str):
-    """Yield ``(session, preview, status, slider, download, plot)``; previews first, then the result."""
+    """Yield ``(session, preview, status, slider, download, plot)``; previews first, then the result.
+
+    ``auto_steps``: stop the Quality engine when converged (else exactly ``steps`` steps)."""
     requests = region_requests(session)
     # Every step is reported; the Throttle below decides which ones the page draws.
-    options = parse_options(steps, max_size, preserve_color, feather, preview_every=1)
+    options = parse_options("auto" if auto_steps else steps, max_size, preserve_color, feather, preview_every=1)
     photo, requests = shrink(session.photo, requests, OUTPUT_SIZES.get(output_size))
     request = StylizeRequest.create(photo, requests, engine, options)
     history: list[tuple[int, dict]] = []
@@ -63,8 +77,7 @@ def stylize(session: Session, engine: str, steps: float, max_size: float, preser
                 continue
             previews += 1
             shown, _ = render.fit_display(preview.image, DISPLAY_MAX_SIDE)
-            yield session, shown, _progress(preview.step, preview.total_steps, preview.elapsed, preview.stage), \
-                gr.skip(), gr.skip(), gr.skip()
+            yield session, shown, _progress(preview, options.steps == "auto"), gr.skip(), gr.skip(), gr.skip()
             continue
         result = preview.result
         report = result.report
@@ -72,10 +85,10 @@ def stylize(session: Session, engine: str, steps: float, max_size: float, preser
         download = RESULTS.save(result.image, result.alpha, stem=photo.name or "virtart")
         before, _ = render.fit_display(photo.rgb, DISPLAY_MAX_SIDE)
         after, _ = render.fit_display(preview.image, DISPLAY_MAX_SIDE)
-        status = (f"Done in {time.perf_counter() - started:.1f} s ({previews} previews). Result "
+        status = (f"Done in {time.perf_counter() - started:.1f} s{_stopped_because(report)} ({previews} previews). Result "
                   f"{preview.image.shape[1]}x{preview.image.shape[0]} px; pixels changed outside the "
                   f"regions: {report['outside_changed_pixels']}.")
-        figure = render.loss_figure(history)  # shown only when the engine reported losses
+        figure = render.loss_figure(history, preview.info.get("start"))  # None when the engine reports no losses
         yield session, after, status, (before, after), download, gr.update(value=figure, visible=figure is not None)
 
 
