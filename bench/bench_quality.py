@@ -119,6 +119,8 @@ def run_once(case: dict, options: StyleOptions, evaluator: QualityEvaluator, var
             wall, cpu = wall + time.perf_counter() - wall_began, cpu + time.process_time() - cpu_began
             if preview is None:
                 break
+            if not preview.final and preview.step > 1 and preview.step % options.preview_every:
+                continue  # the engine reports every step; score the ones it read losses on
             image = preview.image if preview.image.shape == photo.shape else cv2.resize(
                 preview.image, (photo.shape[1], photo.shape[0]), interpolation=cv2.INTER_AREA)
             score = evaluator.score(photo, image, mask, painting)
@@ -129,7 +131,7 @@ def run_once(case: dict, options: StyleOptions, evaluator: QualityEvaluator, var
     finally:
         gatys.COARSEST_STAGE = coarsest
         torch.set_num_threads(threads)
-    report = final.info["report"]
+    report = final.result.report
     seconds, steps, style, content, cpu_seconds, _ = trace[-1]
     return {"variant": variant, "seconds": round(seconds, 2), "cpu_seconds": round(cpu_seconds, 2), "steps": steps,
             "stopped": report["stopped"], "start": report["start"], "first_preview_s": round(trace[0][0], 2),

@@ -61,7 +61,7 @@ def test_steps_are_auto_or_a_whole_number(files, capsys):
     photo, _, folder = files
     with pytest.raises(SystemExit) as stop:
         main(["stylize", str(photo), "--style", "starry_night", "--steps", "many", "--out", str(folder / "o.png")])
-    assert stop.value.code == 2 and "expected 'auto' or a whole number" in capsys.readouterr().err
+    assert stop.value.code == 2 and "steps must be 'auto' or a number" in capsys.readouterr().err
 
 
 def test_refuses_to_overwrite_the_photo(files, capsys):

@@ -74,10 +74,10 @@ def test_fast_start_is_the_first_preview_and_the_photo_start_stays_an_option(pho
     assert start.step == 0 and start.stage == "start" and start.info["start"] == "fast" and not start.losses
     assert np.array_equal(start.image[:, 72:], photo[:, 72:])  # region-aware: the rest is the photo
     assert np.abs(start.image[:, :60].astype(int) - photo[:, :60]).mean() > 5  # already painted
-    assert fast[-1].info["report"]["start"] == "fast"
+    assert fast[-1].result.report["start"] == "fast"
     plain = list(stylize(photo, regions, engine="gatys",
                          options=StyleOptions(steps=2, max_size=64, feather=2, init="photo")))
-    assert plain[0].info["start"] == "photo" and plain[-1].info["report"]["start"] == "photo"
+    assert plain[0].info["start"] == "photo" and plain[-1].result.report["start"] == "photo"
     moved = np.abs(plain[0].image.astype(int) - photo)[:, :60].mean()  # the photo, through the working size
     assert moved < 0.5 * np.abs(start.image[:, :60].astype(int) - photo[:, :60]).mean()
 
@@ -86,12 +86,12 @@ def test_auto_steps_stop_when_converged_and_a_count_means_exactly_that(photo, st
     mask = np.ones(photo.shape[:2], np.float32)
     regions = [RegionRequest(mask, "the_scream", 1.0)]
     loose = StyleOptions(steps="auto", max_size=64, auto_window=2, auto_tolerance=0.9, auto_max_steps=40)
-    report = list(stylize(photo, regions, engine="gatys", options=loose))[-1].info["report"]
+    report = list(stylize(photo, regions, engine="gatys", options=loose))[-1].result.report
     assert report["stopped"]["reason"] == "converged" and report["steps"] == report["stopped"]["steps"] == 3
     capped = StyleOptions(steps="auto", max_size=64, auto_window=2, auto_tolerance=0.0, auto_max_steps=4)
-    report = list(stylize(photo, regions, engine="gatys", options=capped))[-1].info["report"]
+    report = list(stylize(photo, regions, engine="gatys", options=capped))[-1].result.report
     assert report["stopped"]["reason"] == "cap" and report["steps"] == 4
     exact = StyleOptions(steps=5, max_size=64, auto_window=1, auto_tolerance=0.9)
-    report = list(stylize(photo, regions, engine="gatys", options=exact))[-1].info["report"]
+    report = list(stylize(photo, regions, engine="gatys", options=exact))[-1].result.report
     assert report["stopped"] == {"reason": "steps", "steps": 5, "stages": [{"size": 64, "steps": 5, "reason": "steps"}]}
     assert report["options"]["steps"] == 5

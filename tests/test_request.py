@@ -68,7 +68,7 @@ def test_bad_options(photo, region, options, message):
     ("values", "message"),
     [
         ({"steps": float("nan")}, "steps must be a finite number"),
-        ({"steps": "ten"}, "steps must be a number"),
+        ({"steps": "ten"}, "steps must be 'auto' or a number"),
         ({"steps": 2.5}, "whole number"),
         ({"feather": float("inf")}, "feather"),
         ({"steps": 10**400}, "steps must be a finite number"),

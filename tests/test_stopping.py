@@ -2,7 +2,7 @@
 
 import pytest
 
-from virtart.engines.base import StyleOptions, check_inputs, planned_steps
+from virtart.engines.base import StyleOptions, planned_steps
 from virtart.engines.stopping import StopRule
 from virtart.errors import VirtArtError
 
@@ -32,14 +32,13 @@ def test_an_explicit_count_means_exactly_that_many_steps():
     assert steps_taken(StopRule(StyleOptions(steps=40), budget=7), [1.0] * 50) == 7
 
 
-def test_planned_steps_and_bad_step_settings(small_photo):
+def test_planned_steps_and_bad_step_settings():
     assert planned_steps(StyleOptions(steps="auto", auto_max_steps=77)) == 77
     assert planned_steps(StyleOptions(steps=5)) == 5
-    from virtart.engines.base import Region
+    from virtart.request import check_options
 
-    region = [Region(mask=(small_photo[:, :, 0] > 100).astype("float32"), style=small_photo)]
     for options, message in ((StyleOptions(steps=0), "steps must be between"), (StyleOptions(steps="many"), "'auto'"),
                              (StyleOptions(init="noise"), "init must be"),
                              (StyleOptions(auto_tolerance=float("nan")), "tolerance")):
         with pytest.raises(VirtArtError, match=message):
-            check_inputs(small_photo, region, options)
+            check_options(options)
