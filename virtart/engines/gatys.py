@@ -231,12 +231,13 @@ class GatysEngine:
                     stage_done = rule.done(problem.objective_value() if rule.auto else 0.0)
                     # Losses force a device sync, so they are read only every preview_every steps;
                     # the picture is drawn only if the consumer looks at it.
-                    if step == 1 or step % options.preview_every == 0 or stage_done:
+                    read = step == 1 or step % options.preview_every == 0 or stage_done
+                    if read:
                         last_losses = problem.losses()
                     snapshot = image.detach().clone()
                     yield Preview(step, total, lambda current=snapshot: preview_image(_to_image(current)),
-                                  time.perf_counter() - started, dict(last_losses), stage=f"{size}px",
-                                  info=dict(info))
+                                  time.perf_counter() - started, dict(last_losses) if read else {},
+                                  stage=f"{size}px", info=dict(info))
                 stages.append({"size": size, "steps": len(rule.values), "reason": rule.reason})
             info["stop"] = {"reason": stages[-1]["reason"], "steps": step, "stages": stages}
             layers = [self._final_layer(photo, crop, _to_image(image), options, len(regions))]

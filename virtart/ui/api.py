@@ -19,7 +19,7 @@ from virtart.segmentation.base import Box, Stroke, check_prompts
 from virtart.ui.limits import MIN_PHOTO_SIDE
 from virtart.ui.messages import user_facing
 from virtart.ui.photo_handlers import app_max_pixels, segmenter
-from virtart.ui.runner import RESULTS, run_stylize
+from virtart.ui.runner import PREVIEW_INTERVAL, RESULTS, Throttle, run_stylize
 
 
 def _photo(path: str | None) -> Photo:
@@ -206,11 +206,13 @@ def stylize_api(image: str, regions: str = "", masks: list[str] | None = None, s
     requests = parse_regions(regions, masks or [], style_images or [], mask, style, strength, invert)
     request = StylizeRequest.create(photo, requests, engine,
                                     parse_options(steps, max_size, preserve_color, feather, preview_every=1))
+    throttle = Throttle(PREVIEW_INTERVAL)
     for preview in run_stylize(request):
         progress = {"step": preview.step, "total_steps": preview.total_steps, "elapsed": round(preview.elapsed, 3),
                     "final": preview.final, "stage": preview.stage}
         if preview.result is None:
-            yield preview.image, None, progress
+            if preview.step == 0 or throttle.ready():  # the starting image always; then a few a second
+                yield preview.image, None, progress
             continue
         result = preview.result
         path = RESULTS.save(result.image, result.alpha, stem=photo.name or "virtart")

@@ -26,6 +26,9 @@ from virtart.imageio import Photo, save_png
 from virtart.request import RegionRequest, StylizeRequest
 from virtart.ui.gpu import on_gpu
 
+# Seconds between two previews sent to a page or a client (engines report every step).
+PREVIEW_INTERVAL = 0.25
+
 
 class Throttle:
     """Lets through at most one update per ``interval`` seconds (the first and the last always)."""

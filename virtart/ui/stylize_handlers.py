@@ -16,11 +16,9 @@ from virtart.request import RegionRequest, StylizeRequest, parse_options
 from virtart.ui import render
 from virtart.ui.limits import DISPLAY_MAX_SIDE
 from virtart.ui.messages import user_facing
-from virtart.ui.runner import RESULTS, Throttle, run_stylize, shrink
+from virtart.ui.runner import PREVIEW_INTERVAL, RESULTS, Throttle, run_stylize, shrink
 from virtart.ui.state import Session
 
-# Seconds between two previews sent to the page (engines may report far more often on a GPU).
-PREVIEW_INTERVAL = 0.25
 OUTPUT_SIZES = {"Full resolution": None, "2048 px": 2048, "1024 px": 1024, "512 px": 512}
 
 
