@@ -187,30 +187,29 @@ def click_photo(session: Session, mode: str, evt: gr.SelectData) -> tuple[Sessio
     return _view(session, started)
 
 
+def _step_history(session: Session, source: list, target: list, nothing: str):
+    """Move one selection from ``source`` (undo or redo stack) to the current one, the current
+    one onto ``target``; the segmenter answers the restored selection afresh."""
+    session.corner = None
+    if not source:
+        raise VirtArtError(nothing)
+    current = session.selection
+    _predict(session, source[-1], refine=False)
+    source.pop()
+    target.append(current)
+    return session, editor_image(session), status_text(session)
+
+
 @user_facing
 def undo_click(session: Session) -> tuple[Session, np.ndarray | None, str]:
     """Go back one change of the selection (a click, box, stroke, grow or shrink)."""
-    session.corner = None
-    if not session.undo_stack:
-        raise VirtArtError("nothing to undo")
-    selection, current = session.undo_stack[-1], session.selection
-    _predict(session, selection, refine=False)
-    session.undo_stack.pop()
-    session.redo_stack.append(current)
-    return session, editor_image(session), status_text(session)
+    return _step_history(session, session.undo_stack, session.redo_stack, "nothing to undo")
 
 
 @user_facing
 def redo_click(session: Session) -> tuple[Session, np.ndarray | None, str]:
     """Redo the change undone last."""
-    session.corner = None
-    if not session.redo_stack:
-        raise VirtArtError("nothing to redo")
-    selection, current = session.redo_stack[-1], session.selection
-    _predict(session, selection, refine=False)
-    session.redo_stack.pop()
-    session.undo_stack.append(current)
-    return session, editor_image(session), status_text(session)
+    return _step_history(session, session.redo_stack, session.undo_stack, "nothing to redo")
 
 
 @user_facing
