@@ -33,7 +33,7 @@ def test_a_huge_seed_through_the_stylize_api_is_ignored_and_no_global_random_sta
     save_png(tmp_path / "mask.png", np.dstack([mask] * 3))
     save_png(tmp_path / "painting.png", np.flipud(small_photo).copy())
     outputs = list(api.stylize_api(str(tmp_path / "photo.png"), mask=str(tmp_path / "mask.png"),
-                                   style_images=[str(tmp_path / "painting.png")], engine="gatys", steps=2,
+                                   style="", style_images=[str(tmp_path / "painting.png")], engine="gatys", steps=2,
                                    max_size=64, seed=2.0**70))
     image, path, report = outputs[-1]
     assert path and image.shape == small_photo.shape and report["final"]
