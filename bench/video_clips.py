@@ -14,8 +14,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from virtart.evaluation.detect_eval import labelled_images, read_polygon_labels
 
+from virtart.evaluation.detect_eval import labelled_images, read_polygon_labels
 from virtart.imageio import load_image
 
 

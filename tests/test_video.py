@@ -90,6 +90,7 @@ def read_all(path: Path) -> list[io.Frame]:
     return list(io.read_frames(io.probe(path)))
 
 
+@pytest.mark.weights  # paints with the shipped fast engine
 def test_round_trip_keeps_timing_audio_and_untouched_pixels(tmp_path, style):
     clip = make_clip(tmp_path / "in.mov", audio="pcm_s16le")  # PCM cannot go in MP4: re-encoded to AAC
     out, lossless, masks = tmp_path / "out.mp4", tmp_path / "copy.mkv", tmp_path / "masks"
@@ -128,6 +129,7 @@ def test_tracker_follows_a_moving_square(recut):
         assert (mask * truth).sum() / np.maximum(mask, truth).sum() > 0.8
 
 
+@pytest.mark.weights  # paints with the shipped fast engine
 def test_stop_leaves_no_output(tmp_path, style):
     clip = make_clip(tmp_path / "in.mp4", frames=6)
     out = tmp_path / "out.mp4"
@@ -138,6 +140,7 @@ def test_stop_leaves_no_output(tmp_path, style):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
 
 
+@pytest.mark.weights  # paints with the shipped fast engine
 def test_keyframe_in_the_middle_tracks_both_ways(tmp_path, style):
     clip = make_clip(tmp_path / "in.mp4", frames=6)
     report = run(clip, [square_region(style, index=3)], tmp_path / "out.mp4", masks_dir=tmp_path / "masks",
@@ -149,6 +152,7 @@ def test_keyframe_in_the_middle_tracks_both_ways(tmp_path, style):
     assert first[28, 20] == 1.0 and first[28, 60] == 0.0  # the square's place on frame 0
 
 
+@pytest.mark.weights  # paints with the shipped fast engine
 @pytest.mark.parametrize("kind", ["gif", "odd", "vfr", "rotated", "aac", "webm"])
 def test_unusual_but_valid_clips(tmp_path, style, kind):
     size = (95, 63) if kind == "odd" else SIZE
@@ -197,6 +201,7 @@ def test_bad_input_one_clear_message_and_no_output(tmp_path, style, name):
     assert not (tmp_path / "out.mp4").exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
+@pytest.mark.weights  # paints with the shipped fast engine
 def test_limits_refuse_or_downscale(tmp_path, style):
     clip = make_clip(tmp_path / "in.mp4", frames=8)
     with pytest.raises(VirtArtError, match="over the 0.5 s limit"):
@@ -218,6 +223,7 @@ def test_cli_bad_video_is_one_error_line(tmp_path, capsys):
     assert code == 2 and len(error) == 1 and error[0].startswith("error: ")
 
 
+@pytest.mark.weights  # paints with the shipped fast engine
 def test_cli_mask_everything_else_report_and_masks(tmp_path, style):
     import json
 
@@ -270,3 +276,23 @@ def test_detected_object_leaves_and_is_found_again(tmp_path, style):
     run(clip, requests, tmp_path / "out.mp4", labels=labels, masks_dir=tmp_path / "masks")
     area = [load_mask(tmp_path / "masks" / f"{index:06d}.png").mean() for index in range(len(places))]
     assert area[0] > 0.2 and area[22] == 0.0 and area[-1] > 0.2
+
+
+@pytest.mark.weights  # the Quality engine starts from the shipped fast engine's result
+def test_the_quality_engine_paints_a_box_and_is_refused_where_it_would_take_minutes(tmp_path, style, tiny_gatys):
+    from virtart.geometry import Box
+    from virtart.video.temporal import RegionCanvas, quality_painter
+
+    frame = scene(0)
+    canvas = RegionCanvas(quality_painter(tiny_gatys, style), working_size=None)
+    alpha = np.zeros(frame.shape[:2], np.float32)
+    alpha[16:40, 10:34] = 1.0
+    canvas.paint(frame, alpha)  # the Gatys engine on the region's box, from a fast start, auto stop
+    box = Box.around(alpha, threshold=0).grown(24, frame.shape)
+    assert canvas.known[box.y0 : box.y1, box.x0 : box.x1].all() and canvas.canvas.shape == (*frame.shape[:2], 3)
+    assert not np.array_equal(np.round(box.of(canvas.canvas)).astype(np.uint8), box.of(frame))
+
+    clip = make_clip(tmp_path / "in.mp4", frames=4)
+    with pytest.raises(VirtArtError, match="only on a CUDA GPU"):
+        run(clip, [square_region(style)], tmp_path / "out.mp4", options=VideoOptions(engine="gatys", device="cpu"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]

@@ -52,6 +52,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="long side in px at which each region is painted (default %(default)s)")
     parser.add_argument("--refresh-every", type=int, default=VideoOptions.refresh_every,
                         help="paint anew every N frames; the flow carries the paint in between")
+    parser.add_argument("--engine", choices=["fast", "gatys"], default="fast",
+                        help="gatys: the Quality engine, for clips of up to 10 s on a CUDA GPU")
     parser.add_argument("--recut", action="store_true",
                         help="re-cut each carried mask with GrabCut (sharper moving objects, ~3x tracking time)")
     parser.add_argument("--max-seconds", type=float, default=io.MAX_SECONDS, help="longer clips are refused")
@@ -84,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     options = VideoOptions(max_seconds=args.max_seconds, max_side=args.max_side, downscale=args.downscale,
                            keyframe=args.keyframe, feather=args.feather, working_size=args.working_size,
                            refresh_every=args.refresh_every, crf=args.crf, device=args.device,
-                           recut=args.recut)
+                           recut=args.recut, engine=args.engine)
     info, keyframe = open_video(args.video, options)
     requests, labels = build_requests(args, keyframe)
     final = None

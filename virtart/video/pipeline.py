@@ -29,14 +29,14 @@ from virtart import masks as mask_ops
 from virtart.engines.base import StyleOptions
 from virtart.engines.composite import composite, outside_changed_pixels, region_alphas
 from virtart.engines.fast import pixel_weight
-from virtart.engines.registry import shared_engine
+from virtart.engines.registry import resolve_device, shared_engine
 from virtart.errors import VirtArtError
 from virtart.geometry import Box
 from virtart.imageio import Photo, encode_png, mask_to_uint8
 from virtart.request import RegionRequest, prepare_regions
 from virtart.video import io
 from virtart.video.flow import FLOW_LONG_SIDE, FlowEstimator, Flows, flow_image
-from virtart.video.temporal import KEEP, RegionCanvas
+from virtart.video.temporal import KEEP, RegionCanvas, fast_painter, quality_painter
 from virtart.video.tracking import MaskTracker, grabcut_recut
 
 PREVIEW_LONG_SIDE = 480
@@ -44,6 +44,8 @@ PREVIEW_LONG_SIDE = 480
 # frames, with YOLO at this size and no test-time augmentation (~0.1-0.2 s on a CPU).
 REFIND_EVERY = 15
 REFIND_IMAGE_SIZE = 640
+# The Quality engine optimises each refreshed box (tens of steps): seconds per frame even on a GPU.
+QUALITY_MAX_SECONDS = 10.0
 
 
 @dataclass
@@ -57,6 +59,8 @@ class VideoOptions:
     (and whenever a region gains unpainted area); the flow carries the paint in between.
     ``keep``: share of carried paint kept on a refresh. ``crf``: H.264 quality. ``recut``:
     re-cut each carried mask with GrabCut (:func:`~virtart.video.tracking.grabcut_recut`).
+    ``engine``: "fast", or "gatys" (the Quality engine: clips up to ``QUALITY_MAX_SECONDS``
+    on a CUDA GPU).
     """
 
     max_seconds: float = io.MAX_SECONDS
@@ -72,6 +76,7 @@ class VideoOptions:
     preview_seconds: float = 1.0
     device: str = "auto"
     recut: bool = False
+    engine: str = "fast"
 
 
 @dataclass
@@ -101,6 +106,8 @@ def check_options(options: VideoOptions) -> None:
         raise VirtArtError(f"refresh every must be between 1 and 30 frames, got {options.refresh_every}")
     if not 0.0 <= options.keep < 1.0:
         raise VirtArtError(f"keep must be at least 0 and under 1, got {options.keep}")
+    if options.engine not in ("fast", "gatys"):
+        raise VirtArtError(f"unknown video engine '{options.engine}': use fast or gatys")
     if not 0 <= options.crf <= 51:
         raise VirtArtError(f"crf must be between 0 and 51, got {options.crf}")
 
@@ -221,6 +228,24 @@ def compose(frame: np.ndarray, canvases: list[RegionCanvas], alphas: list[np.nda
     return result
 
 
+def region_painters(info: io.VideoInfo, keyframe: np.ndarray, regions: list, options: VideoOptions) -> list:
+    """One painter per region: the fast engine (its style vectors computed once), or the
+    Quality engine, which only a GPU makes quick enough, and then for short clips."""
+    if options.engine == "gatys":
+        device = resolve_device(options.device)
+        if not device.startswith("cuda"):
+            raise VirtArtError("the Quality engine paints video only on a CUDA GPU (minutes per second of clip "
+                               "on a CPU): use the fast engine")
+        if info.seconds > QUALITY_MAX_SECONDS:
+            raise VirtArtError(f"the Quality engine paints clips of at most {QUALITY_MAX_SECONDS:g} s "
+                               f"(this one is {info.seconds:.1f} s): use the fast engine, or cut the clip")
+        engine = shared_engine("gatys", device)
+        return [quality_painter(engine, region.style) for region in regions]
+    engine = shared_engine("fast", options.device)
+    vectors = engine.style_vectors(keyframe, regions, StyleOptions(feather=options.feather))
+    return [fast_painter(engine, vector) for vector in vectors]
+
+
 def stylize_video(source: str | os.PathLike, regions: list[RegionRequest], out: str | os.PathLike, *,
                   options: VideoOptions | None = None, lossless: str | os.PathLike | None = None,
                   masks_dir: str | os.PathLike | None = None,
@@ -239,15 +264,14 @@ def stylize_video(source: str | os.PathLike, regions: list[RegionRequest], out: 
     check_outputs(source, out, lossless, masks_dir)
     info, keyframe = opened or open_video(source, options)
     prepared = prepare_regions(Photo(keyframe), regions)
-    engine = shared_engine("fast", options.device)
-    vectors = engine.style_vectors(keyframe, prepared, StyleOptions(feather=options.feather))
+    painters = region_painters(info, keyframe, prepared, options)
     # "Everything else" follows the objects it leaves out: their mask is tracked, then inverted.
     inverted = [bool(getattr(request, "invert", False)) for request in regions]
     key_masks = [1.0 - region.mask if flip else region.mask for region, flip in zip(prepared, inverted, strict=True)]
     started = time.perf_counter()
     before = track_back(info, options.keyframe, key_masks, options.flow_long_side) if options.keyframe else {}
     seconds = {"decode": 0.0, "track": time.perf_counter() - started, "stylize": 0.0, "encode": 0.0}
-    canvases = [RegionCanvas(engine, vector, options.working_size, options.keep) for vector in vectors]
+    canvases = [RegionCanvas(painter, options.working_size, options.keep) for painter in painters]
     weights = [pixel_weight(region.strength) for region in prepared]
     masks_tmp = None
     if masks_dir is not None:

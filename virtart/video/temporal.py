@@ -12,11 +12,39 @@ carried canvas is used as it is, so the stylizer need not run on every frame.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
+from virtart.engines.base import Engine, Region, StyleOptions
 from virtart.engines.fast import FastEngine, working_scale
 from virtart.geometry import Box, fit_long_side, resize_image
 from virtart.video.flow import Flows, warp
+
+# Paints a box of the frame: (frame at working size, box in frame pixels, working pixels per
+# frame pixel (x, y)) -> the box's painted pixels, (h, w, 3) uint8 at the frame's resolution.
+Painter = Callable[[np.ndarray, Box, tuple[float, float]], np.ndarray]
+
+
+def fast_painter(engine: FastEngine, vector: np.ndarray) -> Painter:
+    """The fast engine with a region's style vector (computed once per video)."""
+    return lambda working, box, scales: engine.stylise_box(working, box, scales, vector)
+
+
+def quality_painter(engine: Engine, style: np.ndarray) -> Painter:
+    """The Quality (Gatys) engine on the box at working size: started from the fast engine's
+    result and stopped when converged, as for a photo. For short clips on a GPU."""
+    options = StyleOptions(steps="auto", feather=0.0)
+
+    def paint(working: np.ndarray, box: Box, scales: tuple[float, float]) -> np.ndarray:
+        inner = box.scaled(*scales)
+        inner = Box(inner.x0, inner.y0, min(inner.x1, working.shape[1]), min(inner.y1, working.shape[0]))
+        crop = np.ascontiguousarray(inner.of(working))
+        whole = np.ones(crop.shape[:2], np.float32)
+        final = list(engine.run(crop, [Region(whole, style, alpha=whole)], options))[-1]
+        return resize_image(final.layers[0].pixels, box.size)
+
+    return paint
 
 # Share of the carried paint kept on a refresh where the scene did not change. Higher keeps
 # strokes steadier but lets the paint lag behind changes of lighting and shape.
@@ -34,12 +62,12 @@ BOX_MARGIN = 24
 class RegionCanvas:
     """One region's paint across frames (see the module docstring).
 
-    ``engine``: the fast engine; ``vector``: the region's style vector (computed once per
-    video); ``working_size``: long side, in pixels, at which the region's box is painted.
+    ``painter``: paints the region's box (:func:`fast_painter`, :func:`quality_painter`);
+    ``working_size``: long side, in pixels, at which the region's box is painted.
     """
 
-    def __init__(self, engine: FastEngine, vector: np.ndarray, working_size: int | None, keep: float = KEEP):
-        self.engine, self.vector, self.working_size, self.keep = engine, vector, working_size, keep
+    def __init__(self, painter: Painter, working_size: int | None, keep: float = KEEP):
+        self.painter, self.working_size, self.keep = painter, working_size, keep
         self.canvas: np.ndarray | None = None
         self.known: np.ndarray | None = None
 
@@ -74,7 +102,7 @@ class RegionCanvas:
         if scale < 1.0:
             working = resize_image(frame, fit_long_side((width, height), max(width, height) * scale))
         scales = (working.shape[1] / width, working.shape[0] / height)
-        fresh = self.engine.stylise_box(working, box, scales, self.vector).astype(np.float32)
+        fresh = self.painter(working, box, scales).astype(np.float32)
         if self.canvas is None:
             self.canvas = np.zeros((height, width, 3), np.float32)
             self.known = np.zeros((height, width), np.float32)
