@@ -151,11 +151,12 @@ def _number(name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise VirtArtError(f"{name} must be a number, got {value!r}")
     try:
-        if math.isfinite(value):
-            return float(value)
+        finite = math.isfinite(value)
     except OverflowError:  # an integer too large for a float
-        pass
-    raise VirtArtError(f"{name} must be a finite number of sensible size, got {value!r}")
+        raise VirtArtError(f"{name} must be a finite number, got one with {len(str(value))} digits") from None
+    if not finite:
+        raise VirtArtError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
 
 
 def parse_preserve_color(value) -> bool | str:
