@@ -11,7 +11,7 @@ $PY -m virtart segment examples/photos/astronaut.png --point 250,150 --point 200
 $PY -m virtart stylize examples/photos/astronaut.png --style starry_night --mask "$OUT/astronaut-person.png" \
     --invert-mask --engine fast --out "$OUT/astronaut-fast.png" --report "$OUT/fast.json"
 $PY -m virtart stylize examples/photos/astronaut.png --style starry_night --mask "$OUT/astronaut-person.png" \
-    --invert-mask --steps "${STEPS:-150}" --max-size 512 --out "$OUT/astronaut-gatys.png" \
+    --invert-mask --engine gatys --steps "${STEPS:-auto}" --max-size 512 --out "$OUT/astronaut-gatys.png" \
     --report "$OUT/gatys.json" --plot "$OUT/gatys-losses.png"
 $PY -m virtart detect examples/photos/astronaut.png --out-dir "$OUT/objects"
 echo "results in $OUT"
