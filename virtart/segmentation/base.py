@@ -4,9 +4,9 @@ Usage: ``state = segmenter.set_image(rgb)`` once per photo (cached by content ha
 ``segmenter.predict(state, points=[(x, y, label), ...], box=None, strokes=(), prior=None)``
 per interaction. Points, boxes and strokes (polylines, :class:`Stroke`) are in the original
 photo's pixel coordinates (x right, y down); label 1 includes, 0 excludes. ``prior`` is a
-soft hint (a detected object's box around the clicks, see :mod:`~virtart.segmentation.
-prompts`), never a constraint. Masks come back as ``(H, W) float32`` in ``{0, 1}`` at the
-photo's size.
+detected object's box holding the include clicks (:mod:`~virtart.segmentation.prompts`
+drops it once one falls outside), which a backend may take as a box prompt. Masks come
+back as ``(H, W) float32`` in ``{0, 1}`` at the photo's size.
 
 Re-entrant: a segmenter holds only read-only models and a bounded cache of per-image
 embeddings keyed by content hash; everything per user (points, previous logits) travels

@@ -99,14 +99,27 @@ class OfflineSegmenter:
     Clicks and strokes after a box (issue 14) keep the box's answer: the cut still starts
     from the whole box with its centre as a soft seed, include prompts join that seed, the
     geodesic term weighs ``box_click_weight`` (``box_prior`` for the box alone), superpixels
-    far from the newest prompt pay ``box_keep_in`` x area to leave the object (the mirror of
-    ``previous_weight``), and a small box stays in its enlarged crop. Cluttered scenes, even
-    half (tuning), box then clicks: NoC@90 7.68 (clicks weighed as a box alone, 0.3) -> 6.36
-    (weight 2.0; 1.0: 6.60, 4.0: 6.92) -> 6.04 (keep-in 1.0); 5-click mIoU 0.796 -> 0.867.
-    ``prior`` (a detected object's box around the first click) makes superpixels outside it
-    pay ``prior_weight`` x area to be object, halved (``prior_decay``) by each further include
-    click; even half, 1-/5-click mIoU: none 0.499 / 0.776; weight 1: 0.608 / 0.820; 2: 0.624 /
-    0.823; 3: 0.627 / 0.811. Confirmed on the odd half: README, bench/bench_clicks.py.
+    far from the newest prompt pay ``keep_in`` x area to leave the object (the mirror of
+    ``previous_weight``; first for boxes only, now for every prompt), and a small box stays in
+    its enlarged crop. Cluttered scenes, even half (tuning), box then clicks: NoC@90 7.68
+    (clicks weighed as a box alone, 0.3) -> 6.36 (weight 2.0; 1.0: 6.60, 4.0: 6.92) -> 6.04
+    (keep-in 1.0; 2.0: 6.28, 4.0: 6.32); 5-click mIoU 0.796 -> 0.867.
+
+    The prompted superpixels count ``seed_weight`` times in their side's colour model, since
+    a user's click is certain and the rest of the labelling a guess; even half, box then
+    clicks NoC@90: 6.04 (none) -> 6.12 (5), 5.92 (20, 30), 5.60 (50), 6.12 (80), 6.04 (150).
+    ``prior`` (a detected object's box holding the clicks) is taken as a box prompt whose
+    clicks weigh as little as the box alone's centre (``box_prior``): the clicks only say which
+    object is meant. The caller drops it once an include click falls outside
+    (:func:`~virtart.segmentation.prompts.detector_prior`). Cluttered scenes, even half, with
+    the detector prior, 1-click / 5-click mIoU / NoC@90: soft prior (superpixels outside the
+    box paid 2 x area, halved per include click) 0.624 / 0.823 / 8.12; + seed weight 0.622 /
+    0.853 / 7.84; + the box as a prompt with clicks weighed 2.0 (as after a user's box) 0.614
+    / 0.861 / 7.28, 1.0: 0.664 / 0.867 / 7.00, 0.3: 0.717 / 0.870 / 6.96; + keep-in for every
+    prompt 0.717 / 0.870 / 6.84 (plain clicks 8.08 -> 7.84). Tried and dropped: the box grown
+    by 5 % (8.28), a soft box (outside pays, the cut starts from the box; 0.585 / 0.856 / 8.16),
+    keeping the box when an include click falls outside it (grown to hold it; 7.52).
+    Confirmed on the odd half: README, bench/bench_clicks.py.
     """
 
     name = "offline"
@@ -117,8 +130,8 @@ class OfflineSegmenter:
                  box_prior: float = 0.3, max_superpixels: int = 4000, box_zoom_size: int = 256,
                  box_margin: float = 0.25, previous_weight: float = 1.0, previous_radius: float = 0.5,
                  deep_weight: float = 0.5, deep_dims: int = 8, box_shape_prior: float = 0.1,
-                 box_click_weight: float = 2.0, box_keep_in: float = 1.0,
-                 prior_weight: float = 2.0, prior_decay: float = 0.5) -> None:
+                 box_click_weight: float = 2.0, keep_in: float = 1.0, seed_weight: float = 50.0,
+                 prior_as_box: bool = True) -> None:
         self.working_size = working_size
         self.cache_size = cache_size
         self.smoothness = smoothness
@@ -137,9 +150,9 @@ class OfflineSegmenter:
         self.previous_radius = previous_radius
         self.deep_weight = deep_weight
         self.box_click_weight = box_click_weight
-        self.box_keep_in = box_keep_in
-        self.prior_weight = prior_weight
-        self.prior_decay = prior_decay
+        self.keep_in = keep_in
+        self.seed_weight = seed_weight
+        self.prior_as_box = prior_as_box
         self._features = SuperpixelFeatures(dims=deep_dims) if deep_weight > 0 else None
         self._cache: OrderedDict[str, _Working] = OrderedDict()
         self._lock = threading.Lock()
@@ -185,39 +198,31 @@ class OfflineSegmenter:
         superpixels under them. ``previous`` (this segmenter's last answer on the same photo,
         with the same box) only discourages far-off background from turning object, and is
         ignored otherwise. An include click or stroke outside ``box`` grows the box to hold it.
-        ``prior`` (a detected object's box, no box given) makes superpixels outside it pay to
-        be object, less with each include click (see ``prior_weight``). Exclude prompts alone
-        give an empty mask.
+        ``prior`` (a detected object's box holding the include clicks, no box given) is taken
+        as a box prompt whose clicks only point at the object (see ``prior_as_box``). Exclude
+        prompts alone give an empty mask.
         """
         strokes = tuple(Stroke(tuple(map(tuple, s.points)), int(s.label)) for s in strokes)
         check_prompts(state.size, points, box, strokes)
         working: _Working = state.data
         if not isinstance(working, _Working):
             raise VirtArtError("this image state was not made by the offline segmenter; call set_image first")
+        click_weight = self.box_click_weight
+        if prior is not None and box is None and self.prior_as_box:
+            box, click_weight = prior, self.box_prior  # the clicks only point at the detected object
         if box is not None:
             box = _hold_includes(box, points, strokes)
             long_side = max(box[2] - box[0], box[3] - box[1]) * working.scale
             if self.box_zoom_size and long_side < self.box_zoom_size:
-                return self._predict_zoomed(state, box, points, strokes, previous)
-        extra = self._keep_out(state, points, strokes, previous, box is not None)
-        if prior is not None and box is None and self.prior_weight > 0:
-            extra = _add(extra, self._prior_cost(working, prior, points))
-        return self._predict(state, points, box, extra, strokes)
-
-    def _prior_cost(self, working: _Working, prior: Box, points: list[Point]) -> np.ndarray:
-        """``(n,)`` cost of each superpixel outside the prior box turning object: ``prior_weight``
-        x area, times ``prior_decay`` per include click after the first."""
-        includes = sum(1 for p in points if p[2] == 1)
-        weight = self.prior_weight * self.prior_decay ** max(includes - 1, 0)
-        x0, y0, x1, y1 = (v * working.scale for v in prior)
-        cx, cy = working.graph.centroid[:, 0], working.graph.centroid[:, 1]
-        outside = (cx < x0) | (cx > x1) | (cy < y0) | (cy > y1)
-        return (weight * working.graph.area * outside).astype(np.float32)
+                return self._predict_zoomed(state, box, points, strokes, previous, click_weight)
+        extra = self._keep_out(state, points, strokes, previous)
+        return self._predict(state, points, box, extra, strokes, click_weight)
 
     def _keep_out(self, state: ImageState, points: list[Point], strokes: tuple[Stroke, ...],
-                  previous: Prediction | None, boxed: bool = False) -> np.ndarray | None:
-        """``(n,)`` cost of each superpixel turning object, when ``previous`` answered this very
-        photo (and box): zero near the prompts added since, growing away from them."""
+                  previous: Prediction | None) -> np.ndarray | None:
+        """``(n,)`` cost of each superpixel changing side, when ``previous`` answered this very
+        photo (and box): zero near the prompts added since, growing away from them; negative
+        (a cost of turning background) for the previous object."""
         working: _Working = state.data
         stored = previous.extra.get("offline_nodes") if previous is not None and (points or strokes) else None
         if not isinstance(stored, tuple) or len(stored) != 2 or stored[0] != state.key or self.previous_weight <= 0:
@@ -231,8 +236,8 @@ class OfflineSegmenter:
             newest = [points[-1][:2]] if points else list(strokes[-1].points)
         newest = np.float32(newest) * working.scale
         cost = keep_out_cost(working.graph, before, newest, self.previous_weight, self.previous_radius)
-        if boxed and self.box_keep_in > 0:  # and object far from the newest prompt pays to turn background
-            cost = cost - keep_out_cost(working.graph, ~before, newest, self.box_keep_in, self.previous_radius)
+        if self.keep_in > 0:  # and object far from the newest prompt pays to turn background
+            cost = cost - keep_out_cost(working.graph, ~before, newest, self.keep_in, self.previous_radius)
         return cost
 
     def _zoomed_working(self, state: ImageState, crop_box: tuple[int, int, int, int], zoom: float) -> _Working:
@@ -258,7 +263,7 @@ class OfflineSegmenter:
         return zoomed
 
     def _predict_zoomed(self, state: ImageState, box: Box, points: list[Point], strokes: tuple[Stroke, ...],
-                        previous: Prediction | None) -> Prediction:
+                        previous: Prediction | None, click_weight: float) -> Prediction:
         """A small box: segment a crop around it, enlarged so the box's long side is
         ``box_zoom_size`` working pixels; finer superpixels, and colour models of its surroundings.
         Clicks and strokes are moved into the crop (exclude ones outside it are background anyway)."""
@@ -288,8 +293,8 @@ class OfflineSegmenter:
         if previous is not None and previous.extra.get("offline_nodes", ("",))[0] == sub.key:
             inner_previous = Prediction(previous.mask, extra={**previous.extra, "prompt_counts": previous.extra.get(
                 "inner_counts", (len(inner_points) - 1, len(inner_strokes)))})
-            extra = _add(extra, self._keep_out(sub, inner_points, inner_strokes, inner_previous, True))
-        inner = self._predict(sub, inner_points, inner_box, extra, inner_strokes)
+            extra = _add(extra, self._keep_out(sub, inner_points, inner_strokes, inner_previous))
+        inner = self._predict(sub, inner_points, inner_box, extra, inner_strokes, click_weight)
         mask = np.zeros((height, width), np.float32)
         mask[y0:y1, x0:x1] = inner.mask
         counts = (len(points), len(strokes))
@@ -298,10 +303,12 @@ class OfflineSegmenter:
                                  "inner_counts": (len(inner_points), len(inner_strokes))})
 
     def _predict(self, state: ImageState, points: list[Point], box: Box | None,
-                 keep_out: np.ndarray | None = None, strokes: tuple[Stroke, ...] = ()) -> Prediction:
+                 keep_out: np.ndarray | None = None, strokes: tuple[Stroke, ...] = (),
+                 click_weight: float | None = None) -> Prediction:
         working: _Working = state.data
         graph = working.graph
         fg, bg = _click_nodes(working, points, strokes)
+        excluded = bg.copy()
         centre = None
         if box is not None:
             x0, y0, x1, y1 = (v * working.scale for v in box)
@@ -310,8 +317,11 @@ class OfflineSegmenter:
             _, centre = _click_nodes(working, [((box[0] + box[2]) / 2, (box[1] + box[3]) / 2, 0)])
             if bg.all():  # a box smaller than any superpixel: pin its centre
                 fg, bg = fg | centre, bg & ~centre
-        obj = self._segment(graph, fg, bg, box is not None, centre, keep_out, working.features,
-                            bool(points or strokes))
+        weight = None
+        if box is not None:
+            weight = self.box_prior if not (points or strokes) else \
+                self.box_click_weight if click_weight is None else click_weight
+        obj = self._segment(graph, fg, bg, box is not None, centre, keep_out, working.features, weight, excluded)
         # A box bounds the object already: every piece in it may belong (an occluded object).
         obj = keep_connected(graph, obj, fg if fg.any() and box is None else obj)
         mask = obj[graph.labels].astype(np.float32)
@@ -328,14 +338,18 @@ class OfflineSegmenter:
 
     def _segment(self, graph: SuperpixelGraph, fg: np.ndarray, bg: np.ndarray, boxed: bool,
                  centre: np.ndarray | None = None, keep_out: np.ndarray | None = None,
-                 features: np.ndarray | None = None, prompted: bool = False) -> np.ndarray:
+                 features: np.ndarray | None = None, box_weight: float | None = None,
+                 excluded: np.ndarray | None = None) -> np.ndarray:
         """``(n,) bool`` object nodes for the seeds, GrabCut-style on superpixels.
 
         ``centre`` (a box): the box's middle superpixel, a soft include seed, since a box is
         drawn centred on its object; the cut then starts from the whole box, as GrabCut does,
-        and include clicks join the centre as seeds (an exclude click on the centre drops it). ``keep_out``: ``(n,)`` extra object
+        and include clicks join the centre as seeds (an exclude click on the centre drops it),
+        their geodesic closeness weighed by ``box_weight``. ``keep_out``: ``(n,)`` extra object
         costs (the previous answer's, or a zoomed box's shape prior); ``features``: ``(n, d)``
-        deep features per node, or None for colour alone.
+        deep features per node, or None for colour alone. The prompted superpixels (``fg`` and
+        ``excluded``, the exclude prompts among ``bg``) count ``seed_weight`` times in their
+        side's colour model: they are certain, the rest of the labelling is a guess.
         """
         if not fg.any() and not boxed:
             return fg
@@ -344,7 +358,7 @@ class OfflineSegmenter:
             seeds = (centre & ~bg) | fg
             closeness = geodesic_closeness(graph, seeds, bg, None, self.geodesic_floor) if seeds.any() else \
                 np.full(graph.count, 0.5)
-            obj, weight = ~bg, self.box_click_weight if prompted else self.box_prior
+            obj, weight = ~bg, self.box_prior if box_weight is None else box_weight
         else:
             closeness = geodesic_closeness(graph, fg, bg, None if boxed else self.border_offset, self.geodesic_floor)
             obj = closeness > 0.5
@@ -353,9 +367,11 @@ class OfflineSegmenter:
         geo_bg = weight * graph.area * -np.log(1 - p)
         if keep_out is not None:
             geo_fg = geo_fg + keep_out
+        seeds_fg = self.seed_weight * fg
+        seeds_bg = self.seed_weight * (bg if excluded is None else excluded)
         for _ in range(self.iterations):
-            cost_fg = colour_cost(graph, obj) + geo_fg
-            cost_bg = colour_cost(graph, ~obj) + geo_bg
+            cost_fg = colour_cost(graph, obj + seeds_fg) + geo_fg
+            cost_bg = colour_cost(graph, ~obj + seeds_bg) + geo_bg
             if features is not None:  # half the deep log-ratio to each side, clipped like a floor
                 ratio = self.deep_weight * graph.area * np.clip(feature_log_ratio(features, graph.area, obj), -5, 5)
                 cost_fg, cost_bg = cost_fg - 0.5 * ratio, cost_bg + 0.5 * ratio

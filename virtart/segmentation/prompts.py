@@ -3,7 +3,7 @@
 * :func:`stroke_points`: a brush stroke as clicks sampled along its polyline (how SAM, which
   knows no strokes, is told about one);
 * :func:`detector_prior`: which detected object's box, if any, a set of clicks falls in; the
-  segmenter takes it as a soft prior that fades as the clicks disagree with it;
+  segmenter takes it as a box prompt until an include click falls outside it;
 * :func:`rasterize_strokes`: the pixels a set of strokes covers, at any scale;
 * :func:`medial_stroke`: a painted (or missed) region as one stroke along its middle, how the
   page's brush and the benchmark's simulated user turn areas into strokes.

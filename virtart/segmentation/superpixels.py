@@ -103,17 +103,21 @@ def build_graph(rgb: np.ndarray, pixels_per_superpixel: int = 150, max_superpixe
 
 
 def colour_cost(graph: SuperpixelGraph, members: np.ndarray) -> np.ndarray:
-    """Per node: summed negative log-likelihood of its pixels under the members' colour histogram."""
+    """Per node: summed negative log-likelihood of its pixels under the members' colour histogram
+    (``members``: ``(n,) bool``, or ``(n,)`` float weights per node)."""
     return -(graph.histogram @ log_density(graph, members))
 
 
 def log_density(graph: SuperpixelGraph, members: np.ndarray) -> np.ndarray:
-    """``(BINS,)`` log colour density of the members' pixels.
+    """``(BINS,)`` log colour density of the members' pixels (``members`` as in :func:`colour_cost`).
 
     A plain histogram: blurring it across neighbouring bins measured worse on GrabCut-50
     (it lets the object's colours leak into similar background colours).
     """
-    counts = np.asarray(graph.histogram[members].sum(axis=0)).ravel()
+    if members.dtype == bool:
+        counts = np.asarray(graph.histogram[members].sum(axis=0)).ravel()
+    else:
+        counts = graph.histogram.T @ members.astype(np.float32)
     density = counts + COLOUR_FLOOR * max(counts.sum(), 1) / BINS
     return np.log(density / density.sum()).astype(np.float32)
 
