@@ -196,6 +196,7 @@ def test_sessions_are_kept_apart_and_bad_actions_are_explained(browser, url, pho
             page.wait_for_selector("#photo", timeout=30_000)
         page_b.locator("#stylize").click()
         page_b.get_by_text("upload a photo").first.wait_for(timeout=30_000)
+        page_b.wait_for_selector("#run-status:has-text('Not stylized: upload a photo')", timeout=30_000)
         shot(page_b, "5-stylize-before-upload")
 
         page_a.locator("#photo input[type=file]").set_input_files(str(photo_file))

@@ -171,8 +171,10 @@ def test_style_gallery_and_own_painting(tmp_path: Path, loaded: Session, styles_
 
 def test_stylize_without_region_keeps_the_session(loaded: Session):
     loaded.points = [(1.0, 2.0, 1)]
+    run = stylize_handlers.stylize(loaded, "Fast", True, 10, 128, False, 4, "Full resolution")
+    assert "Not stylized: no region" in next(run)[2]  # the status line says why, not "Waiting..."
     with pytest.raises(gr.Error, match="no region"):
-        list(stylize_handlers.stylize(loaded, "Fast", True, 10, 128, False, 4, "Full resolution"))
+        next(run)
     assert loaded.points == [(1.0, 2.0, 1)]
 
 

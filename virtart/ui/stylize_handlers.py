@@ -55,7 +55,17 @@ def stylize(session: Session, engine: str, auto_steps: bool, steps: float, max_s
             feather: float, output_size: str):
     """Yield ``(session, preview, status, slider, download, plot)``; previews first, then the result.
 
-    ``auto_steps``: stop the Quality engine when converged (else exactly ``steps`` steps)."""
+    ``auto_steps``: stop the Quality engine when converged (else exactly ``steps`` steps). A
+    refused run also says why on the status line (the toast fades; "Waiting..." must not stay)."""
+    try:
+        yield from _stylize(session, engine, auto_steps, steps, max_size, preserve_color, feather, output_size)
+    except VirtArtError as exc:
+        yield gr.skip(), gr.skip(), f"Not stylized: {exc}", gr.skip(), gr.skip(), gr.skip()
+        raise
+
+
+def _stylize(session: Session, engine: str, auto_steps: bool, steps: float, max_size: float, preserve_color: bool,
+             feather: float, output_size: str):
     requests = region_requests(session)
     # Every step is reported; the Throttle below decides which ones the page draws.
     options = parse_options("auto" if auto_steps else steps, max_size, preserve_color, feather, preview_every=1)
