@@ -3,6 +3,7 @@ clear error and the server keeps serving."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 pytestmark = pytest.mark.server
@@ -46,10 +47,10 @@ def test_video_tab_handlers(tmp_path, styles_dir):
     from virtart.ui import video_tab
 
     clip = str(make_clip(tmp_path / "clip.mp4", frames=4))
-    frame, points, status = video_tab.show_keyframe(clip, 0)
+    frame, clean, points, status = video_tab.show_keyframe(clip, 0)
     assert frame.shape == (64, 96, 3) and points == [] and "96x64" in status
-    shown, points = video_tab.click_keyframe(clip, 0, [], gr.SelectData(None, {"index": [20, 28], "value": None}))
-    assert points == [(20.0, 28.0, 1)] and shown.shape == frame.shape
+    shown, points = video_tab.click_keyframe(clean, [], gr.SelectData(None, {"index": [20, 28], "value": None}))
+    assert points == [(20.0, 28.0, 1)] and shown.shape == frame.shape and np.array_equal(clean, frame)
     updates = list(video_tab.stylize_from_tab(clip, 0, points, "", False, "starry_night", 1.0))
     preview, path, text = updates[-1]
     assert path.endswith(".mp4") and io.probe(path).size == (96, 64) and text.startswith("Done")

@@ -94,22 +94,22 @@ def stylize_video_api(video: str, points: str = "", box: str = "", detect: str =
 
 
 @user_facing
-def show_keyframe(video: str | None, keyframe) -> tuple[np.ndarray | None, list, str]:
-    """The keyframe to click on; clicks start afresh."""
+def show_keyframe(video: str | None, keyframe) -> tuple[np.ndarray | None, np.ndarray | None, list, str]:
+    """``(shown, clean, points, status)``: the keyframe to click on, a clean copy kept server-side
+    for drawing the dots (a keyframe deep in a long clip is slow to decode again); clicks start afresh."""
     if not video:
-        return None, [], "Upload a clip."
+        return None, None, [], "Upload a clip."
     info, frame = open_video(video, VideoOptions(keyframe=int(_number(keyframe, "keyframe"))))
-    return frame, [], (f"{info.size[0]}x{info.size[1]}, {info.seconds:.1f} s at {float(info.fps):.3g} frames/s. "
-                       "Click what to repaint (none: the whole frame).")
+    return frame, frame, [], (f"{info.size[0]}x{info.size[1]}, {info.seconds:.1f} s at {float(info.fps):.3g} "
+                              "frames/s. Click what to repaint (none: the whole frame).")
 
 
-def click_keyframe(video: str | None, keyframe, points: list, evt: gr.SelectData):
-    """Add an include click at the clicked pixel and redraw the dots."""
-    if not video or evt.index is None:
+def click_keyframe(clean: np.ndarray | None, points: list, evt: gr.SelectData):
+    """Add an include click at the clicked pixel and redraw the dots on the clean keyframe."""
+    if clean is None or evt.index is None:
         return gr.skip(), points
     points = [*points, (float(evt.index[0]), float(evt.index[1]), 1)]
-    _, frame = open_video(video, VideoOptions(keyframe=int(_number(keyframe, "keyframe"))))
-    return draw_points(frame, points, 1.0), points
+    return draw_points(clean, points, 1.0), points
 
 
 @user_facing
@@ -130,6 +130,7 @@ def build_tab(concurrency: dict) -> None:
     """The "Video" tab; ``concurrency``: the heavy events' group settings."""
     with gr.Tab("Video", elem_id="video-tab"):
         points = gr.State([])
+        clean = gr.State(None)  # the keyframe without dots
         with gr.Row():
             with gr.Column(scale=3):
                 clip = gr.File(label="Clip (MP4, WebM, MOV, GIF; up to 60 s, 1920 px)", file_types=VIDEO_TYPES,
@@ -153,9 +154,9 @@ def build_tab(concurrency: dict) -> None:
                 result = gr.File(label="Result (MP4)", interactive=False, elem_id="video-result")
         private = {"api_visibility": "private"}
         for event in (clip.upload, keyframe.submit):
-            event(show_keyframe, [clip, keyframe], [frame, points, status], **private)
-        clear.click(show_keyframe, [clip, keyframe], [frame, points, status], **private)
-        frame.select(click_keyframe, [clip, keyframe, points], [frame, points], **private)
+            event(show_keyframe, [clip, keyframe], [frame, clean, points, status], **private)
+        clear.click(show_keyframe, [clip, keyframe], [frame, clean, points, status], **private)
+        frame.select(click_keyframe, [clean, points], [frame, points], **private)
         running = run.click(stylize_from_tab, [clip, keyframe, points, detect, rest, style, strength],
                             [preview, result, status], show_progress="hidden", **private, **concurrency)
         stop.click(None, None, None, cancels=[running], **private)
