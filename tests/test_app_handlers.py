@@ -259,6 +259,32 @@ def test_warnings_become_toasts_per_thread(monkeypatch: pytest.MonkeyPatch):
     assert warnings.showwarning is showwarning  # no process-wide change per request
 
 
+def test_a_model_fallback_toast_is_short_and_the_log_has_the_details(monkeypatch, caplog, tmp_path: Path):
+    """A visitor reads which model serves; the file paths and the fix go to the server's log."""
+    from virtart import checkpoints
+
+    toasts: list[str] = []
+    monkeypatch.setattr(messages.gr, "Warning", toasts.append)
+    monkeypatch.setenv("VIRTART_CHECKPOINTS", str(tmp_path))
+
+    def build(checkpoint):
+        if checkpoint.spec.name == "vgg19":
+            raise ValueError("truncated file")
+        return checkpoint.spec.name
+
+    monkeypatch.setattr(checkpoints, "resolve", lambda name: checkpoints.Checkpoint(
+        checkpoints.REGISTRY[name], tmp_path / f"{name}.bin", "a test folder"))
+
+    @messages.user_facing
+    def handler():
+        return checkpoints.load_first(["vgg19", "vgg16-offline"], build, "Quality engine network")[1]
+
+    with caplog.at_level("WARNING", logger="virtart"):
+        assert handler() == "vgg16-offline"
+    assert toasts == ["Quality engine network: using vgg16-offline, as vgg19 is not available here"]
+    assert "truncated file" in caplog.text and str(tmp_path) in caplog.text
+
+
 def test_gpu_helper_is_a_no_op_here_and_sizes_requests():
     def fn(x):
         return x

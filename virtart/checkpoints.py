@@ -311,7 +311,7 @@ def load_first(names: Sequence[str], build: Callable[[Checkpoint], T], what: str
             skipped.append(f"{checkpoint.path} ({checkpoint.source}) failed to load: {type(exc).__name__}: {reason}")
             continue
         if skipped:
-            warn(f"{what}: using {name}, as {' | '.join(skipped)}")
+            warn(f"{what}: using {name}, as {names[0]} is not available here", detail=" | ".join(skipped))
         return checkpoint, built
     raise CheckpointError(f"no {what} could be loaded: {' | '.join(skipped)}")
 

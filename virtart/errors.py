@@ -7,6 +7,7 @@ the app shows it as a toast. Programming errors stay ordinary exceptions.
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,14 +29,18 @@ class VirtArtWarning(UserWarning):
 _collector: ContextVar[list[str] | None] = ContextVar("virtart_warnings", default=None)
 
 
-def warn(message: str) -> None:
+def warn(message: str, detail: str = "") -> None:
     """Emit a :class:`VirtArtWarning`: to the innermost :func:`collect_warnings` of this thread
-    (the app's toasts), else through :mod:`warnings` (the CLI prints it)."""
+    (the app's toasts), else through :mod:`warnings` (the CLI prints it). ``detail`` is for
+    whoever runs the models (file paths, checksums, how to fix): the CLI prints it after the
+    message; a visitor's toast shows the message alone and the server's log gets both."""
     collected = _collector.get()
     if collected is not None:
         collected.append(message)
+        if detail:
+            logging.getLogger("virtart").warning("%s: %s", message, detail)
         return
-    warnings.warn(message, VirtArtWarning, stacklevel=2)
+    warnings.warn(f"{message}: {detail}" if detail else message, VirtArtWarning, stacklevel=2)
 
 
 @contextmanager
