@@ -5,7 +5,8 @@ elephant's box (two corner clicks in Box mode), then clicks where the simulated 
 :mod:`virtart.evaluation.click_protocol` would, at most twice, reading the selection back
 from the photo panel's tint; the elephant must reach 0.85 IoU against its labelled mask (a 2-px
 band along the polygon ignored, as in ``bench/bench_clicks.py``).
-A screenshot of every step goes to ``test-artifacts/browser/regions-*.png``.
+A second test paints a stroke in the Brush panel and applies it. A screenshot of every step
+goes to ``test-artifacts/browser/regions-*.png``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from test_app_browser import browser, click_photo_pixel, page, photo_pixels, shot, url  # noqa: F401
+from test_app_browser import browser, click_photo_pixel, page, photo_file, photo_pixels, shot, url  # noqa: F401
 
 from virtart import settings
 from virtart.evaluation.click_protocol import masked_iou, next_click, object_box
@@ -98,3 +99,31 @@ def test_box_then_two_clicks_select_the_elephant(page):  # noqa: F811
     page.locator("#add-region").click()
     page.wait_for_selector("#regions img", timeout=30_000)
     shot(page, "regions-6-added")
+
+
+def test_a_painted_stroke_selects_what_it_covers(page, photo_file: Path, astronaut: np.ndarray):  # noqa: F811
+    """The Brush panel in Chromium: drag a green stroke down the suit, Apply strokes, and the
+    photo panel shows a selection under the stroke (the handler's mapping, through the real editor)."""
+    page.locator("#photo input[type=file]").set_input_files(str(photo_file))
+    page.wait_for_selector("#status:has-text('512x512')", timeout=60_000)
+    page.locator("#brush-panel").get_by_text("Brush: paint").click()
+    canvas = page.locator("#brush canvas").first
+    canvas.scroll_into_view_if_needed()
+    page.wait_for_timeout(1000)  # the editor draws the photo once it is shown
+    box = canvas.bounding_box()
+    scale = min(box["width"] / 512, box["height"] / 512)  # the photo drawn centred, fitted to the canvas
+    left, top = box["x"] + (box["width"] - 512 * scale) / 2, box["y"] + (box["height"] - 512 * scale) / 2
+    path = [(170.0, 300.0 + 10 * i) for i in range(13)]  # photo pixels down the orange suit (see CLICK)
+    page.mouse.move(left + path[0][0] * scale, top + path[0][1] * scale)
+    page.mouse.down()
+    for x, y in path[1:]:
+        page.mouse.move(left + x * scale, top + y * scale, steps=3)
+    page.mouse.up()
+    shot(page, "regions-7-painted")
+    page.locator("#apply-brush").click()
+    page.wait_for_selector("#status:has-text('1 stroke(s)')", timeout=60_000)
+    time.sleep(0.5)
+    shot(page, "regions-8-stroke-applied")
+    selected = selection_from_panel(photo_pixels(page), astronaut)
+    assert selected[330:390, 165:175].mean() > 0.9  # under the stroke
+    assert 0.01 < selected.mean() < 0.6
