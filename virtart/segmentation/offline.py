@@ -108,7 +108,7 @@ class OfflineSegmenter:
     The prompted superpixels count ``seed_weight`` times in their side's colour model, since
     a user's click is certain and the rest of the labelling a guess; even half, box then
     clicks NoC@90: 6.04 (none) -> 6.12 (5), 5.92 (20, 30), 5.60 (50), 6.12 (80), 6.04 (150);
-    strokes 5.28 -> 3.76. Seeds counted from the prompted pixels alone (100 / 200 per pixel)
+    strokes 5.28 -> 4.04 (3.76 with keep-in). Seeds from the prompted pixels alone (100 / 200 per pixel)
     scored lower (box 6.24 / 6.04, strokes 4.04 / 4.16), as did capping the seeds' mass at
     the side's own (5.96, 4.12).
     ``prior`` (a detected object's box holding the clicks) is taken as a box prompt whose
