@@ -10,9 +10,11 @@ between fitting object/background models (colour histograms, and a Gaussian per 
 the deep features) and an exact min-cut on the graph; the object is the part connected
 to the include clicks, and its outline is refined per pixel before being scaled back to
 the photo's size. When the caller passes back the previous :class:`Prediction` (as the UI
-does for each added click), superpixels that were background and lie away from the newest
-click pay a cost for turning object, so a click corrects its neighbourhood instead of
-letting shifted models flood distant look-alike background.
+does for each added click), superpixels that lie away from the newest click pay a cost for
+changing side, so a click corrects its neighbourhood instead of letting shifted models
+flood distant look-alike background or drop distant object. The superpixels under clicks
+and strokes weigh extra in the colour models; a detected object's box holding the clicks
+(``prior``) serves as a box prompt.
 
 Points and boxes are in the original photo's pixels (x right, y down); masks come back as
 ``(H, W) float32`` in ``{0, 1}``. Nothing per user is stored on the segmenter: only a
@@ -199,7 +201,7 @@ class OfflineSegmenter:
 
         Every answer is solved afresh from all the prompts; clicks and strokes pin the
         superpixels under them. ``previous`` (this segmenter's last answer on the same photo,
-        with the same box) only discourages far-off background from turning object, and is
+        with the same box) only discourages far-off superpixels from changing side, and is
         ignored otherwise. An include click or stroke outside ``box`` grows the box to hold it.
         ``prior`` (a detected object's box holding the include clicks, no box given) is taken
         as a box prompt whose clicks only point at the object (see ``prior_as_box``). Exclude
