@@ -51,6 +51,7 @@ def test_video_tab_handlers(tmp_path, styles_dir):
     assert frame.shape == (64, 96, 3) and points == [] and "96x64" in status
     shown, points = video_tab.click_keyframe(clean, [], gr.SelectData(None, {"index": [20, 28], "value": None}))
     assert points == [(20.0, 28.0, 1)] and shown.shape == frame.shape and np.array_equal(clean, frame)
+    assert video_tab.clear_clicks(clean)[1] == [] and np.array_equal(video_tab.clear_clicks(clean)[0], frame)
     updates = list(video_tab.stylize_from_tab(clip, 0, points, "", False, "starry_night", 1.0))
     preview, path, text = updates[-1]
     assert path.endswith(".mp4") and io.probe(path).size == (96, 64) and text.startswith("Done")

@@ -221,7 +221,7 @@ class OfflineSegmenter:
             if self.box_zoom_size and long_side < self.box_zoom_size:
                 return self._predict_zoomed(state, box, points, strokes, previous, click_weight)
         extra = self._keep_out(state, points, strokes, previous)
-        return self._predict(state, points, box, extra, strokes, click_weight)
+        return self._predict(state, points, box, extra, strokes, click_weight=click_weight)
 
     def _keep_out(self, state: ImageState, points: list[Point], strokes: tuple[Stroke, ...],
                   previous: Prediction | None) -> np.ndarray | None:
@@ -299,7 +299,7 @@ class OfflineSegmenter:
             inner_previous = Prediction(previous.mask, extra={**previous.extra, "prompt_counts": previous.extra.get(
                 "inner_counts", (len(inner_points) - 1, len(inner_strokes)))})
             extra = _add(extra, self._keep_out(sub, inner_points, inner_strokes, inner_previous))
-        inner = self._predict(sub, inner_points, inner_box, extra, inner_strokes, click_weight)
+        inner = self._predict(sub, inner_points, inner_box, extra, inner_strokes, click_weight=click_weight)
         mask = np.zeros((height, width), np.float32)
         mask[y0:y1, x0:x1] = inner.mask
         counts = (len(points), len(strokes))
@@ -309,7 +309,8 @@ class OfflineSegmenter:
 
     def _predict(self, state: ImageState, points: list[Point], box: Box | None,
                  keep_out: np.ndarray | None = None, strokes: tuple[Stroke, ...] = (),
-                 click_weight: float | None = None) -> Prediction:
+                 *, click_weight: float) -> Prediction:
+        """``click_weight``: the geodesic weight of a box's seeds once clicks or strokes join them."""
         working: _Working = state.data
         graph = working.graph
         fg, bg = _click_nodes(working, points, strokes)
@@ -322,11 +323,9 @@ class OfflineSegmenter:
             _, centre = _click_nodes(working, [((box[0] + box[2]) / 2, (box[1] + box[3]) / 2, 0)])
             if bg.all():  # a box smaller than any superpixel: pin its centre
                 fg, bg = fg | centre, bg & ~centre
-        weight = None
-        if box is not None:
-            weight = self.box_prior if not (points or strokes) else \
-                self.box_click_weight if click_weight is None else click_weight
-        obj = self._segment(graph, fg, bg, box is not None, centre, keep_out, working.features, weight, excluded)
+        weight = click_weight if points or strokes else self.box_prior
+        obj = self._segment(graph, fg, bg, box is not None, centre, keep_out, working.features, box_weight=weight,
+                            excluded=excluded)
         # A box bounds the object already: every piece in it may belong (an occluded object).
         obj = keep_connected(graph, obj, fg if fg.any() and box is None else obj)
         mask = obj[graph.labels].astype(np.float32)
@@ -343,8 +342,8 @@ class OfflineSegmenter:
 
     def _segment(self, graph: SuperpixelGraph, fg: np.ndarray, bg: np.ndarray, boxed: bool,
                  centre: np.ndarray | None = None, keep_out: np.ndarray | None = None,
-                 features: np.ndarray | None = None, box_weight: float | None = None,
-                 excluded: np.ndarray | None = None) -> np.ndarray:
+                 features: np.ndarray | None = None, *, box_weight: float,
+                 excluded: np.ndarray) -> np.ndarray:
         """``(n,) bool`` object nodes for the seeds, GrabCut-style on superpixels.
 
         ``centre`` (a box): the box's middle superpixel, a soft include seed, since a box is
@@ -363,7 +362,7 @@ class OfflineSegmenter:
             seeds = (centre & ~bg) | fg
             closeness = geodesic_closeness(graph, seeds, bg, None, self.geodesic_floor) if seeds.any() else \
                 np.full(graph.count, 0.5)
-            obj, weight = ~bg, self.box_prior if box_weight is None else box_weight
+            obj, weight = ~bg, box_weight
         else:
             closeness = geodesic_closeness(graph, fg, bg, None if boxed else self.border_offset, self.geodesic_floor)
             obj = closeness > 0.5
@@ -373,7 +372,7 @@ class OfflineSegmenter:
         if keep_out is not None:
             geo_fg = geo_fg + keep_out
         seeds_fg = self.seed_weight * fg
-        seeds_bg = self.seed_weight * (bg if excluded is None else excluded)
+        seeds_bg = self.seed_weight * excluded
         for _ in range(self.iterations):
             cost_fg = colour_cost(graph, obj + seeds_fg) + geo_fg
             cost_bg = colour_cost(graph, ~obj + seeds_bg) + geo_bg

@@ -112,6 +112,11 @@ def click_keyframe(clean: np.ndarray | None, points: list, evt: gr.SelectData):
     return draw_points(clean, points, 1.0), points
 
 
+def clear_clicks(clean: np.ndarray | None):
+    """Forget the clicks and show the clean keyframe again."""
+    return (gr.skip() if clean is None else clean), []
+
+
 @user_facing
 def stylize_from_tab(video, keyframe, points, detect, rest, style, strength):
     """The tab's Stylize button: stream previews, then the MP4."""
@@ -155,7 +160,7 @@ def build_tab(concurrency: dict) -> None:
         private = {"api_visibility": "private"}
         for event in (clip.upload, keyframe.submit):
             event(show_keyframe, [clip, keyframe], [frame, clean, points, status], **private)
-        clear.click(show_keyframe, [clip, keyframe], [frame, clean, points, status], **private)
+        clear.click(clear_clicks, clean, [frame, points], **private)
         frame.select(click_keyframe, [clean, points], [frame, points], **private)
         running = run.click(stylize_from_tab, [clip, keyframe, points, detect, rest, style, strength],
                             [preview, result, status], show_progress="hidden", **private, **concurrency)
