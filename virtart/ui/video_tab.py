@@ -21,6 +21,7 @@ import numpy as np
 
 from virtart import styles
 from virtart.cli.segment_commands import parse_box
+from virtart.engines.base import StyleOptions
 from virtart.errors import VirtArtError
 from virtart.ui.api import parse_points
 from virtart.ui.messages import user_facing
@@ -66,16 +67,22 @@ def run_video(video: str | None, selection: Selection, style: str, strength, key
     """``(preview, None, progress)`` while working, then ``(preview, MP4 path, progress + report)``."""
     if not video:
         raise VirtArtError("no video was given")
-    options = VideoOptions(keyframe=int(_number(keyframe, "keyframe")), feather=_number(feather, "feather"))
-    opened = open_video(video, options)
+    clip = VideoOptions(keyframe=int(_number(keyframe, "keyframe")))
+    opened = open_video(video, clip)
     requests, labels = region_requests(selection, opened[1], style or "starry_night", _number(strength, "strength"))
     out = output_path(Path(video).stem[:40] or "video")
-    for progress in stylize_video(video, requests, out, options=options, opened=opened, labels=labels):
-        state = {"frame": progress.frame, "total": progress.total, "final": progress.final}
-        if progress.final:
-            yield progress.preview, str(out), {**state, "report": progress.report}
-        else:
-            yield progress.preview, None, state
+    run = stylize_video(video, requests, out, options=StyleOptions(feather=_number(feather, "feather")), video=clip,
+                        opened=opened, labels=labels)
+    try:
+        for progress in run:
+            state = {"frame": progress.frame, "total": progress.total, "final": progress.final,
+                     "seconds_left": progress.seconds_left}
+            if progress.final:
+                yield progress.image, str(out), {**state, "report": progress.report}
+            elif progress.image is not None:
+                yield progress.image, None, state
+    finally:
+        run.close()
 
 
 @user_facing
