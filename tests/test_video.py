@@ -109,7 +109,7 @@ def test_round_trip_keeps_timing_audio_and_untouched_pixels(tmp_path, style):
     clip = make_clip(tmp_path / "in.mov", audio="pcm_s16le")  # PCM cannot go in MP4: re-encoded to AAC
     out, lossless, masks = tmp_path / "out.mp4", tmp_path / "copy.mkv", tmp_path / "masks"
     report = run(clip, [square_region(style)], out, lossless=lossless, masks_dir=masks,
-                 options=StyleOptions(feather=2.0))
+                 feather=2.0)
     assert report["frames"] == 8 and report["outside_changed_pixels"] == 0
     assert report["audio"] == {"source_codec": "pcm_s16le", "output": "re-encoded to AAC"}
     written = io.probe(out)

@@ -16,15 +16,17 @@ import json
 
 import numpy as np
 
-from virtart.cli.segment_commands import _classes, parse_box, parse_point
-from virtart.cli.stylize import _check_output, parse_region
+from virtart.cli.stylize import _check_output
 from virtart.engines.base import StyleOptions
 from virtart.engines.composite import DEFAULT_FEATHER
 from virtart.engines.registry import AUTO, ENGINES
 from virtart.errors import VirtArtError
 from virtart.imageio import atomic_write
 from virtart.pipeline import RegionRequest
+from virtart.request import parse_region
 from virtart.segmentation import BACKENDS
+from virtart.segmentation.detect import parse_classes
+from virtart.segmentation.prompts import parse_box, parse_point
 from virtart.video import io
 from virtart.video.pipeline import WORKING_SIZE, VideoOptions, check_outputs, open_video, stylize_video
 from virtart.video.selection import Selection, region_requests
@@ -90,7 +92,7 @@ def build_requests(args: argparse.Namespace, keyframe: np.ndarray) -> tuple[list
             raise VirtArtError("give --style (with an optional selection) or at least one --region")
         return regions, [None] * len(regions)
     selection = Selection(points=[parse_point(text) for text in args.point],
-                          box=parse_box(args.box) if args.box else None, detect=_classes(args.detect),
+                          box=parse_box(args.box) if args.box else None, detect=parse_classes(args.detect),
                           masks=[args.mask] if args.mask else [], everything_else=args.everything_else,
                           backend=args.backend, min_score=args.min_score)
     requests, labels = region_requests(selection, keyframe, args.style, args.strength)
@@ -105,13 +107,13 @@ def run(args: argparse.Namespace) -> int:
         _check_output(args.report, [args.video], ".json", "--report")
     video = VideoOptions(max_seconds=args.max_seconds, max_side=args.max_side, downscale=args.downscale,
                          keyframe=args.keyframe, refresh_every=args.refresh_every, crf=args.crf, recut=args.recut)
-    options = StyleOptions(feather=args.feather, max_size=args.working_size, preserve_color=args.preserve_color,
-                           device=args.device)
+    options = StyleOptions(max_size=args.working_size, device=args.device)
     info, keyframe = open_video(args.video, video)
     requests, labels = build_requests(args, keyframe)
     final = None
     run = stylize_video(args.video, requests, args.out, engine=args.engine, options=options, video=video,
-                        lossless=args.lossless, masks_dir=args.masks_out, opened=(info, keyframe), labels=labels)
+                        lossless=args.lossless, masks_dir=args.masks_out, opened=(info, keyframe), labels=labels,
+                        preserve_color=args.preserve_color, feather=args.feather)
     with tqdm(total=info.frame_count, desc="video", unit="frame", disable=None) as bar:
         for progress in run:
             bar.total = max(bar.total, progress.total)

@@ -28,6 +28,9 @@ class Region:
     ``strength``: 0 keeps the photo, 1 is the full style.
     ``alpha``: the blend weight at the mask's size (:func:`~virtart.engines.composite.region_alphas`),
     set by the compositor before an engine runs (an engine that blends a starting image uses it).
+    ``feather``: the soft-edge radius in photo pixels. ``preserve_color``: False, "luminance"
+    (transfer lightness only) or "histogram" (match the style's colours to the region's first);
+    the compositor applies both, engines never do.
     """
 
     mask: np.ndarray
@@ -35,6 +38,8 @@ class Region:
     strength: float = 1.0
     style_name: str = "custom"
     alpha: np.ndarray | None = None
+    feather: float = DEFAULT_FEATHER
+    preserve_color: bool | str = False
 
 
 @dataclass
@@ -43,10 +48,8 @@ class StyleOptions:
 
     ``max_size`` caps the long side of the regions' box at the working resolution (None: the
     engine's default for the device, from :mod:`virtart.engines.registry`, when the request is
-    made). ``feather`` is the soft-edge radius in output pixels. The Gatys losses are
-    relative (scale-free), so ``style_weight`` is the style-to-content balance.
-    ``preserve_color``: False, "luminance" (transfer lightness only) or "histogram"
-    (match the style's colours to the photo's first).
+    made). The Gatys losses are relative (scale-free), so ``style_weight`` is the
+    style-to-content balance. Feather and colour preservation belong to each :class:`Region`.
 
     ``steps``: "auto" stops the optimisation when its objective has improved by less than
     ``auto_tolerance`` (a fraction) over the last ``auto_window`` steps, or at ``auto_max_steps``;
@@ -66,8 +69,6 @@ class StyleOptions:
     content_weight: float = 1.0
     tv_weight: float = 1e-1
     style_scale: float = 1.0
-    preserve_color: bool | str = False
-    feather: float = DEFAULT_FEATHER
     device: str = "auto"
     preview_every: int = 10
     precision: Literal["auto", "fp32", "bf16"] = "auto"

@@ -52,17 +52,18 @@ class Layer:
 
 
 def region_alphas(photo_rgb: np.ndarray, masks: Sequence[np.ndarray],
-                  softness: float = DEFAULT_FEATHER) -> list[np.ndarray]:
+                  softness: float | Sequence[float] = DEFAULT_FEATHER) -> list[np.ndarray]:
     """Each region's blend weight, ``(H, W) float32`` in ``[0, 1]``, later regions on top.
 
     ``photo_rgb``: the ``(H, W, 3) uint8`` picture the masks belong to (an alpha that follows
     the picture's edges reads it; the feather does not). ``masks``: ``(H, W) float32`` each.
-    ``softness``: the feather radius in pixels (the edge is ``2 * softness`` wide, centred on
-    the mask's outline). Earlier regions lose the pixels a later region takes, so overlapping
+    ``softness``: the feather radius in pixels, one for all or one per region (the edge is
+    ``2 * softness`` wide, centred on the mask's outline). Earlier regions lose the pixels a later region takes, so overlapping
     regions never mix two styles at full strength.
     """
     assert all(mask.shape == photo_rgb.shape[:2] for mask in masks)
-    alphas = [mask_ops.feather(mask, softness) for mask in masks]
+    radii = [softness] * len(masks) if isinstance(softness, (int, float)) else list(softness)
+    alphas = [mask_ops.feather(mask, radius) for mask, radius in zip(masks, radii, strict=True)]
     for index in range(len(alphas) - 1):
         later = np.maximum.reduce(alphas[index + 1 :])
         alphas[index] = np.minimum(alphas[index], 1.0 - later)
@@ -75,13 +76,11 @@ def pixel_weight(strength: float) -> float:
     return min(1.0, 2.0 * float(strength))
 
 
-def styles_for(photo_rgb: np.ndarray, regions: Sequence[Region], preserve_color: bool | str) -> list[Region]:
-    """The regions with their paintings recoloured to the photo's colours under each mask when
-    ``preserve_color == "histogram"`` (done once per request, before any engine runs)."""
-    if preserve_color != "histogram":
-        return list(regions)
+def styles_for(photo_rgb: np.ndarray, regions: Sequence[Region]) -> list[Region]:
+    """The regions, those with ``preserve_color == "histogram"`` with their painting recoloured
+    to the photo's colours under their mask (done once per request, before any engine runs)."""
     return [replace(region, style=match_color_statistics(region.style, photo_rgb, where=region.mask >= 0.5))
-            for region in regions]
+            if region.preserve_color == "histogram" else region for region in regions]
 
 
 @dataclass(frozen=True)
@@ -180,14 +179,13 @@ def blend(original: np.ndarray, layers: list[tuple[np.ndarray, np.ndarray]]) -> 
 
 
 def composite(photo_rgb: np.ndarray, crop_box: Box, layers: Sequence[Layer], frame: tuple[int, int],
-              alphas: Sequence[np.ndarray], strengths: Sequence[float],
-              preserve_color: bool | str = False) -> np.ndarray:
+              alphas: Sequence[np.ndarray], regions: Sequence[Region]) -> np.ndarray:
     """The final paste: ``photo_rgb`` ``(H, W, 3) uint8`` with every region's painted pixels in.
 
     ``layers``: what the engine painted, pixels of an image of ``frame = (w, h)`` that shows
     ``crop_box`` of the photo (each layer names the region indices it paints). ``alphas``:
-    :func:`region_alphas` at the photo's size; ``strengths``: per region (faded by
-    :func:`pixel_weight`). Regions blend in order, later on top; only the regions' box is
+    :func:`region_alphas` at the photo's size; ``regions``: their ``strength`` (faded by
+    :func:`pixel_weight`) and ``preserve_color`` (luminance: the photo's chroma kept). Regions blend in order, later on top; only the regions' box is
     touched, in stripes of rows.
     """
     result = photo_rgb.copy()
@@ -195,7 +193,7 @@ def composite(photo_rgb: np.ndarray, crop_box: Box, layers: Sequence[Layer], fra
     targets = {}
     for index in by_region:
         box = Box.around(alphas[index], threshold=0)
-        if box is not None and pixel_weight(strengths[index]) > 0.0:
+        if box is not None and pixel_weight(regions[index].strength) > 0.0:
             box = _intersection(box, crop_box)
             if box is not None:
                 targets[index] = box
@@ -210,7 +208,8 @@ def composite(photo_rgb: np.ndarray, crop_box: Box, layers: Sequence[Layer], fra
         inner = target.shifted(-outer.x0, -outer.y0)
         canvas = original.copy()
         painted = map_layer(by_region[index], frame, crop_box, target)
-        inner.of(canvas)[:] = finish(painted, inner.of(original), pixel_weight(strengths[index]), preserve_color)
+        region = regions[index]
+        inner.of(canvas)[:] = finish(painted, inner.of(original), pixel_weight(region.strength), region.preserve_color)
         canvases.append((canvas, outer.of(alphas[index])))
     blended = outer.of(result)
     for top in range(0, blended.shape[0], COMPOSITE_ROWS):

@@ -41,6 +41,7 @@ from virtart import masks as mask_ops
 from virtart import pipeline
 from virtart.engines import composite
 from virtart.engines.base import Engine, Region, StyleOptions
+from virtart.engines.composite import DEFAULT_FEATHER
 from virtart.engines.registry import AUTO, ENGINES, engine_spec, resolve_device, shared_engine
 from virtart.errors import VirtArtError
 from virtart.geometry import Box
@@ -153,9 +154,11 @@ class VideoRequest:
     def create(cls, source: str | os.PathLike, regions: Sequence[RegionRequest | Region], engine: str = AUTO,
                options: StyleOptions | None = None, video: VideoOptions | None = None, *,
                opened: tuple[io.VideoInfo, np.ndarray] | None = None,
-               labels: Sequence[str | None] | None = None) -> VideoRequest:
+               labels: Sequence[str | None] | None = None, preserve_color: bool | str = False,
+               feather: float = DEFAULT_FEATHER) -> VideoRequest:
         """Probe the clip and check everything before any work; ``opened``: what
-        :func:`open_video` returned for ``source`` with these settings, if the caller has it."""
+        :func:`open_video` returned for ``source`` with these settings, if the caller has it.
+        ``preserve_color``, ``feather``: for the regions that name none (as for a photo)."""
         video = video or VideoOptions()
         check_options(video)
         info, keyframe = opened or open_video(source, video)
@@ -166,7 +169,8 @@ class VideoRequest:
             device = resolve_device(options.device)
             if engine_spec(AUTO, device).optimises:
                 engine = next(spec.name for spec in ENGINES.values() if not spec.optimises)
-        request = StylizeRequest.create(Photo(keyframe), regions, engine, options)
+        request = StylizeRequest.create(Photo(keyframe), regions, engine, options, preserve_color=preserve_color,
+                                        feather=feather)
         labels = tuple(labels) if labels else (None,) * len(request.regions)
         if len(labels) != len(request.regions):
             raise VirtArtError(f"{len(labels)} labels for {len(request.regions)} regions")
@@ -295,7 +299,7 @@ def region_painter(engine: Engine, region: Region, options: StyleOptions) -> Pai
 
 
 def paste_frame(frame: np.ndarray, canvases: list[RegionCanvas], alphas: list[np.ndarray],
-                regions: Sequence[Region], preserve_color: bool | str) -> np.ndarray:
+                regions: Sequence[Region]) -> np.ndarray:
     """``frame`` with every region's carried paint pasted through its alpha (the compositor's paste)."""
     layers = []
     for index, (canvas, alpha) in enumerate(zip(canvases, alphas, strict=True)):
@@ -304,8 +308,7 @@ def paste_frame(frame: np.ndarray, canvases: list[RegionCanvas], alphas: list[np
         if pixels is not None:
             layers.append(composite.Layer(box, pixels, (index,)))
     size = (frame.shape[1], frame.shape[0])
-    return composite.composite(frame, Box.whole(frame.shape), layers, size, alphas,
-                               [region.strength for region in regions], preserve_color)
+    return composite.composite(frame, Box.whole(frame.shape), layers, size, alphas, regions)
 
 
 class VideoRun:
@@ -354,7 +357,7 @@ class VideoRun:
         key_result = None
         for preview in pipeline.run(request.keyframe, engine):  # the keyframe as a photo: a preview at once
             key_result = preview.result
-        regions = composite.styles_for(keyframe, request.keyframe.regions, options.preserve_color)
+        regions = composite.styles_for(keyframe, request.keyframe.regions)
         # "Everything else" follows the objects it leaves out: their mask is tracked, then inverted.
         key_masks = [1.0 - region.mask if flip else region.mask
                      for region, flip in zip(regions, request.inverted, strict=True)]
@@ -405,7 +408,7 @@ class VideoRun:
                 tick = time.perf_counter()
                 empty = np.zeros(frame.rgb.shape[:2], np.float32)
                 alphas = composite.region_alphas(frame.rgb, [empty if mask is None else mask for mask in masks],
-                                                 options.feather)
+                                                 [region.feather for region in regions])
                 refresh = (frame.index - video.keyframe) % video.refresh_every == 0
                 for index, (canvas, alpha) in enumerate(zip(canvases, alphas, strict=True)):
                     if masks[index] is None:
@@ -415,7 +418,7 @@ class VideoRun:
                         canvas.carry(flows)
                     if refresh or canvas.needs_paint(alpha):
                         canvas.paint(frame.rgb, alpha)
-                painted = paste_frame(frame.rgb, canvases, alphas, regions, options.preserve_color)
+                painted = paste_frame(frame.rgb, canvases, alphas, regions)
                 outside_changed += composite.outside_changed_pixels(frame.rgb, painted, alphas)
                 seconds["stylize"] += time.perf_counter() - tick
 
@@ -463,11 +466,11 @@ class VideoRun:
             "keyframe": video.keyframe, "engine": request.keyframe.engine, "seconds": round(total, 3),
             "frames_per_second": round(count / total, 2) if total else None,
             "share": {name: round(value / total, 3) if total else 0.0 for name, value in seconds.items()},
-            "regions": [{"style": region.style_name, "strength": region.strength,
+            "regions": [{"style": region.style_name, "strength": region.strength, "feather": region.feather,
+                         "preserve_color": region.preserve_color,
                          "keyframe_area_fraction": round(float((region.mask >= 0.5).mean()), 4),
                          "frames_present": present_frames[index]} for index, region in enumerate(regions)],
-            "options": {"feather": options.feather, "working_size": options.max_size,
-                        "preserve_color": options.preserve_color, "refresh_every": video.refresh_every,
+            "options": {"working_size": options.max_size, "refresh_every": video.refresh_every,
                         "keep": video.keep, "crf": video.crf, "recut": video.recut},
             "keyframe_report": key_result.report,
             "outside_changed_pixels": outside_changed,
@@ -499,7 +502,8 @@ def stylize_video(source: str | os.PathLike | VideoRequest, regions: Sequence[Re
                   options: StyleOptions | None = None, video: VideoOptions | None = None,
                   lossless: str | os.PathLike | None = None, masks_dir: str | os.PathLike | None = None,
                   opened: tuple[io.VideoInfo, np.ndarray] | None = None,
-                  labels: Sequence[str | None] | None = None) -> VideoRun:
+                  labels: Sequence[str | None] | None = None, preserve_color: bool | str = False,
+                  feather: float = DEFAULT_FEATHER) -> VideoRun:
     """Paint ``regions`` (chosen on the keyframe) through the clip ``source`` into ``out`` (MP4).
 
     ``source``: a path, or a :class:`VideoRequest` (then ``regions`` and the options are its
@@ -508,14 +512,15 @@ def stylize_video(source: str | os.PathLike | VideoRequest, regions: Sequence[Re
     photo (``max_size`` None: :data:`WORKING_SIZE`). ``video``: the clip settings.
     ``lossless``: also write an FFV1 ``.mkv`` (RGB, bit-exact frames). ``masks_dir``: a new or
     empty folder that receives ``000000.png``... (white = repainted, the union of the regions).
-    ``opened``, ``labels``: see :meth:`VideoRequest.create`. Everything is checked before this
+    ``opened``, ``labels``, ``preserve_color``, ``feather``: see :meth:`VideoRequest.create`. Everything is checked before this
     returns; the work starts on the first ``next()``.
     """
     if out is None:
         raise VirtArtError("no output path was given for the video")
     name = engine if isinstance(engine, str) else engine.name if engine.name in ENGINES else AUTO
     request = source if isinstance(source, VideoRequest) else VideoRequest.create(
-        source, regions, name, options, video, opened=opened, labels=labels)
+        source, regions, name, options, video, opened=opened, labels=labels, preserve_color=preserve_color,
+        feather=feather)
     check_outputs(request.clip.path, out, lossless, masks_dir)
     if isinstance(engine, str):
         check_engine(request)
