@@ -487,14 +487,15 @@ def options_from_json(values: Mapping) -> StyleOptions:
     return parse_options(values.pop("steps", StyleOptions.steps), values.pop("max_size", None), **values)
 
 
-def load_request_file(path: str | os.PathLike, photo: Photo | ImageSource | None = None) -> StylizeRequest:
+def load_request_file(path: str | os.PathLike, photo: Photo | ImageSource | None = None,
+                      defaults: Mapping | None = None) -> StylizeRequest:
     """:func:`request_from_json` of a request file, names read relative to its folder."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise VirtArtError(f"cannot read the request {path}: {getattr(exc, 'strerror', None) or exc}") from None
-    return request_from_json(_as_json(text, f"the request {path}"), photo, path.parent)
+    return request_from_json(_as_json(text, f"the request {path}"), photo, path.parent, defaults=defaults)
 
 
 EXAMPLE_REQUEST = {

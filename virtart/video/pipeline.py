@@ -160,22 +160,40 @@ class VideoRequest:
         :func:`open_video` returned for ``source`` with these settings, if the caller has it.
         ``preserve_color``, ``feather``: for the regions that name none (as for a photo)."""
         video = video or VideoOptions()
-        check_options(video)
         info, keyframe = opened or open_video(source, video)
         options = options or StyleOptions()
         if options.max_size is None:
             options = replace(options, max_size=WORKING_SIZE)
-        if engine == AUTO:  # the device's default, unless it optimises: then the one-pass engine
-            device = resolve_device(options.device)
-            if engine_spec(AUTO, device).optimises:
-                engine = next(spec.name for spec in ENGINES.values() if not spec.optimises)
-        request = StylizeRequest.create(Photo(keyframe), regions, engine, options, preserve_color=preserve_color,
-                                        feather=feather)
-        labels = tuple(labels) if labels else (None,) * len(request.regions)
-        if len(labels) != len(request.regions):
-            raise VirtArtError(f"{len(labels)} labels for {len(request.regions)} regions")
-        inverted = tuple(bool(getattr(region, "invert", False)) for region in regions)
-        return cls(request, info, video, inverted, labels)
+        request = StylizeRequest.create(Photo(keyframe), regions, video_engine(engine, options.device), options,
+                                        preserve_color=preserve_color, feather=feather)
+        inverted = [bool(getattr(region, "invert", False)) for region in regions]
+        return cls.from_keyframe(request, info, video, inverted=inverted, labels=labels)
+
+    @classmethod
+    def from_keyframe(cls, keyframe: StylizeRequest, clip: io.VideoInfo, video: VideoOptions | None = None, *,
+                      inverted: Sequence[bool] | None = None,
+                      labels: Sequence[str | None] | None = None) -> VideoRequest:
+        """A job from a request already checked on the clip's keyframe (say one read with
+        :func:`~virtart.request.load_request_file`, the keyframe as its photo)."""
+        video = video or VideoOptions()
+        check_options(video)
+        if keyframe.photo.size != clip.size:
+            raise VirtArtError(f"the request's photo is {keyframe.photo.size[0]}x{keyframe.photo.size[1]}, the clip's "
+                               f"frames {clip.size[0]}x{clip.size[1]}")
+        count = len(keyframe.regions)
+        labels = tuple(labels) if labels else (None,) * count
+        inverted = tuple(inverted) if inverted else (False,) * count
+        if len(labels) != count or len(inverted) != count:
+            raise VirtArtError(f"{len(labels)} labels and {len(inverted)} invert flags for {count} regions")
+        return cls(keyframe, clip, video, inverted, labels)
+
+
+def video_engine(name: str, device: str = "auto") -> str:
+    """The engine a video gets for ``name``: "auto" is the device's default unless that one
+    optimises (seconds per frame), then the first one-pass engine of the registry."""
+    if name == AUTO and engine_spec(AUTO, resolve_device(device)).optimises:
+        return next(spec.name for spec in ENGINES.values() if not spec.optimises)
+    return name
 
 
 def check_engine(request: VideoRequest) -> None:
