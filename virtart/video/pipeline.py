@@ -393,7 +393,7 @@ class VideoRun:
         present_frames = [0] * len(regions)
         outside_changed, last_preview, count = 0, time.perf_counter(), 0
         previous: np.ndarray | None = None  # the last frame's flow_image
-        painted, closing = keyframe, False
+        painted, closing, exhausted = keyframe, False, False
         try:
             writer = io.VideoWriter(self.out, info.size, info.fps, audio_from=info, lossless_path=self.lossless,
                                     crf=video.crf)
@@ -404,6 +404,7 @@ class VideoRun:
                 frame = next(frames, None)
                 seconds["decode"] += time.perf_counter() - tick
                 if frame is None:
+                    exhausted = True
                     break
                 tick = time.perf_counter()
                 grey = flow_image(frame.rgb, video.flow_long_side)
@@ -475,7 +476,7 @@ class VideoRun:
             "input": os.fspath(info.path), "output": os.fspath(written[0]) if written else None,
             "lossless": os.fspath(written[1]) if written and self.lossless else None,
             "masks": os.fspath(self.masks_dir) if written and self.masks_dir else None,
-            "frames": count, "stopped": self._stop.is_set() and count < info.frame_count,
+            "frames": count, "stopped": not exhausted,
             "fps": round(float(info.fps), 3), "size": list(info.size),
             "output_size": list(io.even_size(info.size)), "rotation": info.rotation, "downscale": info.scale,
             "audio": None if not info.audio_codec else {
