@@ -80,7 +80,7 @@ def detect_api(image: str, classes: str = "", min_score: float = 0.25) -> tuple[
 
 def stylize_request(photo: Photo, regions: str = "", masks: list[str] | None = None,
                     style_images: list[str] | None = None, mask: str | None = None, style: str = DEFAULT_STYLE,
-                    strength: float = 1.0, invert: bool = False, engine: str = AUTO, steps="auto",
+                    strength: float = 1.0, invert: bool = False, engine: str = AUTO, steps: str | float = "",
                     max_size: float = 0, preserve_color: bool = False, feather: float = DEFAULT_FEATHER,
                     request: str = "") -> StylizeRequest:
     """The checked request of one ``/stylize`` call: ``request`` (the JSON form), else a
@@ -111,14 +111,14 @@ def regions_json(text: str):
 @user_facing
 def stylize_api(image: str, regions: str = "", masks: list[str] | None = None, style_images: list[str] | None = None,
                 mask: str | None = None, style: str = DEFAULT_STYLE, strength: float = 1.0, invert: bool = False,
-                engine: str = AUTO, steps: str | float = "auto", max_size: float = 0, preserve_color: bool = False,
+                engine: str = AUTO, steps: str | float = "", max_size: float = 0, preserve_color: bool = False,
                 feather: float = DEFAULT_FEATHER, seed: float = 0,
                 request: str = "") -> Iterator[tuple[np.ndarray, str | None, dict]]:
     """Stream ``(preview, None, progress)`` while the engine works, then
     ``(final image at the photo's full size, PNG file, report)``. ``request``: the JSON form of
     :mod:`virtart.request` (regions with prompts or masks, engine, options); masks and paintings
-    it names by index are the uploaded ``masks`` and ``style_images``. ``engine`` "auto" and
-    ``max_size`` 0 take the registry's defaults for the server's device.
+    it names by index are the uploaded ``masks`` and ``style_images``. ``engine`` "auto",
+    ``steps`` "" and ``max_size`` 0 take the engine's registry defaults for the server's device.
 
     ``seed`` is accepted and ignored, so that existing clients' calls still work: no engine
     draws a random number (the Gatys optimisation starts from the photo), so there is nothing
