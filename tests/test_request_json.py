@@ -161,3 +161,15 @@ def test_print_request_example(capsys):
 
     assert main(["stylize", "--print-request-example"]) == 0
     assert json.loads(capsys.readouterr().out) == json.loads(json.dumps(EXAMPLE_REQUEST))
+
+
+def test_stylize_video_still_takes_the_old_box_string():
+    import gradio as gr
+
+    from virtart.ui import video_tab
+
+    with pytest.raises(gr.Error, match="no video was given"):  # the box string parsed, then the missing clip
+        list(video_tab.stylize_video_api(None, box="10,20,300,240"))
+    with pytest.raises(gr.Error, match="box '10,20': expected X0,Y0,X1,Y1"):
+        list(video_tab.stylize_video_api(None, box="10,20"))
+    assert parse_box("10, 20, 300, 240", "box") == Prompt.from_json({"box": [10, 20, 300, 240]}).box
