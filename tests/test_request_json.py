@@ -173,3 +173,20 @@ def test_stylize_video_still_takes_the_old_box_string():
     with pytest.raises(gr.Error, match="box '10,20': expected X0,Y0,X1,Y1"):
         list(video_tab.stylize_video_api(None, box="10,20"))
     assert parse_box("10, 20, 300, 240", "box") == Prompt.from_json({"box": [10, 20, 300, 240]}).box
+
+
+def test_each_region_keeps_its_own_colour_rule_in_the_optimiser(tiny_gatys, small_photo, painting):
+    import cv2
+
+    from virtart.engines.base import Region
+    from virtart.engines.registry import GatysOptions
+    from virtart.pipeline import stylize
+
+    left = np.zeros(small_photo.shape[:2], np.float32)
+    left[:, :32] = 1
+    regions = [Region(left, painting, preserve_color="luminance", feather=0), Region(1 - left, painting, feather=0)]
+    options = GatysOptions(steps=10, init="photo", max_size=64, device="cpu")
+    final = list(stylize(small_photo, regions, engine=tiny_gatys, options=options))[-1].image
+    chroma = [cv2.cvtColor(image, cv2.COLOR_RGB2YCrCb)[..., 1:].astype(int) for image in (final, small_photo)]
+    change = np.abs(chroma[0] - chroma[1])
+    assert change[:, :32].mean() < 1.0 and change[:, 32:].mean() > 5.0  # kept on the left only (0.03 and 16)
