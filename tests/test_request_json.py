@@ -190,3 +190,9 @@ def test_each_region_keeps_its_own_colour_rule_in_the_optimiser(tiny_gatys, smal
     chroma = [cv2.cvtColor(image, cv2.COLOR_RGB2YCrCb)[..., 1:].astype(int) for image in (final, small_photo)]
     change = np.abs(chroma[0] - chroma[1])
     assert change[:, :32].mean() < 1.0 and change[:, 32:].mean() > 5.0  # kept on the left only (0.03 and 16)
+
+
+def test_page_events_build_the_one_prompt():
+    prompt = Prompt().with_click(30, 22).with_click(2, 2, 0).with_box((50, 40), (12, 8))
+    assert prompt.points == ((30.0, 22.0, 1), (2.0, 2.0, 0)) and prompt.box == (12, 8, 51, 41)  # both corners inside
+    assert Prompt.from_json(prompt.to_json()) == prompt
