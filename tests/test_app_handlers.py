@@ -223,6 +223,10 @@ def test_api_requests_take_the_one_json_form(astronaut: np.ndarray, tmp_path: Pa
     whole = api.stylize_request(photo, masks=[mask_path], request=json.dumps(
         {"version": 1, "engine": "fast", "regions": [{"mask": 0, "style": "udnie", "feather": 1}]}))
     assert whole.engine == "fast" and whole.regions[0].feather == 1.0
+    for text, message in (('{"regions": [{"mask": 0, "style": "udnie"}], "options": {"device": "cuda:7"}}',
+                           "the server's to choose"), ("{broken", "not valid JSON")):
+        with pytest.raises(VirtArtError, match=message):
+            api.stylize_request(photo, masks=[mask_path], request=text)
     for regions, message in (('[{"mask": 3, "style": "udnie"}]', "mask index 3"),
                              ('[{"mask": 0, "style": "nope"}]', "not a gallery id"),
                              ('[{"mask": "/etc/hosts", "style": "udnie"}]', "read only from a request file"),

@@ -125,7 +125,8 @@ class StylizeRequest:
     def to_json(self, photo: str | None = None) -> dict:
         """This request in the JSON form: masks and own paintings as PNG ``data:`` URLs, gallery
         paintings by id; ``photo``: the photo's path to record, if any.
-        ``request_from_json(request.to_json(), photo=request.photo)`` makes the same request."""
+        ``request_from_json(request.to_json(), photo=request.photo)`` makes the same request
+        (soft mask edges at 8 bits)."""
         data: dict = {"version": JSON_VERSION}
         if photo is not None:
             data["photo"] = str(photo)

@@ -16,6 +16,7 @@ import json
 import numpy as np
 
 from virtart.cli.stylize import _check_output
+from virtart.engines.composite import DEFAULT_FEATHER
 from virtart.engines.registry import ENGINES, default_video_engine
 from virtart.errors import VirtArtError
 from virtart.imageio import atomic_write
@@ -49,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--keyframe", type=int, default=0, help="the frame (from 0) the regions are chosen on")
     parser.add_argument("--backend", default="auto", choices=BACKENDS, help="segmenter for --point/--box")
     parser.add_argument("--min-score", type=float, default=0.25, help="detector confidence for --detect")
-    parser.add_argument("--feather", type=float, default=4.0, help="soft-edge radius in px")
+    parser.add_argument("--feather", type=float, default=DEFAULT_FEATHER, help="soft-edge radius in px")
     parser.add_argument("--working-size", type=int, default=VideoOptions.working_size,
                         help="long side in px at which each region is painted (default %(default)s)")
     parser.add_argument("--refresh-every", type=int, default=VideoOptions.refresh_every,

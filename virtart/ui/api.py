@@ -90,7 +90,13 @@ def stylize_request(photo: Photo, regions: str = "", masks: list[str] | None = N
                 "feather": feather, "style": style or (0 if style_images else DEFAULT_STYLE), "preview_every": 1}
     uploads = {"masks": masks or [], "style_images": style_images or []}
     if str(request or "").strip():
-        return request_from_json(request, photo, **uploads, defaults=defaults)
+        try:
+            data = json.loads(request) if isinstance(request, str) else request
+        except json.JSONDecodeError:
+            data = request  # request_from_json says what is wrong with it
+        if isinstance(data, dict) and isinstance(data.get("options"), dict) and "device" in data["options"]:
+            raise VirtArtError("options.device is the server's to choose; leave it out of the request")
+        return request_from_json(data, photo, **uploads, defaults=defaults)
     if str(regions or "").strip():
         return request_from_json({"regions": regions_json(regions)}, photo, **uploads, defaults=defaults)
     if not mask:
