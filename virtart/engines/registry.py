@@ -107,6 +107,11 @@ class EngineSpec:
         return option_specs(self.options)
 
     @property
+    def optimises(self) -> bool:
+        """Whether the engine iterates (it has steps): seconds per picture rather than one pass."""
+        return self.default_steps is not None
+
+    @property
     def default_steps(self) -> int | str | None:
         """The steps a run takes when asked for none ("auto": the engine's stopping rule); None
         for an engine without steps."""
@@ -152,12 +157,6 @@ def default_engine(device: str) -> str:
     """The engine a request gets when it names none: the optimiser where a GPU makes it quick,
     the one-pass network on a CPU."""
     return "gatys" if device.startswith("cuda") else "fast"
-
-
-def default_video_engine() -> str:
-    """The engine a clip gets when it names none: the one-pass network (the optimiser takes
-    seconds per frame even on a GPU)."""
-    return "fast"
 
 
 def engine_choices() -> list[tuple[str, str]]:
