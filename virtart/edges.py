@@ -40,6 +40,7 @@ MATTING_PAD = 6
 MATTING_EPS = 1e-5
 FUZZY_MIN = 0.35  # a tile is solved when its guided alpha is at least this uncertain
 MATTING_SECONDS_PER_MP = 0.6  # the matting band's time budget, per megapixel of photo
+ENGINE_CLEARANCE = 16  # px of fill beyond the band (see engine_margin)
 GUIDE_RADIUS_SCALE = 1.0  # guided-filter window radius, in band half-widths
 SHARPEN = 3.0  # slope of the refined alpha around 0.5: edges as crisp as the photo's
 
@@ -50,6 +51,12 @@ def band_radius(shape: tuple[int, ...], softness: float | str = AUTO) -> float:
         diagonal = float(np.hypot(shape[0], shape[1]))
         return float(np.clip(AUTO_BAND_FRACTION * diagonal, *AUTO_BAND_LIMITS))
     return float(softness)
+
+
+def engine_margin(shape: tuple[int, ...], softness: float | str = AUTO) -> int:
+    """Pixels past a region's edge that an engine paints from :func:`engine_input`: the band
+    and a clearance, so the fill's own far border stays out of every blended pixel."""
+    return int(np.ceil(band_radius(shape, softness))) + ENGINE_CLEARANCE
 
 
 def signed_distance(mask: np.ndarray) -> np.ndarray:
