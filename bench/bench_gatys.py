@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from virtart.engines.base import Region, StyleOptions  # noqa: E402
 from virtart.engines.gatys import GatysEngine  # noqa: E402
 from virtart.models.vgg import CONTENT_TAP, STYLE_TAPS, normalize  # noqa: E402
+from virtart.pipeline import stylize  # noqa: E402
 from virtart.styles import load_style  # noqa: E402
 
 
@@ -45,7 +46,7 @@ def ms_per_step(engine: GatysEngine, size: int, steps: int, precision: str) -> d
     mask = np.ones(photo.shape[:2], np.float32)
     options = StyleOptions(steps=steps + 2, max_size=size, preview_every=1, precision=precision)
     stamps = []
-    for preview in engine.run(photo, [Region(mask, style)], options):
+    for preview in stylize(photo, [Region(mask, style)], engine=engine, options=options):
         if engine.device.type == "cuda":
             torch.cuda.synchronize()
         stamps.append(time.perf_counter())

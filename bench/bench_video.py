@@ -1,11 +1,13 @@
 """Video benchmark: throughput, tracking IoU, flicker (warping error) and untouched pixels.
 
-    .venv/bin/python bench/bench_video.py --report video.json [--clips 16] [--skip throughput,...]
+    .venv/bin/python bench/bench_video.py --report video.json [--clips 16] [--skip throughput,...] [--sizes 480p]
 
 * throughput: 60-frame clips at 480p (854x480) and 720p (1280x720), a camera pan over a
   coco128-seg photo, one region covering about half of each frame, through the whole
   ``stylize_video`` (decode, track, stylize, encode); frames per second and the share of
   each stage.
+* stop: the same 480p clip; after 10 frames the run is closed: seconds the close takes (it
+  finishes the partial MP4), and whether that MP4 plays with the frames the report says.
 * tracking: clips made from coco128-seg (bench/video_clips.py: an object moving over another
   photo, and a camera panning/zooming over a photo), the true mask given on frame 0; mean IoU
   of the carried masks over frames 1..59. Even-indexed photos were used for tuning, odd ones
@@ -37,6 +39,7 @@ from video_clips import camera_clip, coco_objects, object_clip  # noqa: E402
 
 from virtart import masks as mask_ops  # noqa: E402
 from virtart import settings  # noqa: E402
+from virtart.engines.composite import DEFAULT_FEATHER  # noqa: E402
 from virtart.engines.registry import shared_engine  # noqa: E402
 from virtart.imageio import load_mask  # noqa: E402
 from virtart.pipeline import RegionRequest  # noqa: E402
@@ -58,9 +61,8 @@ def write_clip(path: Path, frames: list[np.ndarray], fps: int = 30) -> Path:
 
 
 def run_video(clip: Path, mask: np.ndarray, style: str, out: Path, **kwargs) -> dict:
-    options = kwargs.pop("options", VideoOptions())
     final = None
-    for progress in stylize_video(clip, [RegionRequest(mask, style)], out, options=options, **kwargs):
+    for progress in stylize_video(clip, [RegionRequest(mask, style)], out, engine="fast", **kwargs):
         final = progress
     return final.report
 
@@ -73,13 +75,15 @@ def half_frame_mask(size: tuple[int, int]) -> np.ndarray:
     return mask.astype(np.float32)
 
 
-def throughput(objects, style: str, work: Path) -> dict:
+def throughput(objects, style: str, work: Path, sizes: set[str]) -> dict:
     """Frames per second of the default path (MP4 only); CPU seconds per frame as well, since the
     machine is shared (wall time then depends on the other jobs). The untouched-pixel check runs
     a second time with the lossless copy and the masks written."""
     name, rgb, mask = objects[0]
     results = {}
     for label, size in (("480p", (854, 480)), ("720p", (1280, 720))):
+        if label not in sizes:
+            continue
         frames, _ = camera_clip(rgb, mask, size, frames=FRAMES, seed=1)
         clip = write_clip(work / f"{label}.mp4", frames)
         region = half_frame_mask(size)
@@ -92,9 +96,31 @@ def throughput(objects, style: str, work: Path) -> dict:
         results[label] = {"frames_per_second": report["frames_per_second"], "share": report["share"],
                           "cpu_seconds_per_frame": round(cpu / report["frames"], 4),
                           "region_fraction": report["regions"][0]["keyframe_area_fraction"],
-                          "untouched": untouched(clip, out, lossless, masks, feather=VideoOptions.feather)}
+                          "untouched": untouched(clip, out, lossless, masks, feather=DEFAULT_FEATHER)}
         print(label, json.dumps(results[label]), flush=True)
     return results
+
+
+def stop_latency(objects, style: str, work: Path, after: int = 10) -> dict:
+    """Seconds ``close()`` takes after ``after`` frames of a 480p clip, and the partial clip's frames."""
+    name, rgb, mask = objects[0]
+    frames, _ = camera_clip(rgb, mask, (854, 480), frames=FRAMES, seed=1)
+    clip = write_clip(work / "stop.mp4", frames)
+    out = work / "stop-out.mp4"
+    run = stylize_video(clip, [RegionRequest(half_frame_mask((854, 480)), style)], out, engine="fast",
+                        lossless=work / "stop-out.mkv")
+    for progress in run:
+        if progress.frame >= after:
+            break
+    started = time.perf_counter()
+    run.close()
+    seconds = time.perf_counter() - started
+    written = sum(1 for _ in io.read_frames(io.probe(out)))
+    result = {"close_seconds": round(seconds, 3), "report_frames": run.report["frames"],
+              "stopped": run.report["stopped"], "mp4_frames": written,
+              "lossless_frames": sum(1 for _ in io.read_frames(io.probe(work / "stop-out.mkv")))}
+    print("stop", json.dumps(result), flush=True)
+    return result
 
 
 def untouched(clip: Path, out: Path, lossless: Path, masks: Path, feather: float) -> dict:
@@ -167,9 +193,9 @@ def flicker(objects, style: str, work: Path, count: int, start: int = 0) -> dict
                 ("object", object_clip(rgb, mask, objects[index + 1][1], TRACK_SIZE, 30, seed=index))):
             clip = write_clip(work / f"flicker-{index}-{kind}.mp4", frames)
             decoded = [f.rgb for f in io.read_frames(io.probe(clip))]
-            for target, options in ((ours, VideoOptions()), (independent, VideoOptions(refresh_every=1, keep=0.0))):
+            for target, video in ((ours, VideoOptions()), (independent, VideoOptions(refresh_every=1, keep=0.0))):
                 copy = work / "flicker.mkv"
-                run_video(clip, truths[0], style, work / "flicker.mp4", lossless=copy, options=options)
+                run_video(clip, truths[0], style, work / "flicker.mp4", lossless=copy, video=video)
                 outputs = [f.rgb for f in io.read_frames(io.probe(copy))]
                 target.append(warping_error(decoded, outputs, truths))
         print("flicker", index, round(ours[-1], 2), round(independent[-1], 2), flush=True)
@@ -186,7 +212,8 @@ def main() -> int:
     parser.add_argument("--flicker-clips", type=int, default=4, help="photos for the flicker comparison")
     parser.add_argument("--flicker-half", choices=("even", "odd"), default="even",
                         help="photos for the flicker comparison")
-    parser.add_argument("--skip", default="", help="comma-separated: throughput,tracking,recut,flicker")
+    parser.add_argument("--skip", default="", help="comma-separated: throughput,stop,tracking,recut,flicker")
+    parser.add_argument("--sizes", default="480p,720p", help="comma-separated throughput sizes: 480p,720p")
     parser.add_argument("--report", help="write the JSON report here")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -195,7 +222,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         if "throughput" not in skip:
-            report["throughput"] = throughput(objects, args.style, work)
+            report["throughput"] = throughput(objects, args.style, work, set(args.sizes.split(",")))
+        if "stop" not in skip:
+            report["stop"] = stop_latency(objects, args.style, work)
         if "tracking" not in skip:
             report["tracking"] = tracking(objects, args.clips)
         if "recut" not in skip:

@@ -40,8 +40,9 @@ sys.path.insert(0, str(REPO / "bench"))
 from bench_gatys import TutorialLoss, image_tensor, tutorial_recipe  # noqa: E402
 
 from bench.harness.tiny_models import random_vgg19  # noqa: E402
-from virtart.engines.base import Region, StyleOptions  # noqa: E402
+from virtart.engines.base import MAX_WORKING_SIZE, Region, StyleOptions  # noqa: E402
 from virtart.engines.gatys import GatysEngine  # noqa: E402
+from virtart.pipeline import stylize  # noqa: E402
 
 MODES = {
     "gpu": {"device": "cuda", "gatys_sizes": [512, 1024], "steps": 300, "snapshot_every": 25, "warmup_steps": 10,
@@ -91,12 +92,12 @@ def run_ours(engine: GatysEngine, photo, style, steps: int, precision: str = "au
              preview_every: int | None = None) -> tuple[float, list[tuple[float, np.ndarray]]]:
     """Seconds for ``steps`` steps over the whole photo, and ``(seconds, image)`` per preview."""
     mask = np.ones(photo.shape[:2], np.float32)
-    options = StyleOptions(steps=steps, max_size=photo.shape[0], preview_every=preview_every or steps,
+    options = StyleOptions(steps=steps, max_size=MAX_WORKING_SIZE, preview_every=preview_every or steps,
                            precision=precision)
     snapshots = []
     sync(str(engine.device))
     started = time.perf_counter()
-    for preview in engine.run(photo, [Region(mask, style)], options):
+    for preview in stylize(photo, [Region(mask, style)], engine=engine, options=options):
         if preview_every or preview.final:
             snapshots.append((time.perf_counter() - started, preview.image))
     sync(str(engine.device))
@@ -198,12 +199,12 @@ def fast_section(config: dict) -> list[dict]:
         photo = cv2.resize(data.astronaut(), (size, size), interpolation=cv2.INTER_AREA)
         mask = np.zeros(photo.shape[:2], np.float32)
         mask[:, : size // 2] = 1
-        options = StyleOptions(max_size=None)
-        list(engine.run(photo, [Region(mask, data.coffee())], options))  # warm-up
+        options = StyleOptions(max_size=MAX_WORKING_SIZE, device=config["device"])
+        list(stylize(photo, [Region(mask, data.coffee())], engine=engine, options=options))  # warm-up
         times = []
         for _ in range(config["fast_repeats"]):
             started = time.perf_counter()
-            list(engine.run(photo, [Region(mask, data.coffee())], options))
+            list(stylize(photo, [Region(mask, data.coffee())], engine=engine, options=options))
             times.append(time.perf_counter() - started)
         rows.append({"size": size, "region": "half", "seconds": round(float(np.median(times)), 3),
                      "onnxruntime_device": engine.stylizer.device})

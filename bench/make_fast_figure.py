@@ -22,8 +22,9 @@ import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
 from virtart import settings  # noqa: E402
-from virtart.engines.base import Region, StyleOptions  # noqa: E402
+from virtart.engines.base import MAX_WORKING_SIZE, Region, StyleOptions  # noqa: E402
 from virtart.imageio import atomic_write  # noqa: E402
+from virtart.pipeline import stylize  # noqa: E402
 
 SIZE = 2048
 CROP = (760, 300, 1120, 660)  # x0, y0, x1, y1: the face and the helmet's rim
@@ -69,7 +70,8 @@ def main() -> None:
     region = Region(np.ones(photo.shape[:2], np.float32), style, 1.0, name)
     results = {}
     for label, max_size in (("384", 384), ("native", None)):
-        results[label] = list(engine.run(photo, [region], StyleOptions(max_size=max_size)))[-1].image
+        options = StyleOptions(max_size=max_size or MAX_WORKING_SIZE, device="cpu")
+        results[label] = list(stylize(photo, [region], engine=engine, options=options))[-1].image
     panels = [
         panel(photo, f"photo ({SIZE} px), 1:1 crop"),
         panel(results["384"], "network at 384 px, scaled up"),

@@ -64,9 +64,17 @@ def run_in_threads(target, count: int) -> None:
 
 
 @pytest.fixture(scope="session")
-def tiny_gatys():
-    """A Gatys engine over a randomly initialised, thinned VGG-19: the real engine code, results
-    in a fraction of a second, no weights read."""
+def tiny_fast():
+    """The fast engine over a small random stylizer: the real engine code, no weights read."""
+    from bench.harness.tiny_models import tiny_fast_engine
+
+    return tiny_fast_engine()
+
+
+@pytest.fixture(scope="session")
+def tiny_gatys(tiny_fast):
+    """A Gatys engine over a randomly initialised, thinned VGG-19 (its "fast" start from
+    ``tiny_fast``): the real engine code, results in a fraction of a second, no weights read."""
     import torch
 
     from bench.harness.tiny_models import random_vgg19
@@ -75,4 +83,4 @@ def tiny_gatys():
     with torch.random.fork_rng():
         torch.manual_seed(0)
         network = random_vgg19(width_divisor=16)
-    return GatysEngine(dataclasses.replace(network, name="tiny-vgg"), "cpu")
+    return GatysEngine(dataclasses.replace(network, name="tiny-vgg"), "cpu", fast=tiny_fast)

@@ -8,8 +8,8 @@ import pytest
 
 from virtart import checkpoints
 from virtart.engines.base import Region, StyleOptions
-from virtart.engines.composite import outside_changed_pixels, region_alphas
-from virtart.engines.fast import FastEngine, pixel_weight
+from virtart.engines.composite import outside_changed_pixels, pixel_weight, region_alphas
+from virtart.engines.fast import FastEngine
 from virtart.models import magenta
 
 pytestmark = pytest.mark.weights  # the shipped Magenta ONNX networks
@@ -41,7 +41,9 @@ def disc() -> np.ndarray:
 
 
 def run_final(engine, photo, regions, **options):
-    previews = list(engine.run(photo, regions, StyleOptions(max_size=None, **options)))
+    from virtart.pipeline import stylize
+
+    previews = list(stylize(photo, regions, engine=engine, options=StyleOptions(device="cpu", **options)))
     assert previews[-1].final and all(not p.final for p in previews[:-1])
     return previews
 
@@ -100,7 +102,7 @@ def test_preview_then_full_size_final_with_outside_pixels_untouched(engine, phot
     assert final.image.shape == photo.shape and final.image.dtype == np.uint8
     assert final.info["device"] == "cpu" and final.info["perceptual_net"] is None
     assert final.info["working_sizes"][-1][0] > 160  # native resolution: the box, not 384 px of the photo
-    alphas = region_alphas([disc], 6.0)
+    alphas = region_alphas(photo, [disc], 6.0)
     assert outside_changed_pixels(photo, final.image, alphas) == 0
     inside = disc > 0.5
     assert np.abs(final.image.astype(int) - photo)[inside].mean() > 20
@@ -109,17 +111,17 @@ def test_preview_then_full_size_final_with_outside_pixels_untouched(engine, phot
 def test_large_photo_yields_small_preview_first(engine, astronaut, painting):
     big = cv2.resize(astronaut, (800, 600), interpolation=cv2.INTER_CUBIC)
     mask = np.zeros(big.shape[:2], np.float32)
-    mask[100:400, 50:500] = 1.0
-    previews = list(engine.run(big, [Region(mask, painting, 1.0)], StyleOptions(max_size=None)))
+    mask[100:500, 50:700] = 1.0
+    previews = run_final(engine, big, [Region(mask, painting, 1.0)])
     assert [p.stage for p in previews] == ["preview", "final"]
-    assert max(previews[0].image.shape[:2]) == 384
+    assert max(previews[0].info["working_sizes"][0]) == 384 and previews[0].image.shape == big.shape
     assert previews[1].image.shape == big.shape
-    assert outside_changed_pixels(big, previews[1].image, region_alphas([mask], 4.0)) == 0
-    capped = list(engine.run(big, [Region(mask, painting, 1.0)], StyleOptions(max_size=200)))
+    assert outside_changed_pixels(big, previews[1].image, region_alphas(big, [mask], 4.0)) == 0
+    capped = run_final(engine, big, [Region(mask, painting, 1.0)], max_size=200)
     assert [p.stage for p in capped] == ["final"]  # as quick as a preview: no preview
     assert capped[0].image.shape == big.shape
-    assert max(capped[0].info["working_sizes"][-1]) <= 200  # max_size caps the box's working size
-    assert outside_changed_pixels(big, capped[0].image, region_alphas([mask], 4.0)) == 0
+    assert max(capped[0].info["working_sizes"][-1]) <= 200 + 2 * engine.context  # the box, plus context
+    assert outside_changed_pixels(big, capped[0].image, region_alphas(big, [mask], 4.0)) == 0
 
 
 def test_same_input_same_output(engine, photo, painting, disc):
@@ -155,7 +157,7 @@ def test_two_regions_and_luminance_preservation(engine, photo, painting, disc):
     original = cv2.cvtColor(photo, cv2.COLOR_RGB2YCrCb)[..., 1:].astype(int)
     inside = (disc > 0.5) | (other > 0.5)
     assert np.abs(chroma - original)[inside].mean() < 3.0
-    assert outside_changed_pixels(photo, final, region_alphas([disc, other], 4.0)) == 0
+    assert outside_changed_pixels(photo, final, region_alphas(photo, [disc, other], 4.0)) == 0
 
 
 def test_histogram_colour_matching_pulls_colours_toward_the_photo(engine, photo, painting, disc):
@@ -164,38 +166,26 @@ def test_histogram_colour_matching_pulls_colours_toward_the_photo(engine, photo,
     inside = disc > 0.5
     target = photo[inside].mean(axis=0)
     assert np.abs(matched[inside].mean(axis=0) - target).sum() < np.abs(plain[inside].mean(axis=0) - target).sum()
-    assert outside_changed_pixels(photo, matched, region_alphas([disc], 4.0)) == 0
+    assert outside_changed_pixels(photo, matched, region_alphas(photo, [disc], 4.0)) == 0
 
 
 def test_pipeline_end_to_end_with_a_gallery_style(styles_dir, photo, disc):
     from virtart.pipeline import RegionRequest, stylize
 
     previews = list(stylize(photo, [RegionRequest(disc, "starry_night", 1.0)], engine="fast",
-                            options=StyleOptions(max_size=None)))
+                            options=StyleOptions()))
     report = previews[-1].result.report
     assert report["engine"] == "fast" and report["outside_changed_pixels"] == 0
     assert report["output_size"] == [320, 320] and report["device"] == "cpu"
 
 
-def test_resampling_a_box_matches_resizing_the_whole_image():
-    from virtart.engines.fast import resample_box
-
-    rng = np.random.default_rng(0)
-    small = cv2.GaussianBlur(rng.integers(0, 255, (60, 80, 3), dtype=np.uint8), (5, 5), 0)
-    whole = cv2.resize(small, (200, 150), interpolation=cv2.INTER_CUBIC)
-    box = (40, 30, 160, 110)
-    crop = resample_box(small[5:50, 10:70], (10, 5), (0.4, 0.4), box)
-    inner = np.abs(crop.astype(int) - whole[30:110, 40:160])[4:-4, 4:-4]  # crop edges reflect instead
-    assert inner.max() <= 2
-
-
 def test_the_pipeline_feathers_and_composites_once(engine, photo, painting, disc, monkeypatch):
-    """The engine paints layers inside the pipeline's alphas; the pipeline blends them and counts
-    the outside pixels with those same alphas: one feathering, one composite."""
+    """The engine paints layers of its crop; the compositor blends them and the report counts
+    the outside pixels with those same alphas: one feathering, one blend, nothing in the engine."""
     from virtart import pipeline
-    from virtart.engines import composite, fast
+    from virtart.engines import composite
 
-    calls = {"feather": 0, "composite": 0}
+    calls = {"feather": 0, "blend": 0}
 
     def counted(function, key):
         def wrapper(*args, **kwargs):
@@ -203,11 +193,10 @@ def test_the_pipeline_feathers_and_composites_once(engine, photo, painting, disc
             return function(*args, **kwargs)
         return wrapper
 
-    monkeypatch.setattr(composite.masks, "feather", counted(composite.masks.feather, "feather"))
-    monkeypatch.setattr(composite, "composite", counted(composite.composite, "composite"))
-    monkeypatch.setattr(fast, "composite_layers", counted(fast.composite_layers, "engine composite"))
+    monkeypatch.setattr(composite.mask_ops, "feather", counted(composite.mask_ops.feather, "feather"))
+    monkeypatch.setattr(composite, "blend", counted(composite.blend, "blend"))
     final = list(pipeline.stylize(photo, [Region(disc, painting)], engine=engine,
-                                  options=StyleOptions(max_size=None, device="cpu")))[-1]
-    assert calls == {"feather": 1, "composite": 1}
+                                  options=StyleOptions(device="cpu")))[-1]
+    assert calls == {"feather": 1, "blend": 1}
     assert final.result.image is final.image and final.result.report["outside_changed_pixels"] == 0
     assert [layer.regions for layer in final.layers] == [(0,)]

@@ -30,12 +30,13 @@ def test_the_gatys_engine_lowers_the_style_loss_and_leaves_the_outside_alone(pho
     from bench.harness.tiny_models import random_vgg19
     from virtart.engines.base import Region, StyleOptions
     from virtart.engines.gatys import GatysEngine
+    from virtart.pipeline import stylize
 
     engine = GatysEngine(random_vgg19(DEVICE, 1 if DEVICE == "cuda" else 8), DEVICE)
     mask = np.zeros(photo.shape[:2], np.float32)
     mask[:, :96] = 1
     options = StyleOptions(steps=30 if DEVICE == "cuda" else 6, max_size=192, preview_every=5, feather=2)
-    previews = list(engine.run(photo, [Region(mask, data.coffee())], options))
+    previews = list(stylize(photo, [Region(mask, data.coffee())], engine=engine, options=options))
     first, last = previews[0].losses[0]["style"], previews[-1].losses[0]["style"]
     assert previews[-1].final and last < first
     result = previews[-1].image
@@ -63,11 +64,12 @@ def test_the_fast_engine_matches_the_cpu(photo):
 
     from virtart.engines.base import Region, StyleOptions
     from virtart.engines.fast import FastEngine
+    from virtart.pipeline import stylize
 
     mask = np.zeros(photo.shape[:2], np.float32)
     mask[:, :96] = 1
-    results = [list(FastEngine.from_registry(device=device).run(photo, [Region(mask, data.coffee())],
-                                                                StyleOptions(max_size=None)))[-1].image
+    results = [list(stylize(photo, [Region(mask, data.coffee())], engine=FastEngine.from_registry(device=device),
+                            options=StyleOptions(device=device)))[-1].image
                for device in (DEVICE, "cpu")]
     assert results[0].shape == photo.shape
     assert np.abs(results[0].astype(int) - results[1].astype(int)).mean() <= 2.0

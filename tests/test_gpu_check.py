@@ -27,7 +27,9 @@ def test_the_gpu_check_runs_on_the_cpu_and_writes_every_section(tmp_path):
         assert {"recipe_final", "ours_final", "recipe_s_to_recipe_final", "ours_s_to_recipe_final"} <= set(
             row["shared_loss"])
         assert row["shared_loss"]["recipe_s_to_recipe_final"] is not None  # the recipe reaches its own loss
-    assert result["bf16_vs_fp32"]["mean_abs_diff_grey_levels"] >= 0
+    # bf16 really ran (the result differs from fp32) and stays within the stated tolerance
+    # (measured 1.23 grey levels at this tiny size, 2 steps).
+    assert 0 < result["bf16_vs_fp32"]["mean_abs_diff_grey_levels"] <= 2.0
     assert result["sam"]["set_image_ms"] > 0 and result["sam"]["click_ms"] > 0
     assert [row["size"] for row in result["fast"]] == result["config"]["fast_sizes"]
     assert result["pytest_gpu"]["returncode"] == 0 and result["pytest_gpu"]["outcomes"].get("skipped", 0) >= 3

@@ -32,6 +32,7 @@ def test_a_corrupt_vgg19_falls_back_to_the_offline_vgg16_and_still_stylizes(tmp_
     from virtart.engines.base import Region, StyleOptions
     from virtart.engines.gatys import GatysEngine
     from virtart.models.vgg import load_perceptual_network
+    from virtart.pipeline import stylize
 
     monkeypatch.setenv("VIRTART_CHECKPOINTS", str(tmp_path))
     filename = checkpoints.REGISTRY["vgg19"].filename
@@ -45,8 +46,8 @@ def test_a_corrupt_vgg19_falls_back_to_the_offline_vgg16_and_still_stylizes(tmp_
     mask = np.zeros(small_photo.shape[:2], np.float32)
     mask[8:40, 8:56] = 1
     style = np.flipud(small_photo).copy()
-    previews = list(GatysEngine(network).run(small_photo, [Region(mask, style)],
-                                             StyleOptions(steps=2, max_size=64, preview_every=1)))
+    previews = list(stylize(small_photo, [Region(mask, style)], engine=GatysEngine(network),
+                            options=StyleOptions(steps=2, max_size=64, preview_every=1, device="cpu")))
     assert previews[-1].final and previews[-1].image.shape == small_photo.shape
 
 

@@ -1,4 +1,5 @@
-"""Video: decoding/encoding, tracking, flicker blending and bad input (tiny clips made with PyAV here)."""
+"""Video: decoding/encoding, tracking, flicker blending, Stop and bad input (tiny clips made with
+PyAV here; painted with the tiny random engines: no weights needed)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 av = pytest.importorskip("av")
 
+from virtart.engines.base import Region, StyleOptions  # noqa: E402
 from virtart.errors import VirtArtError  # noqa: E402
 from virtart.pipeline import RegionRequest  # noqa: E402
 from virtart.video import io  # noqa: E402
@@ -78,11 +80,24 @@ def style() -> np.ndarray:
     return rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)
 
 
+@pytest.fixture(autouse=True)
+def engine(tiny_fast):
+    """Every run of this module paints with the tiny random fast engine."""
+    global ENGINE
+    ENGINE = tiny_fast
+    return tiny_fast
+
+
+ENGINE = None
+
+
 def run(*args, **kwargs) -> dict:
+    kwargs.setdefault("engine", ENGINE)
     final = None
-    for progress in stylize_video(*args, **kwargs):
-        final = progress
-    assert final is not None and final.final
+    progress_items = list(stylize_video(*args, **kwargs))
+    assert progress_items[0].stage == "keyframe" and progress_items[0].image is not None
+    final = progress_items[-1]
+    assert final is not None and final.final and final.report["stopped"] is False
     return final.report
 
 
@@ -90,12 +105,11 @@ def read_all(path: Path) -> list[io.Frame]:
     return list(io.read_frames(io.probe(path)))
 
 
-@pytest.mark.weights  # paints with the shipped fast engine
 def test_round_trip_keeps_timing_audio_and_untouched_pixels(tmp_path, style):
     clip = make_clip(tmp_path / "in.mov", audio="pcm_s16le")  # PCM cannot go in MP4: re-encoded to AAC
     out, lossless, masks = tmp_path / "out.mp4", tmp_path / "copy.mkv", tmp_path / "masks"
     report = run(clip, [square_region(style)], out, lossless=lossless, masks_dir=masks,
-                 options=VideoOptions(feather=2.0))
+                 options=StyleOptions(feather=2.0))
     assert report["frames"] == 8 and report["outside_changed_pixels"] == 0
     assert report["audio"] == {"source_codec": "pcm_s16le", "output": "re-encoded to AAC"}
     written = io.probe(out)
@@ -129,22 +143,57 @@ def test_tracker_follows_a_moving_square(recut):
         assert (mask * truth).sum() / np.maximum(mask, truth).sum() > 0.8
 
 
-@pytest.mark.weights  # paints with the shipped fast engine
-def test_stop_leaves_no_output(tmp_path, style):
+def test_stop_keeps_a_playable_partial_clip_and_says_how_many_frames(tmp_path, style, engine):
+    import time
+
+    clip = make_clip(tmp_path / "in.mp4", frames=8)
+    out, lossless = tmp_path / "out.mp4", tmp_path / "out.mkv"
+    run_ = stylize_video(clip, [square_region(style)], out, engine=engine, lossless=lossless,
+                         masks_dir=tmp_path / "masks", video=VideoOptions(preview_seconds=0.0))
+    first = next(run_)
+    assert first.stage == "keyframe" and first.frame == 0 and first.image.shape == (64, 96, 3)
+    assert not np.array_equal(first.image, scene(0))  # the painted keyframe, before any frame
+    items = [next(run_) for _ in range(3)]
+    assert [item.frame for item in items] == [1, 2, 3] and all(item.total == 8 for item in items)
+    assert all(item.seconds_left is not None and item.seconds_left >= 0 for item in items)
+    started = time.perf_counter()
+    run_.close()
+    assert time.perf_counter() - started < 0.5
+    assert run_.report["stopped"] is True and run_.report["frames"] == 3
+    assert [f.index for f in read_all(out)] == [0, 1, 2] and len(read_all(lossless)) == 3  # playable
+    assert sorted(p.name for p in (tmp_path / "masks").iterdir()) == [f"{i:06d}.png" for i in range(3)]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_stop_from_another_thread_ends_with_a_final_item(tmp_path, style, engine):
+    clip = make_clip(tmp_path / "in.mp4", frames=8)
+    run_ = stylize_video(clip, [square_region(style)], tmp_path / "out.mp4", engine=engine)
+    next(run_), next(run_)
+    run_.stop()
+    rest = list(run_)
+    assert rest[-1].final and rest[-1].report["stopped"] is True and rest[-1].report["frames"] == 1
+    assert len(read_all(tmp_path / "out.mp4")) == 1
+
+
+def test_an_error_leaves_no_output(tmp_path, style, engine):
     clip = make_clip(tmp_path / "in.mp4", frames=6)
-    out = tmp_path / "out.mp4"
-    generator = stylize_video(clip, [square_region(style)], out, masks_dir=tmp_path / "masks",
-                              options=VideoOptions(preview_seconds=0.0))
-    next(generator)
-    generator.close()
+
+    class Broken:
+        name, context = "broken", 0
+
+        def run(self, image, regions, options):
+            raise RuntimeError("the engine broke")
+            yield
+
+    with pytest.raises(RuntimeError, match="broke"):
+        run(clip, [square_region(style)], tmp_path / "out.mp4", engine=Broken())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
 
 
-@pytest.mark.weights  # paints with the shipped fast engine
 def test_keyframe_in_the_middle_tracks_both_ways(tmp_path, style):
     clip = make_clip(tmp_path / "in.mp4", frames=6)
     report = run(clip, [square_region(style, index=3)], tmp_path / "out.mp4", masks_dir=tmp_path / "masks",
-                 options=VideoOptions(keyframe=3))
+                 video=VideoOptions(keyframe=3))
     assert report["regions"][0]["frames_present"] == 6
     from virtart.imageio import load_mask
 
@@ -152,7 +201,6 @@ def test_keyframe_in_the_middle_tracks_both_ways(tmp_path, style):
     assert first[28, 20] == 1.0 and first[28, 60] == 0.0  # the square's place on frame 0
 
 
-@pytest.mark.weights  # paints with the shipped fast engine
 @pytest.mark.parametrize("kind", ["gif", "odd", "vfr", "rotated", "aac", "webm"])
 def test_unusual_but_valid_clips(tmp_path, style, kind):
     size = (95, 63) if kind == "odd" else SIZE
@@ -201,16 +249,15 @@ def test_bad_input_one_clear_message_and_no_output(tmp_path, style, name):
     assert not (tmp_path / "out.mp4").exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
-@pytest.mark.weights  # paints with the shipped fast engine
 def test_limits_refuse_or_downscale(tmp_path, style):
     clip = make_clip(tmp_path / "in.mp4", frames=8)
     with pytest.raises(VirtArtError, match="over the 0.5 s limit"):
-        run(clip, [square_region(style)], tmp_path / "a.mp4", options=VideoOptions(max_seconds=0.5))
+        run(clip, [square_region(style)], tmp_path / "a.mp4", video=VideoOptions(max_seconds=0.5))
     with pytest.raises(VirtArtError, match="over the 48 px limit"):
-        run(clip, [square_region(style)], tmp_path / "a.mp4", options=VideoOptions(max_side=48))
+        run(clip, [square_region(style)], tmp_path / "a.mp4", video=VideoOptions(max_side=48))
     with pytest.warns(UserWarning, match="shrunk"):
         report = run(clip, [square_region(style)], tmp_path / "a.mp4",
-                     options=VideoOptions(max_side=48, downscale=True))
+                     video=VideoOptions(max_side=48, downscale=True))
     assert report["size"] == [48, 32]
 
 
@@ -223,9 +270,10 @@ def test_cli_bad_video_is_one_error_line(tmp_path, capsys):
     assert code == 2 and len(error) == 1 and error[0].startswith("error: ")
 
 
-@pytest.mark.weights  # paints with the shipped fast engine
-def test_cli_mask_everything_else_report_and_masks(tmp_path, style):
+def test_cli_mask_everything_else_report_and_masks(tmp_path, style, engine, monkeypatch):
     import json
+
+    monkeypatch.setattr("virtart.video.pipeline.shared_engine", lambda name, device="auto": engine)
 
     from virtart.cli.main import main
     from virtart.imageio import save_mask, save_png
@@ -278,13 +326,15 @@ def test_detected_object_leaves_and_is_found_again(tmp_path, style):
     assert area[0] > 0.2 and area[22] == 0.0 and area[-1] > 0.2
 
 
-@pytest.mark.weights  # the Quality engine starts from the shipped fast engine's result
-def test_the_quality_engine_paints_a_box_and_is_refused_where_it_would_take_minutes(tmp_path, style, tiny_gatys):
+def test_an_optimising_engine_paints_a_box_and_is_refused_where_it_would_take_minutes(tmp_path, style,
+                                                                                       tiny_gatys):
     from virtart.geometry import Box
-    from virtart.video.temporal import RegionCanvas, quality_painter
+    from virtart.video.pipeline import region_painter
+    from virtart.video.temporal import RegionCanvas
 
     frame = scene(0)
-    canvas = RegionCanvas(quality_painter(tiny_gatys, style), working_size=None)
+    region = Region(np.ones(frame.shape[:2], np.float32), style)
+    canvas = RegionCanvas(region_painter(tiny_gatys, region, StyleOptions(steps="auto", max_size=64)))
     alpha = np.zeros(frame.shape[:2], np.float32)
     alpha[16:40, 10:34] = 1.0
     canvas.paint(frame, alpha)  # the Gatys engine on the region's box, from a fast start, auto stop
@@ -293,6 +343,46 @@ def test_the_quality_engine_paints_a_box_and_is_refused_where_it_would_take_minu
     assert not np.array_equal(np.round(box.of(canvas.canvas)).astype(np.uint8), box.of(frame))
 
     clip = make_clip(tmp_path / "in.mp4", frames=4)
+    report = run(clip, [square_region(style)], tmp_path / "tiny.mp4", engine=tiny_gatys,
+                 options=StyleOptions(steps=2, max_size=64, device="cpu"))
+    assert report["frames"] == 4 and report["engine"] == "gatys" and report["outside_changed_pixels"] == 0
     with pytest.raises(VirtArtError, match="only on a CUDA GPU"):
-        run(clip, [square_region(style)], tmp_path / "out.mp4", options=VideoOptions(engine="gatys", device="cpu"))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+        stylize_video(clip, [square_region(style)], tmp_path / "out.mp4", engine="gatys",
+                      options=StyleOptions(device="cpu"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4", "tiny.mp4"]
+
+
+def test_cli_two_regions_two_paintings_outside_untouched(tmp_path, style, engine, monkeypatch):
+    """``virtart video CLIP --region A.png=STYLE --region B.png=STYLE@0.7``: two regions in two
+    paintings; far from both, the lossless copy equals the input and the MP4 is within codec error."""
+    import json
+
+    from virtart.cli.main import main
+    from virtart.imageio import save_mask, save_png
+
+    monkeypatch.setattr("virtart.video.pipeline.shared_engine", lambda name, device="auto": engine)
+    clip = make_clip(tmp_path / "in.mp4", frames=5)
+    left, right = np.zeros(SIZE[::-1], np.float32), np.zeros(SIZE[::-1], np.float32)
+    left[16:40, 10:34] = 1.0  # the moving square
+    right[44:60, 60:90] = 1.0  # a still patch at the bottom right
+    save_mask(tmp_path / "a.png", left)
+    save_mask(tmp_path / "b.png", right)
+    save_png(tmp_path / "one.png", style)
+    save_png(tmp_path / "two.png", style[::-1, :, ::-1].copy())
+    out, lossless = tmp_path / "out.mp4", tmp_path / "out.mkv"
+    code = main(["video", str(clip), "--region", f"{tmp_path / 'a.png'}={tmp_path / 'one.png'}",
+                 "--region", f"{tmp_path / 'b.png'}={tmp_path / 'two.png'}@0.7", "--feather", "2",
+                 "--out", str(out), "--lossless", str(lossless), "--report", str(tmp_path / "r.json")])
+    assert code == 0
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["frames"] == 5 and report["outside_changed_pixels"] == 0
+    assert [r["strength"] for r in report["regions"]] == [1.0, 0.7]
+    originals, copies, lossy = read_all(clip), read_all(lossless), read_all(out)
+    for index, (original, copy, encoded) in enumerate(zip(originals, copies, lossy, strict=True)):
+        far = np.ones(SIZE[::-1], bool)
+        far[8:48, 2 + 2 * index : 42 + 2 * index] = False  # the square, its feather and a tracking margin
+        far[40:64, 56:96] = False  # the patch and its feather
+        assert np.array_equal(copy.rgb[far], original.rgb[far])
+        assert np.abs(encoded.rgb[far].astype(int) - original.rgb[far]).mean() <= 2.0
+        for rows, cols in ((slice(20, 36), slice(16 + 2 * index, 28 + 2 * index)), (slice(48, 56), slice(64, 86))):
+            assert np.abs(copy.rgb[rows, cols].astype(int) - original.rgb[rows, cols]).mean() > 5  # repainted

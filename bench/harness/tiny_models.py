@@ -54,3 +54,46 @@ def tiny_sam(seed: int = 0) -> torch.nn.Module:
     finally:
         torch.random.set_rng_state(generator_state)
     return sam.eval()
+
+
+class RandomStylizer:
+    """:class:`~virtart.models.magenta.MagentaStylizer`'s interface over a small random network,
+    for the fast engine in tests: a style vector from a painting's colours, and a
+    vector-conditioned colour mix over a 5x5 neighbourhood (so the engine's context matters).
+    Deterministic for a seed; every size works."""
+
+    device = "cpu"
+    sources = {"predict": "random", "transform": "random"}
+
+    def __init__(self, seed: int = 0) -> None:
+        import numpy as np
+
+        rng = np.random.default_rng(seed)
+        self.project = rng.normal(0.0, 1.0, (27, 100)).astype(np.float32)
+        self.mix = rng.normal(0.0, 0.15, (100, 12)).astype(np.float32)
+
+    def style_vector(self, image):
+        """``(1, 1, 1, 100) float32`` from the mean colours of a 3x3 grid of ``image``."""
+        import cv2
+        import numpy as np
+
+        grid = cv2.resize(image, (3, 3), interpolation=cv2.INTER_AREA).astype(np.float32).reshape(-1) / 255.0
+        return np.tanh(grid @ self.project).reshape(1, 1, 1, 100)
+
+    def stylize(self, content, vector):
+        """``(H, W, 3) uint8`` -> ``(H, W, 3) uint8``: a blurred, recoloured copy."""
+        import cv2
+        import numpy as np
+
+        weights = vector.reshape(100) @ self.mix
+        matrix, bias = weights[:9].reshape(3, 3) * 4.0 + np.float32(0.3) * np.eye(3, dtype=np.float32), weights[9:]
+        blurred = cv2.blur(content.astype(np.float32) / 255.0, (5, 5), borderType=cv2.BORDER_REFLECT)
+        mixed = blurred @ matrix.T + bias
+        return np.clip(np.round(mixed * 255.0), 0, 255).astype(np.uint8)
+
+
+def tiny_fast_engine(seed: int = 0):
+    """The real :class:`~virtart.engines.fast.FastEngine` over :class:`RandomStylizer`."""
+    from virtart.engines.fast import FastEngine
+
+    return FastEngine(RandomStylizer(seed))

@@ -2,6 +2,7 @@
 
 Examples::
 
+    virtart video clip.mp4 --region sky.png=starry_night --region road.png=great_wave@0.6 --out two.mp4
     virtart video clip.mp4 --point 320,240 --style starry_night --out painted.mp4
     virtart video clip.mp4 --detect person,dog --style great_wave --out painted.mp4 --masks-out masks/
     virtart video clip.mp4 --box 10,20,300,240 --everything-else --style udnie --out rest.mp4
@@ -16,13 +17,16 @@ import json
 import numpy as np
 
 from virtart.cli.segment_commands import _classes, parse_box, parse_point
-from virtart.cli.stylize import _check_output
+from virtart.cli.stylize import _check_output, parse_region
+from virtart.engines.base import StyleOptions
+from virtart.engines.composite import DEFAULT_FEATHER
+from virtart.engines.registry import AUTO, ENGINES
 from virtart.errors import VirtArtError
 from virtart.imageio import atomic_write
 from virtart.pipeline import RegionRequest
 from virtart.segmentation import BACKENDS
 from virtart.video import io
-from virtart.video.pipeline import VideoOptions, check_outputs, open_video, stylize_video
+from virtart.video.pipeline import WORKING_SIZE, VideoOptions, check_outputs, open_video, stylize_video
 from virtart.video.selection import Selection, region_requests
 
 
@@ -42,18 +46,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--everything-else", nargs="?", const=True, default=None, metavar="STYLE",
                         help="alone: repaint everything outside the selection instead; with a STYLE: also "
                              "repaint everything else, in that style")
-    parser.add_argument("--style", required=True, help="gallery id (see `virtart styles`) or an image file")
+    parser.add_argument("--style", help="gallery id (see `virtart styles`) or an image file, for the selection")
+    parser.add_argument("--region", action="append", default=[], metavar="KEYFRAME_MASK.png=STYLE[@STRENGTH]",
+                        help="a region drawn as a mask of the keyframe, with its own style and strength "
+                             "(repeatable; as for `virtart stylize`)")
     parser.add_argument("--strength", type=float, default=1.0, help="0 keeps the video, 1 is the full style")
     parser.add_argument("--keyframe", type=int, default=0, help="the frame (from 0) the regions are chosen on")
     parser.add_argument("--backend", default="auto", choices=BACKENDS, help="segmenter for --point/--box")
     parser.add_argument("--min-score", type=float, default=0.25, help="detector confidence for --detect")
-    parser.add_argument("--feather", type=float, default=4.0, help="soft-edge radius in px")
-    parser.add_argument("--working-size", type=int, default=VideoOptions.working_size,
-                        help="long side in px at which each region is painted (default %(default)s)")
+    parser.add_argument("--feather", type=float, default=DEFAULT_FEATHER, help="soft-edge radius in px")
+    parser.add_argument("--preserve-color", nargs="?", const="luminance", default=False,
+                        choices=["luminance", "histogram"], help="keep the clip's colours")
+    parser.add_argument("--working-size", type=int, default=WORKING_SIZE,
+                        help="long side in px at which each region's box is painted (default %(default)s)")
     parser.add_argument("--refresh-every", type=int, default=VideoOptions.refresh_every,
                         help="paint anew every N frames; the flow carries the paint in between")
-    parser.add_argument("--engine", choices=["fast", "gatys"], default="fast",
-                        help="gatys: the Quality engine, for clips of up to 10 s on a CUDA GPU")
+    parser.add_argument("--engine", choices=[*ENGINES, AUTO], default=AUTO,
+                        help="auto: the default one-pass engine; an engine that optimises paints clips of up "
+                             "to 10 s on a CUDA GPU")
     parser.add_argument("--recut", action="store_true",
                         help="re-cut each carried mask with GrabCut (sharper moving objects, ~3x tracking time)")
     parser.add_argument("--max-seconds", type=float, default=io.MAX_SECONDS, help="longer clips are refused")
@@ -69,12 +79,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def build_requests(args: argparse.Namespace, keyframe: np.ndarray) -> tuple[list[RegionRequest], list[str | None]]:
-    """Regions for :func:`stylize_video` from the flags, and the classes of detected ones."""
+    """Regions for :func:`stylize_video` from the flags (the selection painted in ``--style``,
+    then each ``--region``), and the classes of detected ones."""
+    regions = [parse_region(text) for text in args.region]
+    chosen = args.point or args.box or args.detect or args.mask or args.everything_else is not None
+    if not args.style:
+        if chosen:
+            raise VirtArtError("--point, --box, --detect, --mask and --everything-else need --style")
+        if not regions:
+            raise VirtArtError("give --style (with an optional selection) or at least one --region")
+        return regions, [None] * len(regions)
     selection = Selection(points=[parse_point(text) for text in args.point],
                           box=parse_box(args.box) if args.box else None, detect=_classes(args.detect),
                           masks=[args.mask] if args.mask else [], everything_else=args.everything_else,
                           backend=args.backend, min_score=args.min_score)
-    return region_requests(selection, keyframe, args.style, args.strength)
+    requests, labels = region_requests(selection, keyframe, args.style, args.strength)
+    return requests + regions, labels + [None] * len(regions)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -83,16 +103,17 @@ def run(args: argparse.Namespace) -> int:
     check_outputs(args.video, args.out, args.lossless, args.masks_out)
     if args.report:
         _check_output(args.report, [args.video], ".json", "--report")
-    options = VideoOptions(max_seconds=args.max_seconds, max_side=args.max_side, downscale=args.downscale,
-                           keyframe=args.keyframe, feather=args.feather, working_size=args.working_size,
-                           refresh_every=args.refresh_every, crf=args.crf, device=args.device,
-                           recut=args.recut, engine=args.engine)
-    info, keyframe = open_video(args.video, options)
+    video = VideoOptions(max_seconds=args.max_seconds, max_side=args.max_side, downscale=args.downscale,
+                         keyframe=args.keyframe, refresh_every=args.refresh_every, crf=args.crf, recut=args.recut)
+    options = StyleOptions(feather=args.feather, max_size=args.working_size, preserve_color=args.preserve_color,
+                           device=args.device)
+    info, keyframe = open_video(args.video, video)
     requests, labels = build_requests(args, keyframe)
     final = None
+    run = stylize_video(args.video, requests, args.out, engine=args.engine, options=options, video=video,
+                        lossless=args.lossless, masks_dir=args.masks_out, opened=(info, keyframe), labels=labels)
     with tqdm(total=info.frame_count, desc="video", unit="frame", disable=None) as bar:
-        for progress in stylize_video(args.video, requests, args.out, options=options, lossless=args.lossless,
-                                      masks_dir=args.masks_out, opened=(info, keyframe), labels=labels):
+        for progress in run:
             bar.total = max(bar.total, progress.total)
             bar.update(progress.frame - bar.n)
             if progress.final:
@@ -106,4 +127,3 @@ def run(args: argparse.Namespace) -> int:
           f"in {report['seconds']:.1f} s ({report['frames_per_second']} frames/s); "
           f"outside_changed_pixels={report['outside_changed_pixels']}")
     return 0
-

@@ -1,9 +1,10 @@
 """What every style engine takes and yields.
 
-An engine is a generator: ``engine.run(photo, regions, options)`` yields
-:class:`Preview` objects while it works and ends with one whose ``final`` is True and
-whose ``image`` is the full-resolution result. Closing the generator stops the work and
-frees its memory. The CLI, the app and the tests all consume this one generator.
+An engine is a generator: ``engine.run(image, regions, options)`` yields :class:`Preview`
+objects while it works and ends with one whose ``final`` is True and whose ``layers`` are
+the painted pixels of ``image``. Engines paint and nothing else: the compositor
+(:mod:`virtart.engines.composite`) makes the crop they paint, the alphas and the final
+paste. Closing the generator stops the work and frees its memory.
 """
 
 from __future__ import annotations
@@ -14,16 +15,19 @@ from typing import Literal, Protocol
 
 import numpy as np
 
+from virtart.engines.composite import DEFAULT_FEATHER, Layer
+
 
 @dataclass
 class Region:
     """One region to repaint.
 
-    ``mask``: ``(H, W) float32`` in ``[0, 1]`` at the photo's resolution (1 = repaint).
+    ``mask``: ``(H, W) float32`` in ``[0, 1]`` at the size of the image it belongs to (the
+    photo in a request, the engine's crop inside an engine; 1 = repaint).
     ``style``: the painting, ``(h, w, 3) uint8`` RGB, any size.
     ``strength``: 0 keeps the photo, 1 is the full style.
-    ``alpha``: the feathered blend weight ``(H, W) float32`` when the pipeline has computed it
-    (engines then use it rather than feather the mask again).
+    ``alpha``: the blend weight at the mask's size (:func:`~virtart.engines.composite.region_alphas`),
+    set by the compositor before an engine runs (an engine that blends a starting image uses it).
     """
 
     mask: np.ndarray
@@ -37,9 +41,9 @@ class Region:
 class StyleOptions:
     """Settings shared by the engines; each engine ignores what does not apply to it.
 
-    ``max_size`` caps the long side of the working resolution (None: the engine's default
-    for the device, from :mod:`virtart.engines.registry`, when the request is made; an engine
-    run directly with None works at the photo's own size, up to 4096). ``feather`` is the soft-edge radius in output pixels. The Gatys losses are
+    ``max_size`` caps the long side of the regions' box at the working resolution (None: the
+    engine's default for the device, from :mod:`virtart.engines.registry`, when the request is
+    made). ``feather`` is the soft-edge radius in output pixels. The Gatys losses are
     relative (scale-free), so ``style_weight`` is the style-to-content balance.
     ``preserve_color``: False, "luminance" (transfer lightness only) or "histogram"
     (match the style's colours to the photo's first).
@@ -63,7 +67,7 @@ class StyleOptions:
     tv_weight: float = 1e-1
     style_scale: float = 1.0
     preserve_color: bool | str = False
-    feather: float = 4.0
+    feather: float = DEFAULT_FEATHER
     device: str = "auto"
     preview_every: int = 10
     precision: Literal["auto", "fp32", "bf16"] = "auto"
@@ -72,24 +76,34 @@ class StyleOptions:
 class Preview:
     """One progress report from an engine: cheap to make, so engines report every step.
 
-    ``image``: ``(h, w, 3) uint8`` RGB, the photo with the regions repainted so far (at the
-    working size for previews; at the photo's full size when ``final``). An engine may give a
-    zero-argument function instead: the picture is then drawn only when a consumer reads
-    ``image`` (once), so steps nobody shows cost nothing to draw.
+    ``layers``: what the engine has painted so far, :class:`~virtart.engines.composite.Layer`
+    objects in the pixels of an image of ``frame = (w, h)`` that shows the whole image the
+    engine was given (at that image's own size when ``final``; previews may use a smaller
+    frame). An engine may give a zero-argument function instead: the layers are then drawn
+    only when a consumer reads them (once), so steps nobody shows cost nothing.
     ``losses``: per region index, ``{"style": ..., "content": ...}``, on the steps that read them.
-    ``layers``: on the final preview, the repainted pixels (:class:`~virtart.engines.composite.Layer`)
-    the pipeline composites into the photo through its region alphas.
+
+    The pipeline adds ``image``: ``(h, w, 3) uint8`` RGB, the photo with the layers composited
+    in (previews at a reduced size, the final at the photo's full size; drawn when read) and,
+    on the final preview, ``result``.
     """
 
-    def __init__(self, step: int, total_steps: int, image: np.ndarray | Callable[[], np.ndarray] | None,
+    def __init__(self, step: int, total_steps: int, layers: list[Layer] | Callable[[], list[Layer]],
                  elapsed: float, losses: dict[int, dict[str, float]] | None = None, final: bool = False,
-                 stage: str = "", info: dict | None = None, result: StylizeResult | None = None,
-                 layers: list | None = None) -> None:
+                 stage: str = "", info: dict | None = None, frame: tuple[int, int] | None = None) -> None:
         self.step, self.total_steps, self.elapsed = step, total_steps, elapsed
         self.losses = losses if losses is not None else {}
-        self.final, self.stage, self.info, self.result = final, stage, info if info is not None else {}, result
-        self.layers = layers
-        self._image = image
+        self.final, self.stage, self.info = final, stage, info if info is not None else {}
+        self.frame = frame
+        self._layers = layers
+        self._image: np.ndarray | Callable[[], np.ndarray] | None = None
+        self.result = None
+
+    @property
+    def layers(self) -> list[Layer]:
+        if callable(self._layers):
+            self._layers = self._layers()
+        return self._layers
 
     @property
     def image(self) -> np.ndarray | None:
@@ -98,35 +112,28 @@ class Preview:
         return self._image
 
     @image.setter
-    def image(self, value: np.ndarray) -> None:
+    def image(self, value: np.ndarray | Callable[[], np.ndarray]) -> None:
         self._image = value
 
     def __repr__(self) -> str:
         return f"Preview(step={self.step}/{self.total_steps}, stage={self.stage!r}, final={self.final})"
 
 
-@dataclass
-class StylizeResult:
-    """What :func:`virtart.pipeline.stylize` hands back on its final preview.
+class Engine(Protocol):
+    """A style engine: ``name``, ``context`` and a preview generator.
 
-    ``image``: ``(H, W, 3) uint8`` at the photo's full size. ``alpha``: the photo's own
-    transparency ``(H, W) uint8`` or None, for saving. ``alphas``: each region's feathered
-    blend weight ``(H, W) float32`` in ``[0, 1]``, the ones the report counted with.
-    ``report``: JSON-ready data (engine, sizes, losses, seconds, ``outside_changed_pixels``).
+    ``run(image, regions, options)`` paints ``image`` (``(h, w, 3) uint8``, the crop the
+    compositor made at the working size, :func:`~virtart.engines.composite.engine_crop`);
+    ``regions`` carry masks and alphas at that size and paintings already recoloured where
+    asked. It yields :class:`Preview` objects and ends with one whose ``final`` is True and
+    whose layers are the painted pixels of ``image``. ``context``: how many working pixels
+    around the regions the engine needs to see (the crop is grown by that much).
     """
 
-    image: np.ndarray
-    alpha: np.ndarray | None
-    alphas: list[np.ndarray]
-    report: dict
-
-
-class Engine(Protocol):
-    """A style engine: ``name`` and a preview generator."""
-
     name: str
+    context: int
 
-    def run(self, photo: np.ndarray, regions: list[Region], options: StyleOptions) -> Iterator[Preview]:
+    def run(self, image: np.ndarray, regions: list[Region], options: StyleOptions) -> Iterator[Preview]:
         ...
 
 

@@ -1,12 +1,13 @@
 """The quality engine: Gatys et al. 2016 optimisation with guided Grams (Gatys et al. 2017).
 
-Only the regions' bounding box (plus a margin) is optimised, coarse to fine: e.g. 512 px,
-then 1024 px, up to ``options.max_size``. The first stage starts from the fast engine's
-result (``options.init="fast"``, shown at once as the step-0 preview) or from the photo;
-each later stage from the previous stage's result upsampled. ``options.steps="auto"`` stops
-a stage once its objective has stopped improving (:mod:`virtart.engines.stopping`).
-Previews show the whole photo (long side at most 1024 px); the final result is one layer, the
-optimised crop at full resolution, which the pipeline blends in through the region alphas.
+The engine optimises the crop the compositor gives it (the regions' box plus ``context``
+pixels, at the working size), coarse to fine: e.g. 512 px, then 1024 px, up to the crop's
+own size. The first stage starts from the fast engine's result (``options.init="fast"``,
+shown at once as the step-0 preview) or from the photo; each later stage from the previous
+stage's result upsampled. ``options.steps="auto"`` stops a stage once its objective has
+stopped improving (:mod:`virtart.engines.stopping`). Every preview and the final carry one
+layer for all regions: the current image (previews at the stage's size, the final at the
+crop's), which the compositor blends in through the region alphas.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -24,15 +25,14 @@ import torch.nn.functional as F
 from virtart import masks as mask_ops
 from virtart.engines import losses
 from virtart.engines.base import MAX_WORKING_SIZE, Preview, Region, StyleOptions, planned_steps
-from virtart.engines.color import keep_photo_chroma, match_color_statistics
-from virtart.engines.composite import Layer, alphas_of, composite, composite_layers, region_alphas
+from virtart.engines.composite import Layer, composite
 from virtart.engines.memory import check_fits
 from virtart.engines.stopping import StopRule
 from virtart.errors import CheckpointError, warn
 from virtart.geometry import Box, fit_long_side, resize_image
 from virtart.models.vgg import CONTENT_TAP, STYLE_TAPS, PerceptualNetwork, load_perceptual_network, normalize
 
-PREVIEW_LONG_SIDE = 1024
+CONTEXT = 16  # working pixels of the photo around the regions, so the edges see their surroundings
 COARSEST_STAGE = 600  # stages halve from the working size until they are at most this
 
 
@@ -43,14 +43,6 @@ def bf16_is_fast(device: torch.device) -> bool:
         return True
     check = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
     return bool(check and check())
-
-
-def regions_crop(regions: list[Region], feather: float, shape: tuple[int, int]) -> Box:
-    """The part of the photo that is optimised: the regions' box grown by the feather band and
-    a context margin."""
-    union = mask_ops.union(*[region.mask for region in regions])
-    box = Box.around(union) or Box.whole(shape)
-    return box.grown(int(np.ceil(feather)) + 16, shape)
 
 
 def stage_sizes(crop_long_side: int, max_size: int | None) -> list[int]:
@@ -148,6 +140,7 @@ class GatysEngine:
     """Optimisation-based style transfer over a shared, read-only perceptual network."""
 
     name = "gatys"
+    context = CONTEXT
 
     def __init__(self, network: PerceptualNetwork, device: str = "cpu", fast=None) -> None:
         """``fast``: a :class:`~virtart.engines.fast.FastEngine` for the "fast" start (default: loaded when needed)."""
@@ -172,80 +165,65 @@ class GatysEngine:
                 x = x.contiguous(memory_format=torch.channels_last)
             return self.network.features(x, taps)
 
-    def _style_targets(self, region: Region, photo_crop: np.ndarray, mask_crop: np.ndarray, long_side: int,
-                       options: StyleOptions) -> dict[str, torch.Tensor]:
-        style = region.style
-        if options.preserve_color == "histogram":
-            style = match_color_statistics(style, photo_crop, mask_crop >= 0.5)
-        style = _resize(style, max(32, min(MAX_WORKING_SIZE, int(long_side * options.style_scale))))
+    def _style_targets(self, region: Region, long_side: int, options: StyleOptions) -> dict[str, torch.Tensor]:
+        style = _resize(region.style, max(32, min(MAX_WORKING_SIZE, int(long_side * options.style_scale))))
         with torch.no_grad():
             features = self._features(_to_tensor(style, self.device), options, STYLE_TAPS)
             return {name: losses.guided_gram(value) for name, value in features.items()}
 
-    def run(self, photo: np.ndarray, regions: list[Region], options: StyleOptions) -> Iterator[Preview]:
-        """Yield the starting image (step 0), a cheap progress event every step (picture drawn on
+    def run(self, image: np.ndarray, regions: list[Region], options: StyleOptions) -> Iterator[Preview]:
+        """Yield the starting image (step 0), a cheap progress event every step (layer drawn on
         demand; losses read every ``options.preview_every`` steps), then the final layer, whose
         ``info["stop"]`` says why and after how many steps the run stopped."""
         started = time.perf_counter()
-        crop = regions_crop(regions, options.feather, photo.shape[:2])
-        photo_crop = crop.of(photo)
-        sizes = stage_sizes(max(crop.size), options.max_size)
+        crop = Box.whole(image.shape)
+        sizes = stage_sizes(max(crop.size), None)
         for size in sizes:
             check_fits(size, crop.size, self.device, len(regions))
         total = planned_steps(options)
         budgets = stage_steps(total, len(sizes))
-        preview_scale = min(1.0, PREVIEW_LONG_SIDE / max(photo.shape[:2]))
-        preview_photo = _resize(photo, max(1, round(max(photo.shape[:2]) * preview_scale)))
-        preview_alphas = region_alphas(
-            [mask_ops.resize_mask(r.mask, (preview_photo.shape[1], preview_photo.shape[0])) for r in regions],
-            options.feather * preview_scale,
-        )
         info = {"perceptual_net": {"name": self.network.name, "source": self.network.source},
-                "device": str(self.device), "working_sizes": sizes, "crop": [crop.x0, crop.y0, crop.x1, crop.y1]}
+                "device": str(self.device), "working_sizes": sizes}
+        every = tuple(range(len(regions)))
 
-        def preview_image(current: np.ndarray) -> np.ndarray:
-            box = [round(v * preview_scale) for v in (crop.x0, crop.y0, crop.x1, crop.y1)]
-            canvas = preview_photo.copy()
-            width, height = max(1, box[2] - box[0]), max(1, box[3] - box[1])
-            canvas[box[1] : box[1] + height, box[0] : box[0] + width] = resize_image(current, (width, height))[
-                : canvas.shape[0] - box[1], : canvas.shape[1] - box[0]
-            ]
-            if options.preserve_color in (True, "luminance"):
-                canvas = keep_photo_chroma(canvas, preview_photo)
-            return composite(preview_photo, [(canvas, alpha) for alpha in preview_alphas])
+        def painted(current: np.ndarray) -> list[Layer]:
+            return [Layer(Box.whole(current.shape), current, every)]
 
-        start, info["start"] = self._start_image(photo, regions, crop, _resize(photo_crop, sizes[0]), options)
-        yield Preview(0, total, preview_image(start), time.perf_counter() - started, {}, stage="start",
-                      info=dict(info))
-        image = None
+        def frame(current: np.ndarray | torch.Tensor) -> tuple[int, int]:
+            return (int(current.shape[-1]), int(current.shape[-2])) if isinstance(current, torch.Tensor) else (
+                int(current.shape[1]), int(current.shape[0]))
+
+        start, info["start"] = self._start_image(image, regions, _resize(image, sizes[0]), options)
+        yield Preview(0, total, painted(start), time.perf_counter() - started, {}, stage="start",
+                      info=dict(info), frame=frame(start))
+        current = None
         step = 0
         stages: list[dict] = []
         last_losses: dict[int, dict[str, float]] = {}
         try:
             for stage, (size, budget) in enumerate(zip(sizes, budgets, strict=True)):
-                problem = self._stage(regions, crop, photo_crop, size, options, start if stage == 0 else image)
-                image, rule, stage_done = problem.image, StopRule(options, budget), False
+                problem = self._stage(regions, image, size, options, start if stage == 0 else current)
+                current, rule, stage_done = problem.image, StopRule(options, budget), False
                 while not stage_done:
                     problem.step()
                     step += 1
                     stage_done = rule.done(problem.objective_value() if rule.auto else 0.0)
                     # Losses force a device sync, so they are read only every preview_every steps;
-                    # the picture is drawn only if the consumer looks at it.
+                    # the layer is drawn only if the consumer looks at it.
                     read = step == 1 or step % options.preview_every == 0 or stage_done
                     if read:
                         last_losses = problem.losses()
-                    snapshot = image.detach().clone()
-                    yield Preview(step, total, lambda current=snapshot: preview_image(_to_image(current)),
+                    snapshot = current.detach().clone()
+                    yield Preview(step, total, lambda snapshot=snapshot: painted(_to_image(snapshot)),
                                   time.perf_counter() - started, dict(last_losses) if read else {},
-                                  stage=f"{size}px", info=dict(info))
+                                  stage=f"{size}px", info=dict(info), frame=frame(snapshot))
                 stages.append({"size": size, "steps": len(rule.values), "reason": rule.reason})
             info["stop"] = {"reason": stages[-1]["reason"], "steps": step, "stages": stages}
-            layers = [self._final_layer(photo, crop, _to_image(image), options, len(regions))]
-            alphas = alphas_of(regions, options.feather)
-            yield Preview(step, step, lambda: composite_layers(photo, layers, alphas), time.perf_counter() - started,
-                          dict(last_losses), final=True, stage="final", info=dict(info), layers=layers)
+            final = resize_image(_to_image(current), crop.size)
+            yield Preview(step, step, painted(final), time.perf_counter() - started, dict(last_losses), final=True,
+                          stage="final", info=dict(info), frame=crop.size)
         finally:
-            image = None
+            current = None
             if self.device.type == "cuda":
                 torch.cuda.empty_cache()
 
@@ -261,21 +239,24 @@ class GatysEngine:
                     warn(f"the fast engine is not available ({exc}); the quality engine starts from the photo")
             return self.fast
 
-    def _start_image(self, photo: np.ndarray, regions: list[Region], crop: Box, content: np.ndarray,
+    def _start_image(self, image: np.ndarray, regions: list[Region], content: np.ndarray,
                      options: StyleOptions) -> tuple[np.ndarray, str]:
-        """The image the first stage starts from, at that stage's size (``content`` is the crop there),
-        and which start it is: the fast engine's result on the crop (regions only) or the photo."""
+        """The image the first stage starts from, at that stage's size (``content`` is the image
+        there), and which start it is: the fast engine's result blended in through the regions'
+        alphas (regions only) or the photo."""
         fast = self._fast_engine() if options.init == "fast" else None
         if fast is None:
             return content, "photo"
-        height, width = content.shape[:2]
-        masks = [mask_ops.resize_mask(crop.of(region.mask), (width, height)) for region in regions]
-        vectors = fast.style_vectors(photo, regions, options)
-        scale = width / crop.size[0]
-        start, _ = fast.render(content, masks, regions, vectors, options.feather * scale, None, options.preserve_color)
+        size = (content.shape[1], content.shape[0])
+        small = [replace(region, mask=mask_ops.resize_mask(region.mask, size),
+                         alpha=mask_ops.resize_mask(region.mask if region.alpha is None else region.alpha, size))
+                 for region in regions]
+        layers = fast.paint(content, small)
+        start = composite(content, Box.whole(content.shape), layers, size, [region.alpha for region in small],
+                          [region.strength for region in small], options.preserve_color)
         return start, "fast"
 
-    def _stage(self, regions: list[Region], crop: Box, photo_crop: np.ndarray, size: int, options: StyleOptions,
+    def _stage(self, regions: list[Region], photo_crop: np.ndarray, size: int, options: StyleOptions,
                start: np.ndarray | torch.Tensor) -> StageProblem:
         """Targets and the image to optimise for one stage at ``size`` px (long side of the crop).
 
@@ -291,21 +272,12 @@ class GatysEngine:
         for index, region in enumerate(regions):
             if region.strength <= 0:
                 continue
-            mask_crop = crop.of(region.mask)
-            small = cv2.resize(mask_crop, (width, height), interpolation=cv2.INTER_AREA)
+            small = cv2.resize(region.mask, (width, height), interpolation=cv2.INTER_AREA)
             mask_t = torch.from_numpy(small).to(self.device)[None, None]
-            targets = self._style_targets(region, photo_crop, mask_crop, size, options)
+            targets = self._style_targets(region, size, options)
             guides.append(Guide(index, region.strength, losses.layer_masks(mask_t, shapes), targets))
         if isinstance(start, np.ndarray):
             image = _to_tensor(start, self.device)
         else:
             image = F.interpolate(start.detach(), size=(height, width), mode="bicubic", align_corners=False)
         return StageProblem(self, options, image.clamp(0, 1).requires_grad_(True), content_target, guides)
-
-    def _final_layer(self, photo: np.ndarray, crop: Box, stylised_crop: np.ndarray, options: StyleOptions,
-                     count: int) -> Layer:
-        """The optimised crop at full resolution, for every region (the pipeline blends it in)."""
-        pixels = resize_image(stylised_crop, crop.size)
-        if options.preserve_color in (True, "luminance"):
-            pixels = keep_photo_chroma(pixels, crop.of(photo))
-        return Layer(crop, pixels, tuple(range(count)))

@@ -21,6 +21,8 @@ import numpy as np
 
 from virtart import styles
 from virtart.cli.segment_commands import parse_box
+from virtart.engines.base import StyleOptions
+from virtart.engines.composite import DEFAULT_FEATHER
 from virtart.errors import VirtArtError
 from virtart.ui.api import parse_points
 from virtart.ui.messages import user_facing
@@ -66,22 +68,28 @@ def run_video(video: str | None, selection: Selection, style: str, strength, key
     """``(preview, None, progress)`` while working, then ``(preview, MP4 path, progress + report)``."""
     if not video:
         raise VirtArtError("no video was given")
-    options = VideoOptions(keyframe=int(_number(keyframe, "keyframe")), feather=_number(feather, "feather"))
-    opened = open_video(video, options)
+    clip = VideoOptions(keyframe=int(_number(keyframe, "keyframe")))
+    opened = open_video(video, clip)
     requests, labels = region_requests(selection, opened[1], style or "starry_night", _number(strength, "strength"))
     out = output_path(Path(video).stem[:40] or "video")
-    for progress in stylize_video(video, requests, out, options=options, opened=opened, labels=labels):
-        state = {"frame": progress.frame, "total": progress.total, "final": progress.final}
-        if progress.final:
-            yield progress.preview, str(out), {**state, "report": progress.report}
-        else:
-            yield progress.preview, None, state
+    run = stylize_video(video, requests, out, options=StyleOptions(feather=_number(feather, "feather")), video=clip,
+                        opened=opened, labels=labels)
+    try:
+        for progress in run:
+            state = {"frame": progress.frame, "total": progress.total, "final": progress.final,
+                     "seconds_left": progress.seconds_left}
+            if progress.final:
+                yield progress.image, str(out), {**state, "report": progress.report}
+            elif progress.image is not None:
+                yield progress.image, None, state
+    finally:
+        run.close()
 
 
 @user_facing
 def stylize_video_api(video: str, points: str = "", box: str = "", detect: str = "", mask: str | None = None,
                       style: str = "starry_night", strength: float = 1.0, everything_else: str = "",
-                      keyframe: float = 0, feather: float = 4.0) -> Iterator[tuple[np.ndarray | None, str | None, dict]]:
+                      keyframe: float = 0, feather: float = DEFAULT_FEATHER) -> Iterator[tuple[np.ndarray | None, str | None, dict]]:
     """Repaint regions of a clip. ``points``: JSON ``[[x, y, label], ...]``; ``box``: ``"x0,y0,x1,y1"``;
     ``detect``: classes such as ``"person,dog"``; ``mask``: a mask PNG of the keyframe; none of
     them: the whole frame. ``everything_else``: "" (off), "true" (everything outside the
@@ -122,7 +130,7 @@ def stylize_from_tab(video, keyframe, points, detect, rest, style, strength):
     """The tab's Stylize button: stream previews, then the MP4."""
     selection = Selection(points=list(points or []), detect=[c.strip() for c in (detect or "").split(",")
                                                              if c.strip()] or None, everything_else=True if rest else None)
-    for preview, path, state in run_video(video, selection, style, strength, keyframe, 4.0):
+    for preview, path, state in run_video(video, selection, style, strength, keyframe, DEFAULT_FEATHER):
         text = f"Frame {state['frame']}/{state['total']}"
         if path:
             report = state["report"]
@@ -172,6 +180,6 @@ def wire_api(concurrency: dict) -> None:
     inputs = [gr.File(label="video", type="filepath"), gr.Textbox("", label="points"), gr.Textbox("", label="box"),
               gr.Textbox("", label="detect"), gr.File(label="mask", type="filepath"),
               gr.Textbox("starry_night", label="style"), gr.Number(1.0, label="strength"),
-              gr.Textbox("", label="everything_else"), gr.Number(0, label="keyframe"), gr.Number(4.0, label="feather")]
+              gr.Textbox("", label="everything_else"), gr.Number(0, label="keyframe"), gr.Number(DEFAULT_FEATHER, label="feather")]
     outputs = [gr.Image(label="preview", format="png", type="numpy"), gr.File(label="mp4"), gr.JSON(label="progress")]
     gr.Button("stylize_video").click(stylize_video_api, inputs, outputs, api_name="stylize_video", **concurrency)

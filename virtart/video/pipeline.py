@@ -1,113 +1,127 @@
-"""Stylize regions of a video: the one generator the CLI, the app and the API consume.
+"""Stylize regions of a video: the photo path, frame after frame.
 
-``stylize_video(path, regions, out)`` takes regions chosen on one keyframe (masks at that
-frame's size, as for a photo: :class:`virtart.pipeline.RegionRequest`), carries them through
-the clip (:mod:`virtart.video.tracking`), paints them with the fast engine without flicker
-(:mod:`virtart.video.temporal`) and writes an H.264 MP4 with the source's audio and timing
-(:mod:`virtart.video.io`). It yields :class:`VideoProgress` items (a preview now and then)
-and ends with one whose ``final`` is True and whose ``report`` describes the run. Closing
-the generator stops the work and leaves no output behind; outputs appear only complete.
+A video job (:class:`VideoRequest`) is a stylize request on one keyframe (the same
+:class:`~virtart.request.StylizeRequest`, regions and checks as a photo: each region with
+its painting, strength, and the request's feather, colour and working size), plus the clip
+and how to track and write it (:class:`VideoOptions`). The regions are carried through the
+clip (:mod:`virtart.video.tracking`); every frame's masks go through the compositor's
+stages (:mod:`virtart.engines.composite`: alphas, the engine's crop, the paste) with the
+request's engine, the paint carried along the flow between refreshes so it does not flicker
+(:mod:`virtart.video.temporal`), and the frames are written as an H.264 MP4 with the
+source's audio and timing (:mod:`virtart.video.io`).
 
-Pixels outside every region's feather band are copied from the decoded input frame, so the
+:func:`stylize_video` returns a :class:`VideoRun`: iterate it for :class:`VideoProgress`
+items (the first carries the painted keyframe, then frames done, total and the seconds
+left, now and then a preview) ending with one whose ``final`` is True and whose ``report``
+describes the run. :meth:`VideoRun.close` (or ``stop``) ends it early and keeps what was
+done as a playable, shorter clip; its report (``run.report``) says how many frames it
+holds. An error leaves no output behind.
+
+Pixels outside every region's alpha are copied from the decoded input frame, so the
 lossless copy equals the input there and the MP4 differs only by the codec.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from virtart import masks as mask_ops
-from virtart.engines.base import StyleOptions
-from virtart.engines.composite import composite, outside_changed_pixels, region_alphas
-from virtart.engines.fast import pixel_weight
-from virtart.engines.registry import resolve_device, shared_engine
+from virtart import pipeline
+from virtart.engines import composite
+from virtart.engines.base import Engine, Region, StyleOptions
+from virtart.engines.registry import AUTO, ENGINES, engine_spec, resolve_device, shared_engine
 from virtart.errors import VirtArtError
 from virtart.geometry import Box
 from virtart.imageio import Photo, encode_png, mask_to_uint8
-from virtart.request import RegionRequest, prepare_regions
+from virtart.request import RegionRequest, StylizeRequest
 from virtart.video import io
 from virtart.video.flow import FLOW_LONG_SIDE, FlowEstimator, Flows, flow_image
-from virtart.video.temporal import KEEP, RegionCanvas, fast_painter, quality_painter
+from virtart.video.temporal import KEEP, Painter, RegionCanvas
 from virtart.video.tracking import MaskTracker, grabcut_recut
 
 PREVIEW_LONG_SIDE = 480
+# The long side (px) each region's box is painted at on a frame when the request names none:
+# a frame's paint is refreshed every few frames, so it is painted smaller than a photo.
+WORKING_SIZE = 256
 # A detected object that has left the frame is looked for again (same class) every this many
 # frames, with YOLO at this size and no test-time augmentation (~0.1-0.2 s on a CPU).
 REFIND_EVERY = 15
 REFIND_IMAGE_SIZE = 640
-# The Quality engine optimises each refreshed box (tens of steps): seconds per frame even on a GPU.
-QUALITY_MAX_SECONDS = 10.0
+# An engine that optimises (tens of steps per refreshed box) takes seconds per frame even on a
+# GPU: it paints clips of at most this length, and only on a GPU.
+OPTIMISER_MAX_SECONDS = 10.0
 
 
 @dataclass
 class VideoOptions:
-    """How a video is read and painted.
+    """How a clip is read, tracked and written (how it is painted is the request's
+    :class:`~virtart.engines.base.StyleOptions`).
 
     ``max_seconds`` / ``max_side``: limits (``downscale`` shrinks a larger video instead of
-    refusing it). ``keyframe``: the frame (from 0) the regions were drawn on. ``feather``:
-    soft-edge radius in pixels. ``working_size``: long side at which each region's box is
-    painted (None: full resolution). ``refresh_every``: the stylizer runs on every n-th frame
-    (and whenever a region gains unpainted area); the flow carries the paint in between.
-    ``keep``: share of carried paint kept on a refresh. ``crf``: H.264 quality. ``recut``:
-    re-cut each carried mask with GrabCut (:func:`~virtart.video.tracking.grabcut_recut`).
-    ``engine``: "fast", or "gatys" (the Quality engine: clips up to ``QUALITY_MAX_SECONDS``
-    on a CUDA GPU).
+    refusing it). ``keyframe``: the frame (from 0) the regions were drawn on.
+    ``refresh_every``: the engine paints every n-th frame (and whenever a region gains
+    unpainted area); the flow carries the paint in between. ``keep``: share of carried paint
+    kept on a refresh. ``crf``: H.264 quality. ``recut``: re-cut each carried mask with
+    GrabCut (:func:`~virtart.video.tracking.grabcut_recut`). ``preview_seconds``: at most one
+    preview picture this often.
     """
 
     max_seconds: float = io.MAX_SECONDS
     max_side: int = io.MAX_SIDE
     downscale: bool = False
     keyframe: int = 0
-    feather: float = 4.0
-    working_size: int | None = 256
     refresh_every: int = 2
     keep: float = KEEP
     crf: int = 16
     flow_long_side: int = FLOW_LONG_SIDE
     preview_seconds: float = 1.0
-    device: str = "auto"
     recut: bool = False
-    engine: str = "fast"
 
 
 @dataclass
 class VideoProgress:
-    """One report: ``frame`` frames done of about ``total``; ``preview`` ``(h, w, 3) uint8`` or None."""
+    """One report while a video is painted.
+
+    ``frame``: frames done; ``total``: frames in the clip (an estimate until the end);
+    ``seconds_left``: estimated (None until a frame is done). ``image``: ``(h, w, 3) uint8``
+    (long side at most 480 px), the last painted frame, or the painted keyframe on the first
+    item (``stage == "keyframe"``); None on items without a picture. ``stage``: "keyframe",
+    "frames" or "final". ``final``: the last item, with ``report`` (see :meth:`VideoRun.report`).
+    """
 
     frame: int
     total: int
-    preview: np.ndarray | None = None
+    seconds_left: float | None = None
+    image: np.ndarray | None = None
+    stage: str = "frames"
     final: bool = False
     report: dict = field(default_factory=dict)
 
 
 def check_options(options: VideoOptions) -> None:
-    """Raise :class:`VirtArtError` for settings out of range."""
+    """Raise :class:`VirtArtError` for clip settings out of range."""
     if not 0 < options.max_seconds < float("inf"):
         raise VirtArtError(f"the duration limit must be a positive number of seconds, got {options.max_seconds}")
     if not 16 <= options.max_side <= 8192:
         raise VirtArtError(f"the size limit must be between 16 and 8192 px, got {options.max_side}")
     if options.keyframe < 0:
         raise VirtArtError(f"the keyframe must be 0 or more, got {options.keyframe}")
-    if not 0 <= options.feather <= 200:
-        raise VirtArtError(f"feather must be between 0 and 200 px, got {options.feather}")
-    if options.working_size is not None and not 64 <= options.working_size <= 4096:
-        raise VirtArtError(f"working size must be between 64 and 4096 px, got {options.working_size}")
     if not 1 <= options.refresh_every <= 30:
         raise VirtArtError(f"refresh every must be between 1 and 30 frames, got {options.refresh_every}")
     if not 0.0 <= options.keep < 1.0:
         raise VirtArtError(f"keep must be at least 0 and under 1, got {options.keep}")
-    if options.engine not in ("fast", "gatys"):
-        raise VirtArtError(f"unknown video engine '{options.engine}': use fast or gatys")
     if not 0 <= options.crf <= 51:
         raise VirtArtError(f"crf must be between 0 and 51, got {options.crf}")
 
@@ -119,6 +133,58 @@ def open_video(path: str | os.PathLike, options: VideoOptions | None = None) -> 
     check_options(options)
     info = io.probe(path, max_seconds=options.max_seconds, max_side=options.max_side, downscale=options.downscale)
     return info, io.read_frame(info, options.keyframe)
+
+
+@dataclass(frozen=True)
+class VideoRequest:
+    """A checked video job: ``keyframe`` is the stylize request on the keyframe (masks at its
+    size, styles loaded, options checked and resolved as for a photo); ``clip`` the probed
+    source; ``video`` the clip settings; per region, ``inverted`` (an "everything else"
+    region: the mask it leaves out is tracked) and ``labels`` (the COCO class of a detected
+    object, which is looked for again once it has left the frame; None otherwise)."""
+
+    keyframe: StylizeRequest
+    clip: io.VideoInfo
+    video: VideoOptions
+    inverted: tuple[bool, ...]
+    labels: tuple[str | None, ...]
+
+    @classmethod
+    def create(cls, source: str | os.PathLike, regions: Sequence[RegionRequest | Region], engine: str = AUTO,
+               options: StyleOptions | None = None, video: VideoOptions | None = None, *,
+               opened: tuple[io.VideoInfo, np.ndarray] | None = None,
+               labels: Sequence[str | None] | None = None) -> VideoRequest:
+        """Probe the clip and check everything before any work; ``opened``: what
+        :func:`open_video` returned for ``source`` with these settings, if the caller has it."""
+        video = video or VideoOptions()
+        check_options(video)
+        info, keyframe = opened or open_video(source, video)
+        options = options or StyleOptions()
+        if options.max_size is None:
+            options = replace(options, max_size=WORKING_SIZE)
+        if engine == AUTO:  # the device's default, unless it optimises: then the one-pass engine
+            device = resolve_device(options.device)
+            if engine_spec(AUTO, device).optimises:
+                engine = next(spec.name for spec in ENGINES.values() if not spec.optimises)
+        request = StylizeRequest.create(Photo(keyframe), regions, engine, options)
+        labels = tuple(labels) if labels else (None,) * len(request.regions)
+        if len(labels) != len(request.regions):
+            raise VirtArtError(f"{len(labels)} labels for {len(request.regions)} regions")
+        inverted = tuple(bool(getattr(region, "invert", False)) for region in regions)
+        return cls(request, info, video, inverted, labels)
+
+
+def check_engine(request: VideoRequest) -> None:
+    """An engine that optimises paints video only on a GPU, and only short clips."""
+    if not engine_spec(request.keyframe.engine).optimises:
+        return
+    if not request.keyframe.options.device.startswith("cuda"):
+        raise VirtArtError(f"the {engine_spec(request.keyframe.engine).label} engine paints video only on a CUDA GPU "
+                           "(minutes per second of clip on a CPU): use a one-pass engine")
+    if request.clip.seconds > OPTIMISER_MAX_SECONDS:
+        raise VirtArtError(f"the {engine_spec(request.keyframe.engine).label} engine paints clips of at most "
+                           f"{OPTIMISER_MAX_SECONDS:g} s (this one is {request.clip.seconds:.1f} s): use a one-pass "
+                           "engine, or cut the clip")
 
 
 def check_outputs(source: str | os.PathLike, out: str | os.PathLike, lossless: str | os.PathLike | None,
@@ -142,7 +208,7 @@ def check_outputs(source: str | os.PathLike, out: str | os.PathLike, lossless: s
             raise VirtArtError(f"the masks folder {folder} exists and is not empty; choose a new folder")
 
 
-def _preview(rgb: np.ndarray) -> np.ndarray:
+def _shrunk(rgb: np.ndarray) -> np.ndarray:
     scale = PREVIEW_LONG_SIDE / max(rgb.shape[:2])
     if scale >= 1.0:
         return rgb.copy()
@@ -211,170 +277,247 @@ def refind(frame: np.ndarray, tracker: MaskTracker, labels: list[str | None]) ->
     return restarted
 
 
-def compose(frame: np.ndarray, canvases: list[RegionCanvas], alphas: list[np.ndarray],
-            weights: list[float]) -> np.ndarray:
-    """``frame`` with every region's paint blended in through its alpha (zero alpha: frame's bytes)."""
-    boxes = [Box.around(alpha, threshold=0) for alpha in alphas]
-    present = [index for index, box in enumerate(boxes) if box is not None and weights[index] > 0]
-    result = frame.copy()
-    if not present:
-        return result
-    outer = boxes[present[0]].union(*[boxes[index] for index in present[1:]])
-    rows, cols = slice(outer[1], outer[3]), slice(outer[0], outer[2])
-    original = frame[rows, cols]
-    layers = [(canvases[index].layer(original, outer, weights[index]), alphas[index][rows, cols])
-              for index in present]
-    result[rows, cols] = composite(original, layers)
-    return result
+def region_painter(engine: Engine, region: Region, options: StyleOptions) -> Painter:
+    """The photo path on one box of a frame: the compositor's crop of the box at the working
+    size, the engine, and its layer mapped back to the box's pixels (before the fade and
+    colour, which the paste applies)."""
+
+    def paint(frame: np.ndarray, box: Box) -> np.ndarray | None:
+        area = np.zeros(frame.shape[:2], np.float32)
+        box.of(area)[:] = 1.0
+        last = deque(pipeline.paint(frame, [replace(region, mask=area)], [area], engine, options), maxlen=1)
+        if not last or not last[0][0].layers:
+            return None
+        preview, crop = last[0]
+        return composite.map_layer(preview.layers[0], preview.frame, crop.box, box)
+
+    return paint
 
 
-def region_painters(info: io.VideoInfo, keyframe: np.ndarray, regions: list, options: VideoOptions) -> list:
-    """One painter per region: the fast engine (its style vectors computed once), or the
-    Quality engine, which only a GPU makes quick enough, and then for short clips."""
-    if options.engine == "gatys":
-        device = resolve_device(options.device)
-        if not device.startswith("cuda"):
-            raise VirtArtError("the Quality engine paints video only on a CUDA GPU (minutes per second of clip "
-                               "on a CPU): use the fast engine")
-        if info.seconds > QUALITY_MAX_SECONDS:
-            raise VirtArtError(f"the Quality engine paints clips of at most {QUALITY_MAX_SECONDS:g} s "
-                               f"(this one is {info.seconds:.1f} s): use the fast engine, or cut the clip")
-        engine = shared_engine("gatys", device)
-        return [quality_painter(engine, region.style) for region in regions]
-    engine = shared_engine("fast", options.device)
-    vectors = engine.style_vectors(keyframe, regions, StyleOptions(feather=options.feather))
-    return [fast_painter(engine, vector) for vector in vectors]
+def paste_frame(frame: np.ndarray, canvases: list[RegionCanvas], alphas: list[np.ndarray],
+                regions: Sequence[Region], preserve_color: bool | str) -> np.ndarray:
+    """``frame`` with every region's carried paint pasted through its alpha (the compositor's paste)."""
+    layers = []
+    for index, (canvas, alpha) in enumerate(zip(canvases, alphas, strict=True)):
+        box = Box.around(alpha, threshold=0)
+        pixels = None if box is None else canvas.pixels(box)
+        if pixels is not None:
+            layers.append(composite.Layer(box, pixels, (index,)))
+    size = (frame.shape[1], frame.shape[0])
+    return composite.composite(frame, Box.whole(frame.shape), layers, size, alphas,
+                               [region.strength for region in regions], preserve_color)
 
 
-def stylize_video(source: str | os.PathLike, regions: list[RegionRequest], out: str | os.PathLike, *,
-                  options: VideoOptions | None = None, lossless: str | os.PathLike | None = None,
-                  masks_dir: str | os.PathLike | None = None,
-                  opened: tuple[io.VideoInfo, np.ndarray] | None = None,
-                  labels: list[str | None] | None = None) -> Iterator[VideoProgress]:
-    """Yield progress while painting ``regions`` through the video; see the module docstring.
+class VideoRun:
+    """A running video job: an iterator of :class:`VideoProgress`.
 
-    ``lossless``: also write an FFV1 ``.mkv`` (RGB, bit-exact frames). ``masks_dir``: a new or
-    empty folder that receives ``000000.png``... (white = repainted, the union of the regions).
-    ``opened``: what :func:`open_video` returned for ``source`` with these options, if the
-    caller already has it (it chose the regions on that keyframe). ``labels``: per region, the
-    COCO class of a detected object (None otherwise); such a region that left the frame is
-    picked up again when the detector finds an object of its class that no region holds.
+    :meth:`close` (from the consumer, or from another thread while a frame is painted) ends
+    the run and keeps the frames done as a playable clip: the MP4 (and lossless copy) then
+    hold those frames and :attr:`report` says how many (``"stopped": True``). The run is also
+    closed when the iterator is collected. ``report``: set once the run has ended (finished
+    or stopped), None before.
     """
-    options = options or VideoOptions()
-    check_outputs(source, out, lossless, masks_dir)
-    info, keyframe = opened or open_video(source, options)
-    prepared = prepare_regions(Photo(keyframe), regions)
-    painters = region_painters(info, keyframe, prepared, options)
-    # "Everything else" follows the objects it leaves out: their mask is tracked, then inverted.
-    inverted = [bool(getattr(request, "invert", False)) for request in regions]
-    key_masks = [1.0 - region.mask if flip else region.mask for region, flip in zip(prepared, inverted, strict=True)]
-    started = time.perf_counter()
-    before = track_back(info, options.keyframe, key_masks, options.flow_long_side) if options.keyframe else {}
-    seconds = {"decode": 0.0, "track": time.perf_counter() - started, "stylize": 0.0, "encode": 0.0}
-    canvases = [RegionCanvas(painter, options.working_size, options.keep) for painter in painters]
-    weights = [pixel_weight(region.strength) for region in prepared]
-    masks_tmp = None
-    if masks_dir is not None:
-        Path(masks_dir).parent.mkdir(parents=True, exist_ok=True)
-        masks_tmp = Path(tempfile.mkdtemp(prefix=f".{Path(masks_dir).name}.", dir=Path(masks_dir).parent))
-    writer, frames = None, None
-    tracker = MaskTracker(key_masks, refine=grabcut_recut if options.recut else None)
-    estimator = FlowEstimator()
-    present_frames = [0] * len(prepared)
-    outside_changed, last_preview, count = 0, float("-inf"), 0
-    previous: np.ndarray | None = None  # the last frame's flow_image
-    try:
-        writer = io.VideoWriter(out, info.size, info.fps, audio_from=info, lossless_path=lossless, crf=options.crf)
-        frames = io.read_frames(info)
-        while True:
-            tick = time.perf_counter()
-            frame = next(frames, None)
-            seconds["decode"] += time.perf_counter() - tick
-            if frame is None:
-                break
-            tick = time.perf_counter()
-            grey = flow_image(frame.rgb, options.flow_long_side)
-            flows: Flows | None = None
-            if previous is not None:
-                flows = estimator.between(previous, grey, info.size)
-            if frame.index < options.keyframe:
-                masks = _unpack(before.get(frame.index, [None] * len(prepared)), keyframe.shape[:2])
-            elif frame.index == options.keyframe or flows is None:
-                masks = list(tracker.masks)
-            else:
-                masks = tracker.step(flows, frame.rgb)
-                if labels and frame.index % REFIND_EVERY == 0:
-                    for index in refind(frame.rgb, tracker, labels):
-                        canvases[index].forget()
+
+    def __init__(self, request: VideoRequest, out: str | os.PathLike, engine: Engine, *,
+                 lossless: str | os.PathLike | None, masks_dir: str | os.PathLike | None) -> None:
+        self.request, self.out, self.lossless, self.masks_dir = request, out, lossless, masks_dir
+        self.report: dict | None = None
+        self._stop = threading.Event()
+        self._generator = self._frames(engine)
+
+    def __iter__(self) -> VideoRun:
+        return self
+
+    def __next__(self) -> VideoProgress:
+        return next(self._generator)
+
+    def stop(self) -> None:
+        """Ask the run to end after the frame in hand (thread-safe); the next item is the final one."""
+        self._stop.set()
+
+    def close(self) -> None:
+        """End the run now, keeping the frames done as a shorter clip (see the class docstring)."""
+        self._stop.set()
+        with contextlib.suppress(ValueError):  # running in another thread: it stops after the frame in hand
+            self._generator.close()
+
+    def __del__(self) -> None:
+        generator = getattr(self, "_generator", None)
+        if generator is not None:
+            generator.close()
+
+    def _frames(self, engine: Engine) -> Iterator[VideoProgress]:
+        request, video = self.request, self.request.video
+        info, options = request.clip, request.keyframe.options
+        keyframe = request.keyframe.photo.rgb
+        started = time.perf_counter()
+        key_result = None
+        for preview in pipeline.run(request.keyframe, engine):  # the keyframe as a photo: a preview at once
+            key_result = preview.result
+        regions = composite.styles_for(keyframe, request.keyframe.regions, options.preserve_color)
+        # "Everything else" follows the objects it leaves out: their mask is tracked, then inverted.
+        key_masks = [1.0 - region.mask if flip else region.mask
+                     for region, flip in zip(regions, request.inverted, strict=True)]
+        before = track_back(info, video.keyframe, key_masks, video.flow_long_side) if video.keyframe else {}
+        seconds = {"decode": 0.0, "track": time.perf_counter() - started, "stylize": 0.0, "encode": 0.0}
+        canvases = [RegionCanvas(region_painter(engine, region, options), video.keep) for region in regions]
+        masks_tmp = None
+        if self.masks_dir is not None:
+            Path(self.masks_dir).parent.mkdir(parents=True, exist_ok=True)
+            masks_tmp = Path(tempfile.mkdtemp(prefix=f".{Path(self.masks_dir).name}.",
+                                              dir=Path(self.masks_dir).parent))
+        writer, frames = None, None
+        tracker = MaskTracker(key_masks, refine=grabcut_recut if video.recut else None)
+        estimator = FlowEstimator()
+        present_frames = [0] * len(regions)
+        outside_changed, last_preview, count = 0, time.perf_counter(), 0
+        previous: np.ndarray | None = None  # the last frame's flow_image
+        painted, closing = keyframe, False
+        try:
+            writer = io.VideoWriter(self.out, info.size, info.fps, audio_from=info, lossless_path=self.lossless,
+                                    crf=video.crf)
+            yield VideoProgress(0, info.frame_count, None, _shrunk(key_result.image), stage="keyframe")
+            frames = io.read_frames(info)
+            while not self._stop.is_set():
+                tick = time.perf_counter()
+                frame = next(frames, None)
+                seconds["decode"] += time.perf_counter() - tick
+                if frame is None:
+                    break
+                tick = time.perf_counter()
+                grey = flow_image(frame.rgb, video.flow_long_side)
+                flows: Flows | None = None
+                if previous is not None:
+                    flows = estimator.between(previous, grey, info.size)
+                if frame.index < video.keyframe:
+                    masks = _unpack(before.get(frame.index, [None] * len(regions)), keyframe.shape[:2])
+                elif frame.index == video.keyframe or flows is None:
                     masks = list(tracker.masks)
-            masks = shown_masks(masks, inverted, frame.rgb.shape[:2])
-            seconds["track"] += time.perf_counter() - tick
+                else:
+                    masks = tracker.step(flows, frame.rgb)
+                    if any(request.labels) and frame.index % REFIND_EVERY == 0:
+                        for index in refind(frame.rgb, tracker, list(request.labels)):
+                            canvases[index].forget()
+                        masks = list(tracker.masks)
+                masks = shown_masks(masks, list(request.inverted), frame.rgb.shape[:2])
+                seconds["track"] += time.perf_counter() - tick
 
-            tick = time.perf_counter()
-            empty = np.zeros(frame.rgb.shape[:2], np.float32)
-            alphas = region_alphas([empty if mask is None else mask for mask in masks], options.feather)
-            refresh = (frame.index - options.keyframe) % options.refresh_every == 0
-            for index, (canvas, alpha) in enumerate(zip(canvases, alphas, strict=True)):
-                if masks[index] is None:
-                    continue
-                present_frames[index] += 1
-                if flows is not None:
-                    canvas.carry(flows)
-                if refresh or canvas.needs_paint(alpha):
-                    canvas.paint(frame.rgb, alpha)
-            painted = compose(frame.rgb, canvases, alphas, weights)
-            outside_changed += outside_changed_pixels(frame.rgb, painted, alphas) if alphas else 0
-            seconds["stylize"] += time.perf_counter() - tick
+                tick = time.perf_counter()
+                empty = np.zeros(frame.rgb.shape[:2], np.float32)
+                alphas = composite.region_alphas(frame.rgb, [empty if mask is None else mask for mask in masks],
+                                                 options.feather)
+                refresh = (frame.index - video.keyframe) % video.refresh_every == 0
+                for index, (canvas, alpha) in enumerate(zip(canvases, alphas, strict=True)):
+                    if masks[index] is None:
+                        continue
+                    present_frames[index] += 1
+                    if flows is not None:
+                        canvas.carry(flows)
+                    if refresh or canvas.needs_paint(alpha):
+                        canvas.paint(frame.rgb, alpha)
+                painted = paste_frame(frame.rgb, canvases, alphas, regions, options.preserve_color)
+                outside_changed += composite.outside_changed_pixels(frame.rgb, painted, alphas)
+                seconds["stylize"] += time.perf_counter() - tick
 
-            tick = time.perf_counter()
-            writer.write(painted, frame.time)
+                tick = time.perf_counter()
+                writer.write(painted, frame.time)
+                if masks_tmp is not None:
+                    union = np.maximum.reduce([empty, *[mask for mask in masks if mask is not None]])
+                    (masks_tmp / f"{frame.index:06d}.png").write_bytes(encode_png(mask_to_uint8(union)))
+                seconds["encode"] += time.perf_counter() - tick
+                previous, count = grey, count + 1
+                now = time.perf_counter()
+                total = max(info.frame_count, count)
+                left = (now - started) / count * (total - count)
+                picture = None
+                if now - last_preview >= video.preview_seconds:
+                    last_preview, picture = now, _shrunk(painted)
+                yield VideoProgress(count, total, round(left, 1), picture)
+        except GeneratorExit:  # closed by the consumer: the frames done make a shorter clip
+            closing = True
+        except BaseException:
+            if writer is not None:
+                writer.abort()
             if masks_tmp is not None:
-                union = np.maximum.reduce([empty, *[mask for mask in masks if mask is not None]])
-                (masks_tmp / f"{frame.index:06d}.png").write_bytes(encode_png(mask_to_uint8(union)))
-            seconds["encode"] += time.perf_counter() - tick
-            previous, count = grey, count + 1
-            now = time.perf_counter()
-            if now - last_preview >= options.preview_seconds:
-                last_preview = now
-                yield VideoProgress(count, max(info.frame_count, count), _preview(painted))
+                shutil.rmtree(masks_tmp, ignore_errors=True)
+            raise
+        finally:
+            if frames is not None:
+                frames.close()  # the input file is closed now, not when collected
+        try:
+            written = self._finish(writer, count, masks_tmp)
+        finally:
+            if masks_tmp is not None and masks_tmp.exists():
+                shutil.rmtree(masks_tmp, ignore_errors=True)
+        total = sum(seconds.values())
+        self.report = {
+            "input": os.fspath(info.path), "output": os.fspath(written[0]) if written else None,
+            "lossless": os.fspath(written[1]) if written and self.lossless else None,
+            "masks": os.fspath(self.masks_dir) if written and self.masks_dir else None,
+            "frames": count, "stopped": self._stop.is_set() and count < info.frame_count,
+            "fps": round(float(info.fps), 3), "size": list(info.size),
+            "output_size": list(io.even_size(info.size)), "rotation": info.rotation, "downscale": info.scale,
+            "audio": None if not info.audio_codec else {
+                "source_codec": info.audio_codec,
+                "output": "copied" if info.audio_codec in io.MP4_AUDIO_CODECS else "re-encoded to AAC"},
+            "keyframe": video.keyframe, "engine": request.keyframe.engine, "seconds": round(total, 3),
+            "frames_per_second": round(count / total, 2) if total else None,
+            "share": {name: round(value / total, 3) if total else 0.0 for name, value in seconds.items()},
+            "regions": [{"style": region.style_name, "strength": region.strength,
+                         "keyframe_area_fraction": round(float((region.mask >= 0.5).mean()), 4),
+                         "frames_present": present_frames[index]} for index, region in enumerate(regions)],
+            "options": {"feather": options.feather, "working_size": options.max_size,
+                        "preserve_color": options.preserve_color, "refresh_every": video.refresh_every,
+                        "keep": video.keep, "crf": video.crf, "recut": video.recut},
+            "keyframe_report": key_result.report,
+            "outside_changed_pixels": outside_changed,
+        }
+        if closing:
+            return
+        yield VideoProgress(count, count, 0.0, _shrunk(painted), stage="final", final=True, report=self.report)
+
+    def _finish(self, writer: io.VideoWriter | None, count: int, masks_tmp: Path | None) -> list[Path] | None:
+        """Close the outputs (frames done so far) and move the masks folder into place."""
+        if writer is None:
+            return None
         if count == 0:
-            raise VirtArtError(f"{source}: the video has no frames")
-        tick = time.perf_counter()
+            writer.abort()
+            if self._stop.is_set():
+                return None
+            raise VirtArtError(f"{self.request.clip.path}: the video has no frames")
         written = writer.close()
         if masks_tmp is not None:
-            target = Path(masks_dir)
+            target = Path(self.masks_dir)
             if target.exists():
                 target.rmdir()  # checked empty at the start
             os.replace(masks_tmp, target)
-            masks_tmp = None
-        seconds["encode"] += time.perf_counter() - tick
-    except BaseException:
-        if writer is not None:
-            writer.abort()
-        raise
-    finally:
-        if frames is not None:
-            frames.close()  # the input file is closed now, not when collected
-        if masks_tmp is not None:
-            shutil.rmtree(masks_tmp, ignore_errors=True)
-    total = sum(seconds.values())
-    report = {
-        "input": os.fspath(source), "output": os.fspath(written[0]),
-        "lossless": os.fspath(written[1]) if lossless else None, "masks": os.fspath(masks_dir) if masks_dir else None,
-        "frames": count, "fps": round(float(info.fps), 3), "size": list(info.size),
-        "output_size": list(io.even_size(info.size)), "rotation": info.rotation, "downscale": info.scale,
-        "audio": None if not info.audio_codec else {
-            "source_codec": info.audio_codec,
-            "output": "copied" if info.audio_codec in io.MP4_AUDIO_CODECS else "re-encoded to AAC"},
-        "keyframe": options.keyframe, "seconds": round(total, 3),
-        "frames_per_second": round(count / total, 2) if total else None,
-        "share": {name: round(value / total, 3) if total else 0.0 for name, value in seconds.items()},
-        "regions": [{"style": region.style_name, "strength": region.strength,
-                     "keyframe_area_fraction": round(float((region.mask >= 0.5).mean()), 4),
-                     "frames_present": present_frames[index]} for index, region in enumerate(prepared)],
-        "options": {"feather": options.feather, "working_size": options.working_size,
-                    "refresh_every": options.refresh_every, "keep": options.keep, "crf": options.crf,
-                    "recut": options.recut},
-        "outside_changed_pixels": outside_changed,
-    }
-    yield VideoProgress(count, count, _preview(painted), final=True, report=report)
+        return written
+
+
+def stylize_video(source: str | os.PathLike | VideoRequest, regions: Sequence[RegionRequest | Region] = (),
+                  out: str | os.PathLike | None = None, *, engine: str | Engine = AUTO,
+                  options: StyleOptions | None = None, video: VideoOptions | None = None,
+                  lossless: str | os.PathLike | None = None, masks_dir: str | os.PathLike | None = None,
+                  opened: tuple[io.VideoInfo, np.ndarray] | None = None,
+                  labels: Sequence[str | None] | None = None) -> VideoRun:
+    """Paint ``regions`` (chosen on the keyframe) through the clip ``source`` into ``out`` (MP4).
+
+    ``source``: a path, or a :class:`VideoRequest` (then ``regions`` and the options are its
+    own). ``engine``: a registry name, "auto", or an engine object (tests inject tiny ones), as
+    for :func:`virtart.pipeline.stylize`. ``options``: the painting options, checked as for a
+    photo (``max_size`` None: :data:`WORKING_SIZE`). ``video``: the clip settings.
+    ``lossless``: also write an FFV1 ``.mkv`` (RGB, bit-exact frames). ``masks_dir``: a new or
+    empty folder that receives ``000000.png``... (white = repainted, the union of the regions).
+    ``opened``, ``labels``: see :meth:`VideoRequest.create`. Everything is checked before this
+    returns; the work starts on the first ``next()``.
+    """
+    if out is None:
+        raise VirtArtError("no output path was given for the video")
+    name = engine if isinstance(engine, str) else engine.name if engine.name in ENGINES else AUTO
+    request = source if isinstance(source, VideoRequest) else VideoRequest.create(
+        source, regions, name, options, video, opened=opened, labels=labels)
+    check_outputs(request.clip.path, out, lossless, masks_dir)
+    if isinstance(engine, str):
+        check_engine(request)
+        engine = shared_engine(request.keyframe.engine, request.keyframe.options.device)
+    return VideoRun(request, out, engine, lossless=lossless, masks_dir=masks_dir)

@@ -16,35 +16,12 @@ from collections.abc import Callable
 
 import numpy as np
 
-from virtart.engines.base import Engine, Region, StyleOptions
-from virtart.engines.fast import FastEngine, working_scale
-from virtart.geometry import Box, fit_long_side, resize_image
+from virtart.geometry import Box
 from virtart.video.flow import Flows, warp
 
-# Paints a box of the frame: (frame at working size, box in frame pixels, working pixels per
-# frame pixel (x, y)) -> the box's painted pixels, (h, w, 3) uint8 at the frame's resolution.
-Painter = Callable[[np.ndarray, Box, tuple[float, float]], np.ndarray]
-
-
-def fast_painter(engine: FastEngine, vector: np.ndarray) -> Painter:
-    """The fast engine with a region's style vector (computed once per video)."""
-    return lambda working, box, scales: engine.stylise_box(working, box, scales, vector)
-
-
-def quality_painter(engine: Engine, style: np.ndarray) -> Painter:
-    """The Quality (Gatys) engine on the box at working size: started from the fast engine's
-    result and stopped when converged, as for a photo. For short clips on a GPU."""
-    options = StyleOptions(steps="auto", feather=0.0)
-
-    def paint(working: np.ndarray, box: Box, scales: tuple[float, float]) -> np.ndarray:
-        inner = box.scaled(*scales)
-        inner = Box(inner.x0, inner.y0, min(inner.x1, working.shape[1]), min(inner.y1, working.shape[0]))
-        crop = np.ascontiguousarray(inner.of(working))
-        whole = np.ones(crop.shape[:2], np.float32)
-        final = list(engine.run(crop, [Region(whole, style, alpha=whole)], options))[-1]
-        return resize_image(final.layers[0].pixels, box.size)
-
-    return paint
+# Paints a box of a frame: ``(frame (H, W, 3) uint8, box in frame pixels)`` -> the box's
+# painted pixels, ``(h, w, 3) uint8`` at the frame's resolution (None: nothing painted).
+Painter = Callable[[np.ndarray, Box], "np.ndarray | None"]
 
 # Share of the carried paint kept on a refresh where the scene did not change. Higher keeps
 # strokes steadier but lets the paint lag behind changes of lighting and shape.
@@ -62,12 +39,12 @@ BOX_MARGIN = 24
 class RegionCanvas:
     """One region's paint across frames (see the module docstring).
 
-    ``painter``: paints the region's box (:func:`fast_painter`, :func:`quality_painter`);
-    ``working_size``: long side, in pixels, at which the region's box is painted.
+    ``painter``: paints a box of a frame (the photo path on that box:
+    :func:`virtart.video.pipeline.region_painter`).
     """
 
-    def __init__(self, painter: Painter, working_size: int | None, keep: float = KEEP):
-        self.painter, self.working_size, self.keep = painter, working_size, keep
+    def __init__(self, painter: Painter, keep: float = KEEP):
+        self.painter, self.keep = painter, keep
         self.canvas: np.ndarray | None = None
         self.known: np.ndarray | None = None
 
@@ -91,18 +68,16 @@ class RegionCanvas:
         return missing > MAX_UNKNOWN * max(1, np.count_nonzero(inside))
 
     def paint(self, frame: np.ndarray, alpha: np.ndarray) -> None:
-        """Stylize the region's box on ``frame`` and blend it with the carried paint."""
+        """Paint the region's box on ``frame`` afresh and blend it with the carried paint."""
         height, width = frame.shape[:2]
         box = Box.around(alpha, threshold=0)
         if box is None:
             return
         box = box.grown(BOX_MARGIN, frame.shape)
-        scale = working_scale(box, self.working_size)
-        working = frame
-        if scale < 1.0:
-            working = resize_image(frame, fit_long_side((width, height), max(width, height) * scale))
-        scales = (working.shape[1] / width, working.shape[0] / height)
-        fresh = self.painter(working, box, scales).astype(np.float32)
+        fresh = self.painter(frame, box)
+        if fresh is None:
+            return
+        fresh = fresh.astype(np.float32)
         if self.canvas is None:
             self.canvas = np.zeros((height, width, 3), np.float32)
             self.known = np.zeros((height, width), np.float32)
@@ -111,12 +86,8 @@ class RegionCanvas:
         self.canvas[rows, cols] = fresh + weight * (self.canvas[rows, cols] - fresh)
         self.known[rows, cols] = 1.0
 
-    def layer(self, original: np.ndarray, box: tuple[int, int, int, int], strength_weight: float) -> np.ndarray:
-        """The paint over ``box`` as ``(h, w, 3) uint8``, faded into ``original`` (the frame's
-        pixels in ``box``) by ``strength_weight`` (1 = full paint)."""
+    def pixels(self, box: Box) -> np.ndarray | None:
+        """The paint over ``box`` as ``(h, w, 3) uint8`` (None before the first paint)."""
         if self.canvas is None:
-            return original
-        canvas = self.canvas[box[1] : box[3], box[0] : box[2]]
-        if strength_weight < 1.0:
-            canvas = original + strength_weight * (canvas - original)
-        return np.clip(np.round(canvas), 0, 255).astype(np.uint8)
+            return None
+        return np.clip(np.round(box.of(self.canvas)), 0, 255).astype(np.uint8)
