@@ -41,7 +41,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from virtart import edges  # noqa: E402
 from virtart import masks as mask_ops  # noqa: E402
-from virtart.engines.composite import Layer, composite_layers  # noqa: E402
+from virtart.engines import composite  # noqa: E402
+from virtart.engines.base import Region, StyleOptions  # noqa: E402
+from virtart.engines.composite import Layer  # noqa: E402
 from virtart.evaluation import click_protocol, edge_metrics  # noqa: E402
 from virtart.evaluation.click_protocol import object_box, split_ground_truth  # noqa: E402
 from virtart.geometry import Box  # noqa: E402
@@ -107,23 +109,21 @@ def accuracy(subset: str, shared: Path, out: Path) -> dict:
     return results
 
 
-def paint_today(engine, photo: np.ndarray, mask: np.ndarray, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def paint_today(engine, photo: np.ndarray, mask: np.ndarray, style: np.ndarray) -> np.ndarray:
+    """Before issue 22: the 4 px feather, the region's box painted with the photo in view."""
     alpha = mask_ops.feather(mask, TODAY_FEATHER)
     box = Box.around(alpha, threshold=0)
-    layer = Layer(box, engine.stylise_box(photo, box, (1.0, 1.0), vector), (0,))
-    return composite_layers(photo, [layer], [alpha]), alpha
+    layer = Layer(box, engine.stylise_box(photo, box, engine.painting_vector(style)), (0,))
+    return composite.composite(photo, Box.whole(photo.shape), [layer], (photo.shape[1], photo.shape[0]),
+                               [alpha], [1.0])
 
 
-def paint_edges(engine, photo: np.ndarray, mask: np.ndarray, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    weights, _ = edges.partition_alphas(photo, [mask])
-    alpha = weights[0]
-    box = Box.around(alpha, threshold=0)
-    margin = edges.engine_margin(photo.shape)
-    reach = box.grown(margin + 1, photo.shape)
-    working = photo.copy()
-    reach.of(working)[:] = edges.engine_input(reach.of(photo), reach.of(mask), margin)
-    layer = Layer(box, engine.stylise_box(working, box, (1.0, 1.0), vector), (0,))
-    return composite_layers(photo, [layer], [alpha]), alpha
+def paint_edges(engine, photo: np.ndarray, mask: np.ndarray, style: np.ndarray) -> np.ndarray:
+    """The pipeline as it runs now (refined alphas, engine input with the contour out of sight)."""
+    from virtart.pipeline import stylize
+
+    *_, final = stylize(photo, [Region(mask, style)], engine=engine, options=StyleOptions(max_size=4096))
+    return final.result.image
 
 
 def edge_crop(photo: np.ndarray, obj: np.ndarray, size: int = 96) -> Box:
@@ -150,14 +150,13 @@ def rim(subset: str, shared: Path, out: Path, photos: int) -> dict:
     results = {}
     for painting in paintings(shared):
         style, _ = load_style(str(painting))
-        vector = engine.stylizer.style_vector(style)
         rows: dict[str, list] = {}
         for stem, photo, obj, _ in chosen:
             for side, region in (("object", obj), ("background", ~obj)):
                 painted_inside = side == "object"
                 row = []
                 for method, paint in (("today", paint_today), ("edges", paint_edges)):
-                    result, _ = paint(engine, photo, region.astype(np.float32), vector)
+                    result = paint(engine, photo, region.astype(np.float32), style)
                     row.append(result)
                     rows.setdefault(f"{method}_{side}", []).append(
                         (edge_metrics.rim_contrast(photo, result, obj, painted_inside),

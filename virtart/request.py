@@ -132,8 +132,9 @@ def check_options(options: StyleOptions) -> None:
         raise VirtArtError(f"init must be 'fast' or 'photo', got {options.init!r}")
     if options.max_size is not None and not 64 <= options.max_size <= MAX_WORKING_SIZE:
         raise VirtArtError(f"max size must be between 64 and {MAX_WORKING_SIZE} px, got {options.max_size}")
-    if not 0 <= options.feather <= MAX_FEATHER:
-        raise VirtArtError(f"feather must be between 0 and {MAX_FEATHER} px, got {options.feather}")
+    if options.feather != "auto" and (isinstance(options.feather, (bool, str)) or not 0 <= options.feather <= MAX_FEATHER):
+        raise VirtArtError(f"feather (the edge's softness) must be 'auto' or between 0 and {MAX_FEATHER} px, "
+                           f"got {options.feather!r}")
     for name in ("style_weight", "content_weight", "tv_weight", "learning_rate", "style_scale"):
         if not 0 <= getattr(options, name) < float("inf"):  # NaN would paint one flat colour
             raise VirtArtError(f"{name.replace('_', ' ')} must be a finite number >= 0, got {getattr(options, name)}")
@@ -145,6 +146,19 @@ def check_options(options: StyleOptions) -> None:
         raise VirtArtError(f"precision must be auto, fp32 or bf16, got {options.precision!r}")
     if options.preview_every < 1:
         raise VirtArtError(f"preview every must be at least 1 step, got {options.preview_every}")
+
+
+def parse_softness(value) -> float | str:
+    """The edge's softness from a form, JSON or command-line value: "auto" (any case, or empty)
+    or a finite number of pixels (text holding one is read as that number)."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "auto")):
+        return "auto"
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise VirtArtError(f"feather (the edge's softness) must be 'auto' or a number of px, got {value!r}") from None
+    return _number("feather", value)
 
 
 def _number(name: str, value) -> float:
@@ -195,4 +209,4 @@ def parse_options(steps=StyleOptions.steps, max_size=None, preserve_color=False,
     size = _number("max size", max_size) if max_size else None
     return StyleOptions(steps=parse_steps(steps), max_size=int(size) if size else None,
                         preserve_color=parse_preserve_color(preserve_color),
-                        feather=_number("feather", feather), **exact)
+                        feather=parse_softness(feather), **exact)

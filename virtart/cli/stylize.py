@@ -14,7 +14,7 @@ from virtart.engines.registry import AUTO, ENGINES
 from virtart.errors import VirtArtError
 from virtart.imageio import atomic_write, load_photo, save_png
 from virtart.pipeline import RegionRequest, StylizeRequest, stylize
-from virtart.request import parse_steps
+from virtart.request import parse_softness, parse_steps
 
 STOP_REASONS = {"converged": "converged", "cap": "reached the automatic stop's cap", "steps": "as asked"}
 
@@ -44,7 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--strength", type=float, default=1.0, help="0 keeps the photo, 1 is the full style")
     parser.add_argument("--preserve-color", nargs="?", const="luminance", default=False,
                         choices=["luminance", "histogram"], help="keep the photo's colours")
-    parser.add_argument("--feather", type=float, default=4.0, help="soft-edge radius in px")
+    parser.add_argument("--feather", default="auto",
+                        help="the edge's softness: 'auto' (follows the picture, scaled with its size) or px")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--optimizer", choices=["adam", "lbfgs"], default="adam")
     parser.add_argument("--style-weight", type=float, default=StyleOptions.style_weight)
@@ -123,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
         steps=args.steps, init=args.init, max_size=args.max_size, optimizer=args.optimizer,
         style_weight=args.style_weight,
         content_weight=args.content_weight, style_scale=args.style_scale, preserve_color=args.preserve_color,
-        feather=args.feather, device=args.device, preview_every=max(1, args.preview_every),
+        feather=parse_softness(args.feather), device=args.device, preview_every=max(1, args.preview_every),
         precision=args.precision,
     )
     request = StylizeRequest.create(photo, requests, args.engine, options)

@@ -24,6 +24,7 @@ from virtart.engines.registry import AUTO, ENGINES
 from virtart.errors import VirtArtError
 from virtart.imageio import atomic_write
 from virtart.pipeline import RegionRequest
+from virtart.request import parse_softness
 from virtart.segmentation import BACKENDS
 from virtart.video import io
 from virtart.video.pipeline import WORKING_SIZE, VideoOptions, check_outputs, open_video, stylize_video
@@ -54,7 +55,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--keyframe", type=int, default=0, help="the frame (from 0) the regions are chosen on")
     parser.add_argument("--backend", default="auto", choices=BACKENDS, help="segmenter for --point/--box")
     parser.add_argument("--min-score", type=float, default=0.25, help="detector confidence for --detect")
-    parser.add_argument("--feather", type=float, default=DEFAULT_FEATHER, help="soft-edge radius in px")
+    parser.add_argument("--feather", default=DEFAULT_FEATHER,
+                        help="the edge's softness: 'auto' (follows the picture, scaled with its size) or px")
     parser.add_argument("--preserve-color", nargs="?", const="luminance", default=False,
                         choices=["luminance", "histogram"], help="keep the clip's colours")
     parser.add_argument("--working-size", type=int, default=WORKING_SIZE,
@@ -105,8 +107,8 @@ def run(args: argparse.Namespace) -> int:
         _check_output(args.report, [args.video], ".json", "--report")
     video = VideoOptions(max_seconds=args.max_seconds, max_side=args.max_side, downscale=args.downscale,
                          keyframe=args.keyframe, refresh_every=args.refresh_every, crf=args.crf, recut=args.recut)
-    options = StyleOptions(feather=args.feather, max_size=args.working_size, preserve_color=args.preserve_color,
-                           device=args.device)
+    options = StyleOptions(feather=parse_softness(args.feather), max_size=args.working_size,
+                           preserve_color=args.preserve_color, device=args.device)
     info, keyframe = open_video(args.video, video)
     requests, labels = build_requests(args, keyframe)
     final = None

@@ -10,12 +10,14 @@ paste. Closing the generator stops the work and frees its memory.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 import numpy as np
 
+from virtart import masks as mask_ops
 from virtart.engines.composite import DEFAULT_FEATHER, Layer
+from virtart.geometry import resize_image
 
 
 @dataclass
@@ -28,6 +30,9 @@ class Region:
     ``strength``: 0 keeps the photo, 1 is the full style.
     ``alpha``: the blend weight at the mask's size (:func:`~virtart.engines.composite.region_alphas`),
     set by the compositor before an engine runs (an engine that blends a starting image uses it).
+    ``view``: the image to paint this region from, at the mask's size
+    (:func:`~virtart.engines.composite.engine_regions`: what lies across the region's edge
+    filled from its own content); None: the engine's image itself.
     """
 
     mask: np.ndarray
@@ -35,6 +40,13 @@ class Region:
     strength: float = 1.0
     style_name: str = "custom"
     alpha: np.ndarray | None = None
+    view: np.ndarray | None = None
+
+    def at_size(self, size: tuple[int, int]) -> Region:
+        """The region with its mask, alpha and view resized to ``size = (w, h)``."""
+        return replace(self, mask=mask_ops.resize_mask(self.mask, size),
+                       alpha=None if self.alpha is None else mask_ops.resize_mask(self.alpha, size),
+                       view=None if self.view is None else resize_image(self.view, size))
 
 
 @dataclass
@@ -43,7 +55,8 @@ class StyleOptions:
 
     ``max_size`` caps the long side of the regions' box at the working resolution (None: the
     engine's default for the device, from :mod:`virtart.engines.registry`, when the request is
-    made). ``feather`` is the soft-edge radius in output pixels. The Gatys losses are
+    made). ``feather`` is the edge's softness: the half-width in output pixels of the band where the
+    alpha is refined from the picture, or "auto" (scaled with the picture; see :mod:`virtart.edges`). The Gatys losses are
     relative (scale-free), so ``style_weight`` is the style-to-content balance.
     ``preserve_color``: False, "luminance" (transfer lightness only) or "histogram"
     (match the style's colours to the photo's first).
@@ -67,7 +80,7 @@ class StyleOptions:
     tv_weight: float = 1e-1
     style_scale: float = 1.0
     preserve_color: bool | str = False
-    feather: float = DEFAULT_FEATHER
+    feather: float | str = DEFAULT_FEATHER
     device: str = "auto"
     preview_every: int = 10
     precision: Literal["auto", "fp32", "bf16"] = "auto"

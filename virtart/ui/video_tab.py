@@ -24,6 +24,7 @@ from virtart.cli.segment_commands import parse_box
 from virtart.engines.base import StyleOptions
 from virtart.engines.composite import DEFAULT_FEATHER
 from virtart.errors import VirtArtError
+from virtart.request import parse_softness
 from virtart.ui.api import parse_points
 from virtart.ui.messages import user_facing
 from virtart.ui.render import draw_points
@@ -72,7 +73,7 @@ def run_video(video: str | None, selection: Selection, style: str, strength, key
     opened = open_video(video, clip)
     requests, labels = region_requests(selection, opened[1], style or "starry_night", _number(strength, "strength"))
     out = output_path(Path(video).stem[:40] or "video")
-    run = stylize_video(video, requests, out, options=StyleOptions(feather=_number(feather, "feather")), video=clip,
+    run = stylize_video(video, requests, out, options=StyleOptions(feather=parse_softness(feather)), video=clip,
                         opened=opened, labels=labels)
     try:
         for progress in run:
@@ -89,7 +90,7 @@ def run_video(video: str | None, selection: Selection, style: str, strength, key
 @user_facing
 def stylize_video_api(video: str, points: str = "", box: str = "", detect: str = "", mask: str | None = None,
                       style: str = "starry_night", strength: float = 1.0, everything_else: str = "",
-                      keyframe: float = 0, feather: float = DEFAULT_FEATHER) -> Iterator[tuple[np.ndarray | None, str | None, dict]]:
+                      keyframe: float = 0, feather: float | str = DEFAULT_FEATHER) -> Iterator[tuple[np.ndarray | None, str | None, dict]]:
     """Repaint regions of a clip. ``points``: JSON ``[[x, y, label], ...]``; ``box``: ``"x0,y0,x1,y1"``;
     ``detect``: classes such as ``"person,dog"``; ``mask``: a mask PNG of the keyframe; none of
     them: the whole frame. ``everything_else``: "" (off), "true" (everything outside the
@@ -180,6 +181,6 @@ def wire_api(concurrency: dict) -> None:
     inputs = [gr.File(label="video", type="filepath"), gr.Textbox("", label="points"), gr.Textbox("", label="box"),
               gr.Textbox("", label="detect"), gr.File(label="mask", type="filepath"),
               gr.Textbox("starry_night", label="style"), gr.Number(1.0, label="strength"),
-              gr.Textbox("", label="everything_else"), gr.Number(0, label="keyframe"), gr.Number(DEFAULT_FEATHER, label="feather")]
+              gr.Textbox("", label="everything_else"), gr.Number(0, label="keyframe"), gr.Textbox(DEFAULT_FEATHER, label="feather")]
     outputs = [gr.Image(label="preview", format="png", type="numpy"), gr.File(label="mp4"), gr.JSON(label="progress")]
     gr.Button("stylize_video").click(stylize_video_api, inputs, outputs, api_name="stylize_video", **concurrency)
