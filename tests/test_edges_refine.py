@@ -130,3 +130,13 @@ def test_alpha_stability_is_zero_for_a_still_edge_and_grows_when_it_moves():
     moved = mask.copy()
     moved[:, 58:61] = 1
     assert edges.alpha_stability([mask, moved]) > 0.0
+
+
+def test_fast_guided_filter_is_close_to_the_exact_one():
+    rng = np.random.default_rng(1)
+    photo = cv2.GaussianBlur(rng.integers(0, 255, (120, 160, 3), dtype=np.uint8), (0, 0), 3)
+    mask = np.zeros(photo.shape[:2], np.float32)
+    mask[30:90, 40:120] = 1
+    exact = edges.guided_filter(photo, mask, 6, subsample=1)
+    fast = edges.guided_filter(photo, mask, 6, subsample=2)
+    assert fast.shape == exact.shape and np.abs(fast - exact).mean() < 0.02
