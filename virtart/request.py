@@ -133,7 +133,7 @@ def check_options(options: StyleOptions) -> None:
     if options.max_size is not None and not 64 <= options.max_size <= MAX_WORKING_SIZE:
         raise VirtArtError(f"max size must be between 64 and {MAX_WORKING_SIZE} px, got {options.max_size}")
     if options.feather != "auto" and (isinstance(options.feather, (bool, str)) or not 0 <= options.feather <= MAX_FEATHER):
-        raise VirtArtError(f"feather (the edge's softness) must be 'auto' or between 0 and {MAX_FEATHER} px, "
+        raise VirtArtError(f"feather must be 'auto' or between 0 and {MAX_FEATHER} px (the edge's softness), "
                            f"got {options.feather!r}")
     for name in ("style_weight", "content_weight", "tv_weight", "learning_rate", "style_scale"):
         if not 0 <= getattr(options, name) < float("inf"):  # NaN would paint one flat colour
@@ -155,9 +155,9 @@ def parse_softness(value) -> float | str:
         return "auto"
     if isinstance(value, str):
         try:
-            value = float(value)
+            return float(value)  # NaN and infinity are refused with the range, by check_options
         except ValueError:
-            raise VirtArtError(f"feather (the edge's softness) must be 'auto' or a number of px, got {value!r}") from None
+            raise VirtArtError(f"feather must be 'auto' or a number of px (the edge's softness), got {value!r}") from None
     return _number("feather", value)
 
 
