@@ -140,3 +140,17 @@ def test_fast_guided_filter_is_close_to_the_exact_one():
     exact = edges.guided_filter(photo, mask, 6, subsample=1)
     fast = edges.guided_filter(photo, mask, 6, subsample=2)
     assert fast.shape == exact.shape and np.abs(fast - exact).mean() < 0.02
+
+
+def test_softness_reads_auto_or_pixels_and_refuses_the_rest():
+    from virtart.engines.base import StyleOptions
+    from virtart.errors import VirtArtError
+    from virtart.request import check_options, parse_softness
+
+    assert parse_softness("auto") == parse_softness("AUTO ") == parse_softness(None) == "auto"
+    assert parse_softness("3.5") == 3.5 and parse_softness(2) == 2.0
+    with pytest.raises(VirtArtError, match="feather must be 'auto' or a number"):
+        parse_softness("soft")
+    with pytest.raises(VirtArtError, match="feather must be 'auto' or between"):
+        check_options(StyleOptions(feather=parse_softness("nan")))
+    check_options(StyleOptions())  # "auto" by default
