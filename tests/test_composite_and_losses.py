@@ -38,6 +38,8 @@ def test_later_region_wins_overlap():
 def test_crop_then_paste_round_trip_at_a_working_scale(small_photo):
     """An engine that paints its crop a flat colour: the paste covers exactly the alpha, the
     working scale is capped, strength fades and everything outside keeps the photo's bytes."""
+    from dataclasses import replace
+
     from virtart.engines.base import Region
 
     mask = np.zeros(small_photo.shape[:2], np.float32)
@@ -48,13 +50,14 @@ def test_crop_then_paste_round_trip_at_a_working_scale(small_photo):
     (region,) = engine_regions(crop, [Region(mask, small_photo)], alphas)
     assert region.mask.shape == crop.image.shape[:2] == region.alpha.shape
     painted = Layer(Box.whole(crop.image.shape), np.full_like(crop.image, 200), (0,))
-    full = composite(small_photo, crop.box, [painted], crop.size, alphas, [1.0])
+    full = composite(small_photo, crop.box, [painted], crop.size, alphas, [region])
     assert outside_changed_pixels(small_photo, full, alphas) == 0
     assert np.all(full[20:30, 20:40] == 200)
-    half = composite(small_photo, crop.box, [painted], crop.size, alphas, [0.25])
+    half = composite(small_photo, crop.box, [painted], crop.size, alphas, [replace(region, strength=0.25)])
     expected = np.round(small_photo[24, 30] + 0.5 * (200.0 - small_photo[24, 30]))
     assert np.abs(half[24, 30].astype(int) - expected).max() <= 1
-    assert np.array_equal(composite(small_photo, crop.box, [painted], crop.size, alphas, [0.0]), small_photo)
+    assert np.array_equal(composite(small_photo, crop.box, [painted], crop.size, alphas,
+                                    [replace(region, strength=0.0)]), small_photo)
     assert engine_crop(small_photo, [np.zeros_like(mask)], 20, 3) is None
 
 

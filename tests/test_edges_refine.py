@@ -143,14 +143,26 @@ def test_fast_guided_filter_is_close_to_the_exact_one():
 
 
 def test_softness_reads_auto_or_pixels_and_refuses_the_rest():
-    from virtart.engines.base import StyleOptions
+    from virtart.engines.base import Region
     from virtart.errors import VirtArtError
-    from virtart.request import check_options, parse_softness
+    from virtart.request import check_region, parse_softness
 
     assert parse_softness("auto") == parse_softness("AUTO ") == parse_softness(None) == "auto"
     assert parse_softness("3.5") == 3.5 and parse_softness(2) == 2.0
     with pytest.raises(VirtArtError, match="feather must be 'auto' or a number"):
         parse_softness("soft")
+    style = np.zeros((8, 8, 3), np.uint8)
     with pytest.raises(VirtArtError, match="feather must be 'auto' or between"):
-        check_options(StyleOptions(feather=parse_softness("nan")))
-    check_options(StyleOptions())  # "auto" by default
+        check_region(Region(np.ones((8, 8), np.float32), style, feather=parse_softness("nan")), 0)
+    check_region(Region(np.ones((8, 8), np.float32), style), 0)  # "auto" by default
+
+
+def test_regions_with_their_own_softness_still_sum_to_one():
+    photo = two_tone()
+    first = np.zeros(photo.shape[:2], np.float32)
+    first[:, :60] = 1
+    second = np.zeros_like(first)
+    second[20:70, 60:100] = 1
+    weights, photo_weight = edges.partition_alphas(photo, [first, second], [2.0, 8.0])
+    assert np.allclose(np.sum(weights, axis=0) + photo_weight, 1.0, atol=1e-5)
+    assert np.all(photo_weight[30:60, 50:70] == 0.0)  # their shared edge shows no photo

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import cv2
 import numpy as np
 import pytest
@@ -40,10 +42,13 @@ def disc() -> np.ndarray:
     return (((x - 200) ** 2 + (y - 130) ** 2) < 80**2).astype(np.float32)
 
 
-def run_final(engine, photo, regions, **options):
+def run_final(engine, photo, regions, max_size=None, **region_settings):
+    """The pipeline's previews for ``regions`` on ``engine``, each region given ``region_settings``
+    (feather, preserve_color)."""
     from virtart.pipeline import stylize
 
-    previews = list(stylize(photo, regions, engine=engine, options=StyleOptions(device="cpu", **options)))
+    regions = [dataclasses.replace(region, **region_settings) for region in regions]
+    previews = list(stylize(photo, regions, engine=engine, options=StyleOptions(max_size=max_size, device="cpu")))
     assert previews[-1].final and all(not p.final for p in previews[:-1])
     return previews
 

@@ -198,7 +198,7 @@ def test_the_page_upload_path_gives_every_hostile_photo_a_clear_message(folder: 
 
 
 @pytest.mark.parametrize("flag, value, message", [
-    ("--feather", "nan", "feather must be 'auto' or between"), ("--feather", "inf", "feather must be 'auto' or between"),
+    ("--feather", "nan", "feather must be a finite number"), ("--feather", "inf", "feather must be a finite number"),
     ("--strength", "nan", "strength must be between"), ("--style-weight", "nan", "style weight must be a finite"),
     ("--content-weight", "inf", "content weight must be a finite"), ("--style-scale", "-1", "style scale must be"),
     ("--max-size", "1e9", "invalid int value"), ("--steps", "0", "steps must be between"),

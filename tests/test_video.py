@@ -109,7 +109,7 @@ def test_round_trip_keeps_timing_audio_and_untouched_pixels(tmp_path, style):
     clip = make_clip(tmp_path / "in.mov", audio="pcm_s16le")  # PCM cannot go in MP4: re-encoded to AAC
     out, lossless, masks = tmp_path / "out.mp4", tmp_path / "copy.mkv", tmp_path / "masks"
     report = run(clip, [square_region(style)], out, lossless=lossless, masks_dir=masks,
-                 options=StyleOptions(feather=2.0))
+                 feather=2.0)
     assert report["frames"] == 8 and report["outside_changed_pixels"] == 0
     assert report["audio"] == {"source_codec": "pcm_s16le", "output": "re-encoded to AAC"}
     written = io.probe(out)
@@ -386,3 +386,12 @@ def test_cli_two_regions_two_paintings_outside_untouched(tmp_path, style, engine
         assert np.abs(encoded.rgb[far].astype(int) - original.rgb[far]).mean() <= 2.0
         for rows, cols in ((slice(20, 36), slice(16 + 2 * index, 28 + 2 * index)), (slice(48, 56), slice(64, 86))):
             assert np.abs(copy.rgb[rows, cols].astype(int) - original.rgb[rows, cols]).mean() > 5  # repainted
+
+    # The same job as a JSON request file (the form of `virtart stylize --request`): the same frames.
+    (tmp_path / "job.json").write_text(json.dumps({"version": 1, "regions": [
+        {"mask": "a.png", "style": "one.png"}, {"mask": "b.png", "style": "two.png", "strength": 0.7}]}))
+    again = tmp_path / "again.mkv"
+    code = main(["video", str(clip), "--request", str(tmp_path / "job.json"), "--feather", "2",
+                 "--out", str(tmp_path / "again.mp4"), "--lossless", str(again)])
+    assert code == 0
+    assert all(np.array_equal(first.rgb, second.rgb) for first, second in zip(copies, read_all(again), strict=True))

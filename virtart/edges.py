@@ -195,30 +195,41 @@ def refine_alpha(photo_rgb: np.ndarray, mask: np.ndarray, softness: float | str 
     return result
 
 
-def partition_alphas(photo_rgb: np.ndarray, masks: list[np.ndarray], softness: float | str = AUTO,
+def partition_alphas(photo_rgb: np.ndarray, masks: list[np.ndarray],
+                     softness: float | str | list[float | str] = AUTO,
                      matting: bool = True) -> tuple[list[np.ndarray], np.ndarray]:
     """``(region_weights, photo_weight)``: ``(H, W) float32`` weights of each region's painted
     pixels and of the untouched photo, summing to one at every pixel.
 
-    Later regions take the pixels they share with earlier ones (hard masks, as drawn). The
-    painted-or-photo edge is the refined alpha of the regions' union, so where two painted
-    regions meet the photo's weight is 0 (no seam, no gap); across that shared edge the two
-    split the weight by their own refined alphas (no double paint). A region's weight is 0
-    beyond its band, and the photo's exactly 1 beyond the union's band.
+    ``softness``: one for all regions or one per region. Later regions take the pixels they
+    share with earlier ones (hard masks, as drawn). The painted-or-photo edge is the refined
+    alpha of the regions' union (each stretch of it with the softness of the region nearest
+    to it), so where two painted regions meet the photo's weight is 0 (no seam, no gap);
+    across that shared edge the two split the weight by their own refined alphas (no double
+    paint). A region's weight is 0 beyond its band, and the photo's exactly 1 beyond the
+    union's band.
     """
     hard = [mask_ops.binary(mask) for mask in masks]
     for index in range(len(hard) - 1):
         hard[index] = hard[index] & ~np.logical_or.reduce(hard[index + 1 :])
     if not hard:
         return [], np.ones(photo_rgb.shape[:2], np.float32)
-    covered = refine_alpha(photo_rgb, np.logical_or.reduce(hard), softness, matting)
+    softnesses = list(softness) if isinstance(softness, (list, tuple)) else [softness] * len(hard)
+    union = np.logical_or.reduce(hard)
+    distinct = list(dict.fromkeys(softnesses))
+    covered = refine_alpha(photo_rgb, union, distinct[0], matting)
+    if len(distinct) > 1:  # each pixel takes the union's edge at the softness of its nearest region
+        nearest = np.argmin([cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 3) for mask in hard], axis=0)
+        for value in distinct[1:]:
+            chosen = np.isin(nearest, [i for i, s in enumerate(softnesses) if s == value])
+            covered = np.where(chosen, refine_alpha(photo_rgb, union, value, matting), covered)
     if len(hard) == 1:
         return [covered], (1.0 - covered).astype(np.float32)
-    radius = band_radius(photo_rgb.shape, softness)
+    radius = max(band_radius(photo_rgb.shape, value) for value in distinct)
     # Each region's share of the painted weight: its refined alpha; where no region's alpha
     # reaches a covered pixel (the union's band can reach past theirs), a linear ramp that
     # reaches past the union's band, so that every covered pixel has an owner.
-    shares = np.stack([refine_alpha(photo_rgb, mask, softness, matting) for mask in hard])
+    shares = np.stack([refine_alpha(photo_rgb, mask, value, matting) for mask, value in zip(hard, softnesses, strict=True)])
     orphan = shares.sum(axis=0) <= 0
     if orphan.any():
         ramps = np.stack([mask_ops.feather(mask, 2 * radius + 2) for mask in hard])

@@ -77,7 +77,7 @@ def paint(photo_rgb: np.ndarray, regions: Sequence[Region], alphas: Sequence[np.
     crop = composite.engine_crop(photo_rgb, alphas, options.max_size, engine.context, grow=grow)
     if crop is None:
         return
-    working = composite.engine_regions(crop, regions, alphas, options.feather, photo_rgb.shape)
+    working = composite.engine_regions(crop, regions, alphas, photo_rgb.shape)
     generator = engine.run(crop.image, working, options)
     try:
         for preview in generator:
@@ -94,21 +94,20 @@ def run(request: StylizeRequest, engine: Engine | None = None) -> Iterator[Previ
     first_losses: dict[int, dict[str, float]] = {}
     # The one feathering of the masks: the engine paints inside these alphas' box, the paste
     # blends through them and the report counts with them.
-    alphas = composite.region_alphas(photo, [region.mask for region in request.regions], options.feather)
-    regions = composite.styles_for(photo, request.regions, options.preserve_color)
-    strengths = [region.strength for region in regions]
+    alphas = composite.region_alphas(photo, [region.mask for region in request.regions],
+                                     [region.feather for region in request.regions])
+    regions = composite.styles_for(photo, request.regions)
     view = PreviewView(photo, alphas)
     for preview, crop in paint(photo, regions, alphas, runner, options):
         for index, values in preview.losses.items():
             first_losses.setdefault(index, dict(values))
         if preview.final:
-            preview.image = composite.composite(photo, crop.box, preview.layers, preview.frame, alphas, strengths,
-                                                options.preserve_color)
+            preview.image = composite.composite(photo, crop.box, preview.layers, preview.frame, alphas, regions)
             report = build_report(runner, request, preview, first_losses, time.perf_counter() - started,
                                   composite.outside_changed_pixels(photo, preview.image, alphas))
             preview.result = StylizeResult(preview.image, request.photo.alpha, report)
         else:
-            preview.image = view.drawer(crop, preview, strengths, options.preserve_color)
+            preview.image = view.drawer(crop, preview, regions)
         yield preview
 
 
@@ -129,7 +128,7 @@ class PreviewView:
                 self._small = resize_image(self.photo, size), [resize_mask(alpha, size) for alpha in self.alphas]
         return self._small
 
-    def drawer(self, crop: composite.Crop, preview: Preview, strengths: list[float], preserve_color):
+    def drawer(self, crop: composite.Crop, preview: Preview, regions: list[Region]):
         """A function drawing ``preview`` (the photo with its layers pasted in, shrunk)."""
 
         def draw() -> np.ndarray:
@@ -138,7 +137,7 @@ class PreviewView:
             sx, sy = width / self.photo.shape[1], height / self.photo.shape[0]
             box = crop.box.scaled(sx, sy)
             box = type(box)(box.x0, box.y0, min(width, box.x1), min(height, box.y1))
-            return composite.composite(photo, box, preview.layers, preview.frame, alphas, strengths, preserve_color)
+            return composite.composite(photo, box, preview.layers, preview.frame, alphas, regions)
 
         return draw
 
@@ -162,6 +161,8 @@ def build_report(runner: Engine, request: StylizeRequest, final: Preview,
             {
                 "style": region.style_name,
                 "strength": region.strength,
+                "preserve_color": region.preserve_color,
+                "feather": region.feather,
                 "area_fraction": round(float((region.mask >= 0.5).mean()), 4),
                 "first": first_losses.get(index),
                 "last": final.losses.get(index),
@@ -170,7 +171,6 @@ def build_report(runner: Engine, request: StylizeRequest, final: Preview,
         ],
         "options": {
             "steps": options.steps, "init": options.init, "max_size": options.max_size, "optimizer": options.optimizer,
-            "preserve_color": options.preserve_color, "feather": options.feather,
             "style_weight": options.style_weight, "content_weight": options.content_weight,
         },
         "outside_changed_pixels": outside_changed,

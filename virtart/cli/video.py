@@ -13,21 +13,31 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import numpy as np
 
-from virtart.cli.segment_commands import _classes, parse_box, parse_point
-from virtart.cli.stylize import _check_output, parse_region
+from virtart.cli.stylize import _check_output
 from virtart.engines.base import StyleOptions
 from virtart.engines.composite import DEFAULT_FEATHER
 from virtart.engines.registry import AUTO, ENGINES
 from virtart.errors import VirtArtError
-from virtart.imageio import atomic_write
+from virtart.imageio import Photo, atomic_write
 from virtart.pipeline import RegionRequest
-from virtart.request import parse_softness
+from virtart.request import load_request_file, parse_region
 from virtart.segmentation import BACKENDS
+from virtart.segmentation.detect import parse_classes
+from virtart.segmentation.prompts import parse_box, parse_point
 from virtart.video import io
-from virtart.video.pipeline import WORKING_SIZE, VideoOptions, check_outputs, open_video, stylize_video
+from virtart.video.pipeline import (
+    WORKING_SIZE,
+    VideoOptions,
+    VideoRequest,
+    check_outputs,
+    open_video,
+    stylize_video,
+    video_engine,
+)
 from virtart.video.selection import Selection, region_requests
 
 
@@ -38,6 +48,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "they are tracked through the clip and repainted in every frame. Coordinates are in the "
                     "upright frame's pixels (x right, y down). Without a selection the whole frame is repainted.")
     parser.add_argument("video", help="the clip (MP4, WebM, MOV, animated GIF...)")
+    parser.add_argument("--request", metavar="FILE.json",
+                        help="a JSON request for the keyframe (regions with prompts or masks, paintings, engine, "
+                             "options; the form of `virtart stylize --request`), instead of the region flags")
     parser.add_argument("--point", action="append", default=[], metavar="X,Y[,LABEL]",
                         help="a click on the keyframe; LABEL 1 includes (default), 0 excludes; repeatable")
     parser.add_argument("--box", metavar="X0,Y0,X1,Y1", help="a box around the object on the keyframe")
@@ -56,7 +69,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--backend", default="auto", choices=BACKENDS, help="segmenter for --point/--box")
     parser.add_argument("--min-score", type=float, default=0.25, help="detector confidence for --detect")
     parser.add_argument("--feather", default=DEFAULT_FEATHER,
-                        help="the edge's softness: 'auto' (follows the picture, scaled with its size) or px")
+                        help="the edge's softness: 'auto' (follows the picture; the default) or px")
     parser.add_argument("--preserve-color", nargs="?", const="luminance", default=False,
                         choices=["luminance", "histogram"], help="keep the clip's colours")
     parser.add_argument("--working-size", type=int, default=WORKING_SIZE,
@@ -92,11 +105,29 @@ def build_requests(args: argparse.Namespace, keyframe: np.ndarray) -> tuple[list
             raise VirtArtError("give --style (with an optional selection) or at least one --region")
         return regions, [None] * len(regions)
     selection = Selection(points=[parse_point(text) for text in args.point],
-                          box=parse_box(args.box) if args.box else None, detect=_classes(args.detect),
+                          box=parse_box(args.box) if args.box else None, detect=parse_classes(args.detect),
                           masks=[args.mask] if args.mask else [], everything_else=args.everything_else,
                           backend=args.backend, min_score=args.min_score)
     requests, labels = region_requests(selection, keyframe, args.style, args.strength)
     return requests + regions, labels + [None] * len(regions)
+
+
+def request_file_job(args: argparse.Namespace, info: io.VideoInfo, keyframe: np.ndarray,
+                     video: VideoOptions) -> VideoRequest:
+    """The job of ``--request FILE.json``: the request read with the keyframe as its photo; what
+    it leaves out comes from the flags (engine, working size, device, colour, feather)."""
+    chosen = args.point or args.box or args.detect or args.mask or args.everything_else is not None
+    if args.style or args.region or chosen:
+        raise VirtArtError("--request gives the regions; leave out --style, --region and the selection flags")
+    defaults = {"engine": video_engine(args.engine, args.device), "max_size": args.working_size,
+                "device": args.device, "preserve_color": args.preserve_color, "feather": args.feather}
+    keyframe_request = load_request_file(args.request, Photo(keyframe), defaults)
+    try:
+        items = json.loads(Path(args.request).read_text(encoding="utf-8")).get("regions") or []
+        inverted = [bool(item.get("invert")) for item in (items if isinstance(items, list) else [items])]
+    except (OSError, ValueError, AttributeError):  # read and checked above; only the invert flags are wanted
+        inverted = None
+    return VideoRequest.from_keyframe(keyframe_request, info, video, inverted=inverted)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -107,13 +138,18 @@ def run(args: argparse.Namespace) -> int:
         _check_output(args.report, [args.video], ".json", "--report")
     video = VideoOptions(max_seconds=args.max_seconds, max_side=args.max_side, downscale=args.downscale,
                          keyframe=args.keyframe, refresh_every=args.refresh_every, crf=args.crf, recut=args.recut)
-    options = StyleOptions(feather=parse_softness(args.feather), max_size=args.working_size,
-                           preserve_color=args.preserve_color, device=args.device)
+    options = StyleOptions(max_size=args.working_size, device=args.device)
     info, keyframe = open_video(args.video, video)
-    requests, labels = build_requests(args, keyframe)
+    if args.request:
+        source = request_file_job(args, info, keyframe, video)
+        requests, labels = (), None
+    else:
+        source = args.video
+        requests, labels = build_requests(args, keyframe)
     final = None
-    run = stylize_video(args.video, requests, args.out, engine=args.engine, options=options, video=video,
-                        lossless=args.lossless, masks_dir=args.masks_out, opened=(info, keyframe), labels=labels)
+    run = stylize_video(source, requests, args.out, engine=args.engine, options=options, video=video,
+                        lossless=args.lossless, masks_dir=args.masks_out, opened=(info, keyframe), labels=labels,
+                        preserve_color=args.preserve_color, feather=args.feather)
     with tqdm(total=info.frame_count, desc="video", unit="frame", disable=None) as bar:
         for progress in run:
             bar.total = max(bar.total, progress.total)

@@ -30,9 +30,13 @@ class Region:
     ``strength``: 0 keeps the photo, 1 is the full style.
     ``alpha``: the blend weight at the mask's size (:func:`~virtart.engines.composite.region_alphas`),
     set by the compositor before an engine runs (an engine that blends a starting image uses it).
+    ``feather``: the edge's softness, the half-width in photo pixels of the band where the
+    alpha is refined from the picture, or "auto" (scaled with the picture; :mod:`virtart.edges`).
     ``view``: the image to paint this region from, at the mask's size
     (:func:`~virtart.engines.composite.engine_regions`: what lies across the region's edge
-    filled from its own content); None: the engine's image itself.
+    filled from its own content); None: the engine's image itself. ``preserve_color``: False, "luminance"
+    (transfer lightness only) or "histogram" (match the style's colours to the region's first);
+    the compositor applies both, engines never do.
     """
 
     mask: np.ndarray
@@ -40,6 +44,8 @@ class Region:
     strength: float = 1.0
     style_name: str = "custom"
     alpha: np.ndarray | None = None
+    feather: float | str = DEFAULT_FEATHER
+    preserve_color: bool | str = False
     view: np.ndarray | None = None
 
     def at_size(self, size: tuple[int, int]) -> Region:
@@ -55,11 +61,8 @@ class StyleOptions:
 
     ``max_size`` caps the long side of the regions' box at the working resolution (None: the
     engine's default for the device, from :mod:`virtart.engines.registry`, when the request is
-    made). ``feather`` is the edge's softness: the half-width in output pixels of the band where the
-    alpha is refined from the picture, or "auto" (scaled with the picture; see :mod:`virtart.edges`). The Gatys losses are
-    relative (scale-free), so ``style_weight`` is the style-to-content balance.
-    ``preserve_color``: False, "luminance" (transfer lightness only) or "histogram"
-    (match the style's colours to the photo's first).
+    made). The Gatys losses are relative (scale-free), so ``style_weight`` is the
+    style-to-content balance. Feather and colour preservation belong to each :class:`Region`.
 
     ``steps``: "auto" stops the optimisation when its objective has improved by less than
     ``auto_tolerance`` (a fraction) over the last ``auto_window`` steps, or at ``auto_max_steps``;
@@ -79,8 +82,6 @@ class StyleOptions:
     content_weight: float = 1.0
     tv_weight: float = 1e-1
     style_scale: float = 1.0
-    preserve_color: bool | str = False
-    feather: float | str = DEFAULT_FEATHER
     device: str = "auto"
     preview_every: int = 10
     precision: Literal["auto", "fp32", "bf16"] = "auto"

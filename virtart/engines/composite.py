@@ -6,9 +6,7 @@ A photo and every frame of a video go through the same steps:
    picture by :mod:`virtart.edges`, sharing their edges, later regions on top);
 2. :func:`engine_crop` cuts the part of the photo an engine paints (the alphas' box grown by
    the engine's context, scaled so the box's long side is at most the working size) and
-   :func:`engine_regions` gives the regions at that crop's size, each with the view it is
-   painted from (:func:`virtart.edges.engine_input`: what lies across its edge filled from
-   its own content, so no engine draws the region's contour);
+   :func:`engine_regions` gives the regions at that crop's size;
 3. the engine paints and returns :class:`~virtart.engines.base.Layer` objects: pixels of its
    own image, nothing else;
 4. :func:`composite` maps those pixels back onto the photo, keeps the photo's colour
@@ -38,7 +36,7 @@ from virtart.geometry import Box, resize_image
 if TYPE_CHECKING:
     from virtart.engines.base import Region
 
-# The edge softness a request gets when it names none: scaled with the picture (virtart.edges).
+# The soft-edge radius (output pixels) a request gets when it names none.
 DEFAULT_FEATHER = edges.AUTO
 # Rows blended at a time: the float copies of a large photo stay small.
 COMPOSITE_ROWS = 512
@@ -55,17 +53,17 @@ class Layer:
 
 
 def region_alphas(photo_rgb: np.ndarray, masks: Sequence[np.ndarray],
-                  softness: float | str = DEFAULT_FEATHER) -> list[np.ndarray]:
+                  softness: float | str | Sequence[float | str] = DEFAULT_FEATHER) -> list[np.ndarray]:
     """Each region's blend weight, ``(H, W) float32`` in ``[0, 1]``, for blending in order,
     later regions on top (:func:`blend`).
 
     ``photo_rgb``: the ``(H, W, 3) uint8`` picture the masks belong to; ``masks``: ``(H, W)``
-    each. ``softness``: the edge band's half-width in pixels, or "auto"
-    (:func:`virtart.edges.band_radius`). The alphas are :func:`virtart.edges.partition_alphas`
-    made blendable (:func:`virtart.edges.layer_alphas`): refined from the picture, a later
-    region takes the pixels it shares with an earlier one, and where two regions meet their
-    weights and the photo's sum to one (no seam, no double paint). Pixels beyond every
-    region's band have alpha exactly 0.
+    each. ``softness``: the edge band's half-width in pixels or "auto"
+    (:func:`virtart.edges.band_radius`), one for all or one per region. The alphas are
+    :func:`virtart.edges.partition_alphas` made blendable (:func:`virtart.edges.layer_alphas`):
+    refined from the picture, a later region takes the pixels it shares with an earlier one,
+    and where two regions meet their weights and the photo's sum to one (no seam, no double
+    paint). Pixels beyond every region's band have alpha exactly 0.
     """
     assert all(mask.shape == photo_rgb.shape[:2] for mask in masks)
     weights, _ = edges.partition_alphas(photo_rgb, list(masks), softness)
@@ -78,13 +76,11 @@ def pixel_weight(strength: float) -> float:
     return min(1.0, 2.0 * float(strength))
 
 
-def styles_for(photo_rgb: np.ndarray, regions: Sequence[Region], preserve_color: bool | str) -> list[Region]:
-    """The regions with their paintings recoloured to the photo's colours under each mask when
-    ``preserve_color == "histogram"`` (done once per request, before any engine runs)."""
-    if preserve_color != "histogram":
-        return list(regions)
+def styles_for(photo_rgb: np.ndarray, regions: Sequence[Region]) -> list[Region]:
+    """The regions, those with ``preserve_color == "histogram"`` with their painting recoloured
+    to the photo's colours under their mask (done once per request, before any engine runs)."""
     return [replace(region, style=match_color_statistics(region.style, photo_rgb, where=region.mask >= 0.5))
-            for region in regions]
+            if region.preserve_color == "histogram" else region for region in regions]
 
 
 @dataclass(frozen=True)
@@ -124,18 +120,18 @@ def engine_crop(photo_rgb: np.ndarray, alphas: Sequence[np.ndarray], max_size: i
 
 
 def engine_regions(crop: Crop, regions: Sequence[Region], alphas: Sequence[np.ndarray],
-                   softness: float | str = DEFAULT_FEATHER, photo_shape: tuple[int, ...] | None = None) -> list[Region]:
+                   photo_shape: tuple[int, ...] | None = None) -> list[Region]:
     """The regions at the crop's working size: masks and alphas cut to ``crop.box`` and
     resized, and each region's ``view``: the crop's image with what lies across the region's
     edge filled from the region's own content (:func:`virtart.edges.engine_input`), over the
-    margin of :func:`virtart.edges.engine_margin` (``softness`` of a photo of
+    margin of :func:`virtart.edges.engine_margin` (the region's feather on a photo of
     ``photo_shape``, in working pixels)."""
-    margin = max(1, round(edges.engine_margin(photo_shape or crop.box.size[::-1], softness) * crop.scale))
     working = []
     for region, alpha in zip(regions, alphas, strict=True):
+        margin = edges.engine_margin(photo_shape or crop.box.size[::-1], region.feather)
         mask = mask_ops.resize_mask(crop.box.of(region.mask), crop.size)
         working.append(replace(region, mask=mask, alpha=mask_ops.resize_mask(crop.box.of(alpha), crop.size),
-                               view=edges.engine_input(crop.image, mask, margin)))
+                               view=edges.engine_input(crop.image, mask, max(1, round(margin * crop.scale)))))
     return working
 
 
@@ -192,14 +188,13 @@ def blend(original: np.ndarray, layers: list[tuple[np.ndarray, np.ndarray]]) -> 
 
 
 def composite(photo_rgb: np.ndarray, crop_box: Box, layers: Sequence[Layer], frame: tuple[int, int],
-              alphas: Sequence[np.ndarray], strengths: Sequence[float],
-              preserve_color: bool | str = False) -> np.ndarray:
+              alphas: Sequence[np.ndarray], regions: Sequence[Region]) -> np.ndarray:
     """The final paste: ``photo_rgb`` ``(H, W, 3) uint8`` with every region's painted pixels in.
 
     ``layers``: what the engine painted, pixels of an image of ``frame = (w, h)`` that shows
     ``crop_box`` of the photo (each layer names the region indices it paints). ``alphas``:
-    :func:`region_alphas` at the photo's size; ``strengths``: per region (faded by
-    :func:`pixel_weight`). Regions blend in order, later on top; only the regions' box is
+    :func:`region_alphas` at the photo's size; ``regions``: their ``strength`` (faded by
+    :func:`pixel_weight`) and ``preserve_color`` (luminance: the photo's chroma kept). Regions blend in order, later on top; only the regions' box is
     touched, in stripes of rows.
     """
     result = photo_rgb.copy()
@@ -207,7 +202,7 @@ def composite(photo_rgb: np.ndarray, crop_box: Box, layers: Sequence[Layer], fra
     targets = {}
     for index in by_region:
         box = Box.around(alphas[index], threshold=0)
-        if box is not None and pixel_weight(strengths[index]) > 0.0:
+        if box is not None and pixel_weight(regions[index].strength) > 0.0:
             box = _intersection(box, crop_box)
             if box is not None:
                 targets[index] = box
@@ -222,7 +217,8 @@ def composite(photo_rgb: np.ndarray, crop_box: Box, layers: Sequence[Layer], fra
         inner = target.shifted(-outer.x0, -outer.y0)
         canvas = original.copy()
         painted = map_layer(by_region[index], frame, crop_box, target)
-        inner.of(canvas)[:] = finish(painted, inner.of(original), pixel_weight(strengths[index]), preserve_color)
+        region = regions[index]
+        inner.of(canvas)[:] = finish(painted, inner.of(original), pixel_weight(region.strength), region.preserve_color)
         canvases.append((canvas, outer.of(alphas[index])))
     blended = outer.of(result)
     for top in range(0, blended.shape[0], COMPOSITE_ROWS):

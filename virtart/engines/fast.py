@@ -97,8 +97,8 @@ class FastEngine:
         return box.shifted(-outer.x0, -outer.y0).of(stylised)
 
     def run(self, image: np.ndarray, regions: list[Region], options: StyleOptions) -> Iterator[Preview]:
-        """Yield a preview (the image shrunk to a long side of 384 px) when the final would take
-        much longer, then the final layers at the image's own size."""
+        """Yield a preview (the image shrunk to a long side of 384 px, painted when read) when the
+        final would take much longer, then the final layers at the image's own size."""
         assert image.dtype == np.uint8 and all(r.mask.shape == image.shape[:2] for r in regions)  # checked requests
         started = time.perf_counter()
         height, width = image.shape[:2]
@@ -111,9 +111,10 @@ class FastEngine:
             size = (max(8, round(width * shrink)), max(8, round(height * shrink)))
             small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
             small_regions = [region.at_size(size) for region in regions]
-            layers = self.paint(small, small_regions)
             info["working_sizes"].append(list(size))
-            yield Preview(0, 1, layers, time.perf_counter() - started, stage="preview", frame=size,
+            # Painted only if the consumer reads it (the video path never does).
+            yield Preview(0, 1, lambda: self.paint(small, small_regions), time.perf_counter() - started,
+                          stage="preview", frame=size,
                           info={**info, "working_sizes": list(info["working_sizes"])})
         layers = self.paint(image, regions)
         info["working_sizes"].append([width, height])

@@ -251,8 +251,7 @@ class GatysEngine:
         small = [replace(region.at_size(size), alpha=mask_ops.resize_mask(
                      region.mask if region.alpha is None else region.alpha, size)) for region in regions]
         layers = fast.paint(content, small)
-        start = composite(content, Box.whole(content.shape), layers, size, [region.alpha for region in small],
-                          [region.strength for region in small], options.preserve_color)
+        start = composite(content, Box.whole(content.shape), layers, size, [region.alpha for region in small], small)
         return start, "fast"
 
     def _stage(self, regions: list[Region], photo_crop: np.ndarray, size: int, options: StyleOptions,

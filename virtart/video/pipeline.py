@@ -41,6 +41,7 @@ from virtart import masks as mask_ops
 from virtart import pipeline
 from virtart.engines import composite
 from virtart.engines.base import Engine, Region, StyleOptions
+from virtart.engines.composite import DEFAULT_FEATHER
 from virtart.engines.registry import AUTO, ENGINES, engine_spec, resolve_device, shared_engine
 from virtart.errors import VirtArtError
 from virtart.geometry import Box
@@ -153,25 +154,46 @@ class VideoRequest:
     def create(cls, source: str | os.PathLike, regions: Sequence[RegionRequest | Region], engine: str = AUTO,
                options: StyleOptions | None = None, video: VideoOptions | None = None, *,
                opened: tuple[io.VideoInfo, np.ndarray] | None = None,
-               labels: Sequence[str | None] | None = None) -> VideoRequest:
+               labels: Sequence[str | None] | None = None, preserve_color: bool | str = False,
+               feather: float = DEFAULT_FEATHER) -> VideoRequest:
         """Probe the clip and check everything before any work; ``opened``: what
-        :func:`open_video` returned for ``source`` with these settings, if the caller has it."""
+        :func:`open_video` returned for ``source`` with these settings, if the caller has it.
+        ``preserve_color``, ``feather``: for the regions that name none (as for a photo)."""
         video = video or VideoOptions()
-        check_options(video)
         info, keyframe = opened or open_video(source, video)
         options = options or StyleOptions()
         if options.max_size is None:
             options = replace(options, max_size=WORKING_SIZE)
-        if engine == AUTO:  # the device's default, unless it optimises: then the one-pass engine
-            device = resolve_device(options.device)
-            if engine_spec(AUTO, device).optimises:
-                engine = next(spec.name for spec in ENGINES.values() if not spec.optimises)
-        request = StylizeRequest.create(Photo(keyframe), regions, engine, options)
-        labels = tuple(labels) if labels else (None,) * len(request.regions)
-        if len(labels) != len(request.regions):
-            raise VirtArtError(f"{len(labels)} labels for {len(request.regions)} regions")
-        inverted = tuple(bool(getattr(region, "invert", False)) for region in regions)
-        return cls(request, info, video, inverted, labels)
+        request = StylizeRequest.create(Photo(keyframe), regions, video_engine(engine, options.device), options,
+                                        preserve_color=preserve_color, feather=feather)
+        inverted = [bool(getattr(region, "invert", False)) for region in regions]
+        return cls.from_keyframe(request, info, video, inverted=inverted, labels=labels)
+
+    @classmethod
+    def from_keyframe(cls, keyframe: StylizeRequest, clip: io.VideoInfo, video: VideoOptions | None = None, *,
+                      inverted: Sequence[bool] | None = None,
+                      labels: Sequence[str | None] | None = None) -> VideoRequest:
+        """A job from a request already checked on the clip's keyframe (say one read with
+        :func:`~virtart.request.load_request_file`, the keyframe as its photo)."""
+        video = video or VideoOptions()
+        check_options(video)
+        if keyframe.photo.size != clip.size:
+            raise VirtArtError(f"the request's photo is {keyframe.photo.size[0]}x{keyframe.photo.size[1]}, the clip's "
+                               f"frames {clip.size[0]}x{clip.size[1]}")
+        count = len(keyframe.regions)
+        labels = tuple(labels) if labels else (None,) * count
+        inverted = tuple(inverted) if inverted else (False,) * count
+        if len(labels) != count or len(inverted) != count:
+            raise VirtArtError(f"{len(labels)} labels and {len(inverted)} invert flags for {count} regions")
+        return cls(keyframe, clip, video, inverted, labels)
+
+
+def video_engine(name: str, device: str = "auto") -> str:
+    """The engine a video gets for ``name``: "auto" is the device's default unless that one
+    optimises (seconds per frame), then the first one-pass engine of the registry."""
+    if name == AUTO and engine_spec(AUTO, resolve_device(device)).optimises:
+        return next(spec.name for spec in ENGINES.values() if not spec.optimises)
+    return name
 
 
 def check_engine(request: VideoRequest) -> None:
@@ -295,7 +317,7 @@ def region_painter(engine: Engine, region: Region, options: StyleOptions) -> Pai
 
 
 def paste_frame(frame: np.ndarray, canvases: list[RegionCanvas], alphas: list[np.ndarray],
-                regions: Sequence[Region], preserve_color: bool | str) -> np.ndarray:
+                regions: Sequence[Region]) -> np.ndarray:
     """``frame`` with every region's carried paint pasted through its alpha (the compositor's paste)."""
     layers = []
     for index, (canvas, alpha) in enumerate(zip(canvases, alphas, strict=True)):
@@ -304,8 +326,7 @@ def paste_frame(frame: np.ndarray, canvases: list[RegionCanvas], alphas: list[np
         if pixels is not None:
             layers.append(composite.Layer(box, pixels, (index,)))
     size = (frame.shape[1], frame.shape[0])
-    return composite.composite(frame, Box.whole(frame.shape), layers, size, alphas,
-                               [region.strength for region in regions], preserve_color)
+    return composite.composite(frame, Box.whole(frame.shape), layers, size, alphas, regions)
 
 
 class VideoRun:
@@ -354,7 +375,7 @@ class VideoRun:
         key_result = None
         for preview in pipeline.run(request.keyframe, engine):  # the keyframe as a photo: a preview at once
             key_result = preview.result
-        regions = composite.styles_for(keyframe, request.keyframe.regions, options.preserve_color)
+        regions = composite.styles_for(keyframe, request.keyframe.regions)
         # "Everything else" follows the objects it leaves out: their mask is tracked, then inverted.
         key_masks = [1.0 - region.mask if flip else region.mask
                      for region, flip in zip(regions, request.inverted, strict=True)]
@@ -372,7 +393,7 @@ class VideoRun:
         present_frames = [0] * len(regions)
         outside_changed, last_preview, count = 0, time.perf_counter(), 0
         previous: np.ndarray | None = None  # the last frame's flow_image
-        painted, closing = keyframe, False
+        painted, closing, exhausted = keyframe, False, False
         try:
             writer = io.VideoWriter(self.out, info.size, info.fps, audio_from=info, lossless_path=self.lossless,
                                     crf=video.crf)
@@ -383,6 +404,7 @@ class VideoRun:
                 frame = next(frames, None)
                 seconds["decode"] += time.perf_counter() - tick
                 if frame is None:
+                    exhausted = True
                     break
                 tick = time.perf_counter()
                 grey = flow_image(frame.rgb, video.flow_long_side)
@@ -405,7 +427,7 @@ class VideoRun:
                 tick = time.perf_counter()
                 empty = np.zeros(frame.rgb.shape[:2], np.float32)
                 alphas = composite.region_alphas(frame.rgb, [empty if mask is None else mask for mask in masks],
-                                                 options.feather)
+                                                 [region.feather for region in regions])
                 refresh = (frame.index - video.keyframe) % video.refresh_every == 0
                 for index, (canvas, alpha) in enumerate(zip(canvases, alphas, strict=True)):
                     if masks[index] is None:
@@ -415,7 +437,7 @@ class VideoRun:
                         canvas.carry(flows)
                     if refresh or canvas.needs_paint(alpha):
                         canvas.paint(frame.rgb, alpha)
-                painted = paste_frame(frame.rgb, canvases, alphas, regions, options.preserve_color)
+                painted = paste_frame(frame.rgb, canvases, alphas, regions)
                 outside_changed += composite.outside_changed_pixels(frame.rgb, painted, alphas)
                 seconds["stylize"] += time.perf_counter() - tick
 
@@ -454,7 +476,7 @@ class VideoRun:
             "input": os.fspath(info.path), "output": os.fspath(written[0]) if written else None,
             "lossless": os.fspath(written[1]) if written and self.lossless else None,
             "masks": os.fspath(self.masks_dir) if written and self.masks_dir else None,
-            "frames": count, "stopped": self._stop.is_set() and count < info.frame_count,
+            "frames": count, "stopped": not exhausted,
             "fps": round(float(info.fps), 3), "size": list(info.size),
             "output_size": list(io.even_size(info.size)), "rotation": info.rotation, "downscale": info.scale,
             "audio": None if not info.audio_codec else {
@@ -463,11 +485,11 @@ class VideoRun:
             "keyframe": video.keyframe, "engine": request.keyframe.engine, "seconds": round(total, 3),
             "frames_per_second": round(count / total, 2) if total else None,
             "share": {name: round(value / total, 3) if total else 0.0 for name, value in seconds.items()},
-            "regions": [{"style": region.style_name, "strength": region.strength,
+            "regions": [{"style": region.style_name, "strength": region.strength, "feather": region.feather,
+                         "preserve_color": region.preserve_color,
                          "keyframe_area_fraction": round(float((region.mask >= 0.5).mean()), 4),
                          "frames_present": present_frames[index]} for index, region in enumerate(regions)],
-            "options": {"feather": options.feather, "working_size": options.max_size,
-                        "preserve_color": options.preserve_color, "refresh_every": video.refresh_every,
+            "options": {"working_size": options.max_size, "refresh_every": video.refresh_every,
                         "keep": video.keep, "crf": video.crf, "recut": video.recut},
             "keyframe_report": key_result.report,
             "outside_changed_pixels": outside_changed,
@@ -499,7 +521,8 @@ def stylize_video(source: str | os.PathLike | VideoRequest, regions: Sequence[Re
                   options: StyleOptions | None = None, video: VideoOptions | None = None,
                   lossless: str | os.PathLike | None = None, masks_dir: str | os.PathLike | None = None,
                   opened: tuple[io.VideoInfo, np.ndarray] | None = None,
-                  labels: Sequence[str | None] | None = None) -> VideoRun:
+                  labels: Sequence[str | None] | None = None, preserve_color: bool | str = False,
+                  feather: float = DEFAULT_FEATHER) -> VideoRun:
     """Paint ``regions`` (chosen on the keyframe) through the clip ``source`` into ``out`` (MP4).
 
     ``source``: a path, or a :class:`VideoRequest` (then ``regions`` and the options are its
@@ -508,14 +531,15 @@ def stylize_video(source: str | os.PathLike | VideoRequest, regions: Sequence[Re
     photo (``max_size`` None: :data:`WORKING_SIZE`). ``video``: the clip settings.
     ``lossless``: also write an FFV1 ``.mkv`` (RGB, bit-exact frames). ``masks_dir``: a new or
     empty folder that receives ``000000.png``... (white = repainted, the union of the regions).
-    ``opened``, ``labels``: see :meth:`VideoRequest.create`. Everything is checked before this
+    ``opened``, ``labels``, ``preserve_color``, ``feather``: see :meth:`VideoRequest.create`. Everything is checked before this
     returns; the work starts on the first ``next()``.
     """
     if out is None:
         raise VirtArtError("no output path was given for the video")
     name = engine if isinstance(engine, str) else engine.name if engine.name in ENGINES else AUTO
     request = source if isinstance(source, VideoRequest) else VideoRequest.create(
-        source, regions, name, options, video, opened=opened, labels=labels)
+        source, regions, name, options, video, opened=opened, labels=labels, preserve_color=preserve_color,
+        feather=feather)
     check_outputs(request.clip.path, out, lossless, masks_dir)
     if isinstance(engine, str):
         check_engine(request)
