@@ -13,7 +13,9 @@ ENV HOME=/home/user \
 WORKDIR /home/user/app
 
 COPY --chown=user requirements.txt .
-RUN pip install --no-cache-dir --user -r requirements.txt
+RUN pip install --no-cache-dir --user -r requirements.txt \
+ && pip uninstall -y opencv-python \
+ && pip install --no-cache-dir --user --force-reinstall --no-deps "$(grep '^opencv-contrib-python-headless==' requirements.txt)"
 # The Hub models the app uses by default (checkpoints.APP_MODELS: SAM ViT-B, VGG-19,
 # YOLO11n-seg; not SAM ViT-L/H), downloaded and sha256-checked (the served digest recorded
 # beside each file) in a layer that code changes do not invalidate: only the checkpoint

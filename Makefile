@@ -12,6 +12,8 @@ PIP := PIP_CONSTRAINT=/dev/null $(VENV)/bin/pip install --no-cache-dir --disable
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) -r requirements.txt
+	$(VENV)/bin/pip uninstall -y -q opencv-python 2>/dev/null || true
+	$(PIP) --force-reinstall --no-deps $$(grep '^opencv-contrib-python-headless==' requirements.txt)
 	$(PIP) --no-deps -e .
 	touch $@
 

@@ -121,12 +121,12 @@ def test_large_photo_yields_small_preview_first(engine, astronaut, painting):
     assert [p.stage for p in previews] == ["preview", "final"]
     assert max(previews[0].info["working_sizes"][0]) == 384 and previews[0].image.shape == big.shape
     assert previews[1].image.shape == big.shape
-    assert outside_changed_pixels(big, previews[1].image, region_alphas(big, [mask], 4.0)) == 0
+    assert outside_changed_pixels(big, previews[1].image, region_alphas(big, [mask])) == 0
     capped = run_final(engine, big, [Region(mask, painting, 1.0)], max_size=200)
     assert [p.stage for p in capped] == ["final"]  # as quick as a preview: no preview
     assert capped[0].image.shape == big.shape
     assert max(capped[0].info["working_sizes"][-1]) <= 200 + 2 * engine.context  # the box, plus context
-    assert outside_changed_pixels(big, capped[0].image, region_alphas(big, [mask], 4.0)) == 0
+    assert outside_changed_pixels(big, capped[0].image, region_alphas(big, [mask])) == 0
 
 
 def test_same_input_same_output(engine, photo, painting, disc):
@@ -162,7 +162,7 @@ def test_two_regions_and_luminance_preservation(engine, photo, painting, disc):
     original = cv2.cvtColor(photo, cv2.COLOR_RGB2YCrCb)[..., 1:].astype(int)
     inside = (disc > 0.5) | (other > 0.5)
     assert np.abs(chroma - original)[inside].mean() < 3.0
-    assert outside_changed_pixels(photo, final, region_alphas(photo, [disc, other], 4.0)) == 0
+    assert outside_changed_pixels(photo, final, region_alphas(photo, [disc, other])) == 0
 
 
 def test_histogram_colour_matching_pulls_colours_toward_the_photo(engine, photo, painting, disc):
@@ -171,7 +171,7 @@ def test_histogram_colour_matching_pulls_colours_toward_the_photo(engine, photo,
     inside = disc > 0.5
     target = photo[inside].mean(axis=0)
     assert np.abs(matched[inside].mean(axis=0) - target).sum() < np.abs(plain[inside].mean(axis=0) - target).sum()
-    assert outside_changed_pixels(photo, matched, region_alphas(photo, [disc], 4.0)) == 0
+    assert outside_changed_pixels(photo, matched, region_alphas(photo, [disc])) == 0
 
 
 def test_pipeline_end_to_end_with_a_gallery_style(styles_dir, photo, disc):
@@ -190,7 +190,7 @@ def test_the_pipeline_feathers_and_composites_once(engine, photo, painting, disc
     from virtart import pipeline
     from virtart.engines import composite
 
-    calls = {"feather": 0, "blend": 0}
+    calls = {"alphas": 0, "blend": 0}
 
     def counted(function, key):
         def wrapper(*args, **kwargs):
@@ -198,10 +198,10 @@ def test_the_pipeline_feathers_and_composites_once(engine, photo, painting, disc
             return function(*args, **kwargs)
         return wrapper
 
-    monkeypatch.setattr(composite.mask_ops, "feather", counted(composite.mask_ops.feather, "feather"))
+    monkeypatch.setattr(composite.edges, "partition_alphas", counted(composite.edges.partition_alphas, "alphas"))
     monkeypatch.setattr(composite, "blend", counted(composite.blend, "blend"))
     final = list(pipeline.stylize(photo, [Region(disc, painting)], engine=engine,
                                   options=StyleOptions(device="cpu")))[-1]
-    assert calls == {"feather": 1, "blend": 1}
+    assert calls == {"alphas": 1, "blend": 1}
     assert final.result.image is final.image and final.result.report["outside_changed_pixels"] == 0
     assert [layer.regions for layer in final.layers] == [(0,)]

@@ -42,7 +42,7 @@ def region(photo) -> Region:
         (lambda p, r: (p, []), "no region"),
         (lambda p, r: (p, [r] * 9), "at most 8 regions"),
         (lambda p, r: (p, [Region(r.mask, r.style, feather=float("nan"))]), "region 1: feather"),
-        (lambda p, r: (p, [Region(r.mask, r.style, feather=500)]), "region 1: feather must be between"),
+        (lambda p, r: (p, [Region(r.mask, r.style, feather=500)]), "region 1: feather must be 'auto' or between"),
         (lambda p, r: (p, [Region(r.mask, r.style, preserve_color="sepia")]), "region 1: preserve colours"),
     ],
 )

@@ -146,7 +146,7 @@ def test_stylize_cli_reads_a_request_file(tmp_path, small_photo, painting, tiny_
     assert code == 0, capsys.readouterr().err
     result = load_photo(out).rgb
     data = json.loads(report.read_text())
-    assert data["engine"] == "gatys" and data["steps"] == 2 and [r["feather"] for r in data["regions"]] == [0, 4]
+    assert data["engine"] == "gatys" and data["steps"] == 2 and [r["feather"] for r in data["regions"]] == [0, "auto"]  # the default softness
     assert data["outside_changed_pixels"] == 0 and result.shape == small_photo.shape
     # Refusals are one line: flags that would be a second source of regions, a broken file.
     assert main(["stylize", "--request", str(tmp_path / "r.json"), "--style", "udnie", "--out", str(out)]) == 2

@@ -77,7 +77,7 @@ def paint(photo_rgb: np.ndarray, regions: Sequence[Region], alphas: Sequence[np.
     crop = composite.engine_crop(photo_rgb, alphas, options.max_size, engine.context, grow=grow)
     if crop is None:
         return
-    working = composite.engine_regions(crop, regions, alphas)
+    working = composite.engine_regions(crop, regions, alphas, photo_rgb.shape)
     generator = engine.run(crop.image, working, options)
     try:
         for preview in generator:

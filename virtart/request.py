@@ -76,7 +76,7 @@ class RegionRequest:
     invert: bool = False
     prompt: Prompt | None = field(default=None, kw_only=True)
     preserve_color: bool | str | None = field(default=None, kw_only=True)
-    feather: float | None = field(default=None, kw_only=True)
+    feather: float | str | None = field(default=None, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ class StylizeRequest:
     @classmethod
     def create(cls, photo: Photo | ImageSource, regions: Sequence[RegionRequest | Region], engine: str = AUTO,
                options: StyleOptions | None = None, *, preserve_color: bool | str = False,
-               feather: float = DEFAULT_FEATHER, segmenter: str = "auto") -> StylizeRequest:
+               feather: float | str = DEFAULT_FEATHER, segmenter: str = "auto") -> StylizeRequest:
         """Parse and validate; raise :class:`VirtArtError` naming the first problem.
 
         ``options``: the engine's options, or common or another engine's ones (the fields the
@@ -118,7 +118,7 @@ class StylizeRequest:
         options = replace(options, device=device)
         check_photo(photo)
         check_options(options)
-        defaults = {"preserve_color": parse_preserve_color(preserve_color), "feather": finite_number("feather", feather)}
+        defaults = {"preserve_color": parse_preserve_color(preserve_color), "feather": parse_softness(feather)}
         prepared = tuple(prepare_regions(photo, regions, defaults, segmenter))
         return cls(photo, prepared, spec.name, options)
 
@@ -136,7 +136,7 @@ class StylizeRequest:
             {"mask": data_url(encode_png(np.repeat(mask_to_uint8(region.mask)[:, :, None], 3, axis=2))),
              "style": region.style_name if region.style_name in BY_ID else data_url(encode_png(region.style)),
              "strength": float(region.strength), "preserve_color": region.preserve_color,
-             "feather": float(region.feather)}
+             "feather": region.feather if region.feather == "auto" else float(region.feather)}
             for region in self.regions
         ]
         return data
@@ -185,7 +185,7 @@ def prepare_regions(photo: Photo, requests: Sequence[RegionRequest | Region], de
             colour = defaults["preserve_color"] if request.preserve_color is None else request.preserve_color
             feather = defaults["feather"] if request.feather is None else request.feather
             region = Region(mask=mask, style=style, strength=request.strength, style_name=style_name,
-                            feather=finite_number(f"region {index}: feather", feather),
+                            feather=parse_softness(feather, f"region {index}: feather"),
                             preserve_color=parse_preserve_color(colour))
         check_region(region, index)
         regions.append(region)
@@ -228,10 +228,25 @@ def check_region(region: Region, index: int) -> None:
         raise VirtArtError(f"region {index}: the style image must be an RGB image of at least 8x8 pixels")
     if not 0.0 <= float(region.strength) <= 1.0:  # written this way so NaN is refused too
         raise VirtArtError(f"region {index}: strength must be between 0 and 1, got {region.strength}")
-    if not 0 <= region.feather <= MAX_FEATHER:
-        raise VirtArtError(f"region {index}: feather must be between 0 and {MAX_FEATHER} px, got {region.feather}")
+    if region.feather != "auto" and (isinstance(region.feather, (bool, str)) or not 0 <= region.feather <= MAX_FEATHER):
+        raise VirtArtError(f"region {index}: feather must be 'auto' or between 0 and {MAX_FEATHER} px "
+                           f"(the edge's softness), got {region.feather!r}")
     if region.preserve_color not in (False, "luminance", "histogram"):
         raise VirtArtError(f"region {index}: preserve colours must be off, 'luminance' or 'histogram'")
+
+
+def parse_softness(value, name: str = "feather") -> float | str:
+    """The edge's softness from a form, JSON or command-line value: "auto" (any case, or empty)
+    or a number of pixels (text holding one is read as that number; the range, NaN and
+    infinity are refused where the region is checked)."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "auto")):
+        return "auto"
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            raise VirtArtError(f"{name} must be 'auto' or a number of px (the edge's softness), got {value!r}") from None
+    return finite_number(name, value)
 
 
 def parse_preserve_color(value) -> bool | str:
@@ -374,7 +389,7 @@ def regions_from_json(items: Any, base_dir: str | os.PathLike | None = None, *, 
         has_mask = item.get("mask") is not None
         mask = sources.mask(item["mask"], what) if has_mask else None
         strength = finite_number(f"{what}: strength", item.get("strength", 1.0))
-        feather = finite_number(f"{what}: feather", item["feather"]) if item.get("feather") is not None else None
+        feather = parse_softness(item["feather"], f"{what}: feather") if item.get("feather") is not None else None
         colour = parse_preserve_color(item["preserve_color"]) if "preserve_color" in item else None
         style = sources.style(item.get("style", default_style), what)
         requests.append(RegionRequest(mask, style, strength, invert, prompt=prompt,

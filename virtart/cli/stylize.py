@@ -50,8 +50,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--strength", type=float, default=1.0, help="0 keeps the photo, 1 is the full style")
     parser.add_argument("--preserve-color", nargs="?", const="luminance", default=False,
                         choices=["luminance", "histogram"], help="keep the photo's colours, in every region")
-    parser.add_argument("--feather", type=float, default=DEFAULT_FEATHER,
-                        help="soft-edge radius in px (default %(default)s), for every region")
+    parser.add_argument("--feather", default=DEFAULT_FEATHER,
+                        help="the edge's softness: 'auto' (follows the picture, scaled with its size; the "
+                             "default) or px, for every region")
     add_option_flags(parser)
     parser.add_argument("--out", help="output PNG (full resolution; required unless --print-request-example)")
     parser.add_argument("--report", help="write a JSON report here")

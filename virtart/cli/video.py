@@ -68,7 +68,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--keyframe", type=int, default=0, help="the frame (from 0) the regions are chosen on")
     parser.add_argument("--backend", default="auto", choices=BACKENDS, help="segmenter for --point/--box")
     parser.add_argument("--min-score", type=float, default=0.25, help="detector confidence for --detect")
-    parser.add_argument("--feather", type=float, default=DEFAULT_FEATHER, help="soft-edge radius in px")
+    parser.add_argument("--feather", default=DEFAULT_FEATHER,
+                        help="the edge's softness: 'auto' (follows the picture; the default) or px")
     parser.add_argument("--preserve-color", nargs="?", const="luminance", default=False,
                         choices=["luminance", "histogram"], help="keep the clip's colours")
     parser.add_argument("--working-size", type=int, default=WORKING_SIZE,

@@ -10,13 +10,15 @@ paste. Closing the generator stops the work and frees its memory.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 import numpy as np
 
+from virtart import masks as mask_ops
 from virtart.engines.composite import DEFAULT_FEATHER, Layer
 from virtart.engines.options import option
+from virtart.geometry import resize_image
 
 
 @dataclass
@@ -29,7 +31,11 @@ class Region:
     ``strength``: 0 keeps the photo, 1 is the full style.
     ``alpha``: the blend weight at the mask's size (:func:`~virtart.engines.composite.region_alphas`),
     set by the compositor before an engine runs (an engine that blends a starting image uses it).
-    ``feather``: the soft-edge radius in photo pixels. ``preserve_color``: False, "luminance"
+    ``feather``: the edge's softness, the half-width in photo pixels of the band where the
+    alpha is refined from the picture, or "auto" (scaled with the picture; :mod:`virtart.edges`).
+    ``view``: the image to paint this region from, at the mask's size
+    (:func:`~virtart.engines.composite.engine_regions`: what lies across the region's edge
+    filled from its own content); None: the engine's image itself. ``preserve_color``: False, "luminance"
     (transfer lightness only) or "histogram" (match the style's colours to the region's first);
     the compositor applies both, engines never do.
     """
@@ -39,8 +45,15 @@ class Region:
     strength: float = 1.0
     style_name: str = "custom"
     alpha: np.ndarray | None = None
-    feather: float = DEFAULT_FEATHER
+    feather: float | str = DEFAULT_FEATHER
     preserve_color: bool | str = False
+    view: np.ndarray | None = None
+
+    def at_size(self, size: tuple[int, int]) -> Region:
+        """The region with its mask, alpha and view resized to ``size = (w, h)``."""
+        return replace(self, mask=mask_ops.resize_mask(self.mask, size),
+                       alpha=None if self.alpha is None else mask_ops.resize_mask(self.alpha, size),
+                       view=None if self.view is None else resize_image(self.view, size))
 
 
 MAX_WORKING_SIZE = 4096

@@ -2,8 +2,8 @@
 
 A photo and every frame of a video go through the same steps:
 
-1. :func:`region_alphas` turns the regions' masks into blend weights (feathered, later
-   regions on top);
+1. :func:`region_alphas` turns the regions' masks into blend weights (refined from the
+   picture by :mod:`virtart.edges`, sharing their edges, later regions on top);
 2. :func:`engine_crop` cuts the part of the photo an engine paints (the alphas' box grown by
    the engine's context, scaled so the box's long side is at most the working size) and
    :func:`engine_regions` gives the regions at that crop's size;
@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from virtart import edges
 from virtart import masks as mask_ops
 from virtart.engines.color import keep_photo_chroma, match_color_statistics
 from virtart.geometry import Box, resize_image
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from virtart.engines.base import Region
 
 # The soft-edge radius (output pixels) a request gets when it names none.
-DEFAULT_FEATHER = 4.0
+DEFAULT_FEATHER = edges.AUTO
 # Rows blended at a time: the float copies of a large photo stay small.
 COMPOSITE_ROWS = 512
 
@@ -52,22 +53,21 @@ class Layer:
 
 
 def region_alphas(photo_rgb: np.ndarray, masks: Sequence[np.ndarray],
-                  softness: float | Sequence[float] = DEFAULT_FEATHER) -> list[np.ndarray]:
-    """Each region's blend weight, ``(H, W) float32`` in ``[0, 1]``, later regions on top.
+                  softness: float | str | Sequence[float | str] = DEFAULT_FEATHER) -> list[np.ndarray]:
+    """Each region's blend weight, ``(H, W) float32`` in ``[0, 1]``, for blending in order,
+    later regions on top (:func:`blend`).
 
-    ``photo_rgb``: the ``(H, W, 3) uint8`` picture the masks belong to (an alpha that follows
-    the picture's edges reads it; the feather does not). ``masks``: ``(H, W) float32`` each.
-    ``softness``: the feather radius in pixels, one for all or one per region (the edge is
-    ``2 * softness`` wide, centred on the mask's outline). Earlier regions lose the pixels a later region takes, so overlapping
-    regions never mix two styles at full strength.
+    ``photo_rgb``: the ``(H, W, 3) uint8`` picture the masks belong to; ``masks``: ``(H, W)``
+    each. ``softness``: the edge band's half-width in pixels or "auto"
+    (:func:`virtart.edges.band_radius`), one for all or one per region. The alphas are
+    :func:`virtart.edges.partition_alphas` made blendable (:func:`virtart.edges.layer_alphas`):
+    refined from the picture, a later region takes the pixels it shares with an earlier one,
+    and where two regions meet their weights and the photo's sum to one (no seam, no double
+    paint). Pixels beyond every region's band have alpha exactly 0.
     """
     assert all(mask.shape == photo_rgb.shape[:2] for mask in masks)
-    radii = [softness] * len(masks) if isinstance(softness, (int, float)) else list(softness)
-    alphas = [mask_ops.feather(mask, radius) for mask, radius in zip(masks, radii, strict=True)]
-    for index in range(len(alphas) - 1):
-        later = np.maximum.reduce(alphas[index + 1 :])
-        alphas[index] = np.minimum(alphas[index], 1.0 - later)
-    return alphas
+    weights, _ = edges.partition_alphas(photo_rgb, list(masks), softness)
+    return edges.layer_alphas(weights)
 
 
 def pixel_weight(strength: float) -> float:
@@ -119,11 +119,20 @@ def engine_crop(photo_rgb: np.ndarray, alphas: Sequence[np.ndarray], max_size: i
     return Crop(box, np.ascontiguousarray(pixels), scale)
 
 
-def engine_regions(crop: Crop, regions: Sequence[Region], alphas: Sequence[np.ndarray]) -> list[Region]:
-    """The regions at the crop's working size: masks and alphas cut to ``crop.box`` and resized."""
-    return [replace(region, mask=mask_ops.resize_mask(crop.box.of(region.mask), crop.size),
-                    alpha=mask_ops.resize_mask(crop.box.of(alpha), crop.size))
-            for region, alpha in zip(regions, alphas, strict=True)]
+def engine_regions(crop: Crop, regions: Sequence[Region], alphas: Sequence[np.ndarray],
+                   photo_shape: tuple[int, ...] | None = None) -> list[Region]:
+    """The regions at the crop's working size: masks and alphas cut to ``crop.box`` and
+    resized, and each region's ``view``: the crop's image with what lies across the region's
+    edge filled from the region's own content (:func:`virtart.edges.engine_input`), over the
+    margin of :func:`virtart.edges.engine_margin` (the region's feather on a photo of
+    ``photo_shape``, in working pixels)."""
+    working = []
+    for region, alpha in zip(regions, alphas, strict=True):
+        margin = edges.engine_margin(photo_shape or crop.box.size[::-1], region.feather)
+        mask = mask_ops.resize_mask(crop.box.of(region.mask), crop.size)
+        working.append(replace(region, mask=mask, alpha=mask_ops.resize_mask(crop.box.of(alpha), crop.size),
+                               view=edges.engine_input(crop.image, mask, max(1, round(margin * crop.scale)))))
+    return working
 
 
 def map_layer(layer: Layer, frame: tuple[int, int], crop_box: Box, target: Box) -> np.ndarray:

@@ -22,12 +22,10 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import replace
 
 import cv2
 import numpy as np
 
-from virtart import masks as mask_ops
 from virtart.engines.base import Preview, Region, StyleOptions
 from virtart.engines.composite import Layer
 from virtart.geometry import Box
@@ -88,7 +86,8 @@ class FastEngine:
             box = Box.around(region.alpha if region.alpha is not None else region.mask, threshold=0)
             if box is None or region.strength <= 0:
                 continue
-            layers.append(Layer(box, self.stylise_box(image, box, vectors.pop(0)), (index,)))
+            view = image if region.view is None else region.view  # the region's contour out of sight
+            layers.append(Layer(box, self.stylise_box(view, box, vectors.pop(0)), (index,)))
         return layers
 
     def stylise_box(self, image: np.ndarray, box: Box, vector: np.ndarray) -> np.ndarray:
@@ -111,9 +110,7 @@ class FastEngine:
         if shrink < 1.0 / 1.5:  # else the final is about as quick as a preview
             size = (max(8, round(width * shrink)), max(8, round(height * shrink)))
             small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-            small_regions = [replace(region, mask=mask_ops.resize_mask(region.mask, size),
-                                     alpha=None if region.alpha is None else mask_ops.resize_mask(region.alpha, size))
-                             for region in regions]
+            small_regions = [region.at_size(size) for region in regions]
             info["working_sizes"].append(list(size))
             # Painted only if the consumer reads it (the video path never does).
             yield Preview(0, 1, lambda: self.paint(small, small_regions), time.perf_counter() - started,

@@ -249,9 +249,8 @@ class GatysEngine:
         if fast is None:
             return content, "photo"
         size = (content.shape[1], content.shape[0])
-        small = [replace(region, mask=mask_ops.resize_mask(region.mask, size),
-                         alpha=mask_ops.resize_mask(region.mask if region.alpha is None else region.alpha, size))
-                 for region in regions]
+        small = [replace(region.at_size(size), alpha=mask_ops.resize_mask(
+                     region.mask if region.alpha is None else region.alpha, size)) for region in regions]
         layers = fast.paint(content, small)
         start = composite(content, Box.whole(content.shape), layers, size, [region.alpha for region in small], small)
         return start, "fast"

@@ -22,6 +22,7 @@ import numpy as np
 from virtart import styles
 from virtart.engines.composite import DEFAULT_FEATHER
 from virtart.errors import VirtArtError
+from virtart.request import parse_softness
 from virtart.segmentation.detect import parse_classes
 from virtart.segmentation.prompts import parse_box, points_from_json
 from virtart.ui.messages import user_facing
@@ -72,7 +73,7 @@ def run_video(video: str | None, selection: Selection, style: str, strength, key
     requests, labels = region_requests(selection, opened[1], style or "starry_night", _number(strength, "strength"))
     out = output_path(Path(video).stem[:40] or "video")
     run = stylize_video(video, requests, out, video=clip, opened=opened, labels=labels,
-                        feather=_number(feather, "feather"))
+                        feather=parse_softness(feather))
     try:
         for progress in run:
             state = {"frame": progress.frame, "total": progress.total, "final": progress.final,
@@ -88,7 +89,7 @@ def run_video(video: str | None, selection: Selection, style: str, strength, key
 @user_facing
 def stylize_video_api(video: str, points: str = "", box: str = "", detect: str = "", mask: str | None = None,
                       style: str = "starry_night", strength: float = 1.0, everything_else: str = "",
-                      keyframe: float = 0, feather: float = DEFAULT_FEATHER) -> Iterator[tuple[np.ndarray | None, str | None, dict]]:
+                      keyframe: float = 0, feather: float | str = DEFAULT_FEATHER) -> Iterator[tuple[np.ndarray | None, str | None, dict]]:
     """Repaint regions of a clip. ``points``: JSON ``[[x, y, label], ...]``; ``box``: ``"x0,y0,x1,y1"``;
     ``detect``: classes such as ``"person,dog"``; ``mask``: a mask PNG of the keyframe; none of
     them: the whole frame. ``everything_else``: "" (off), "true" (everything outside the
@@ -179,6 +180,6 @@ def wire_api(concurrency: dict) -> None:
     inputs = [gr.File(label="video", type="filepath"), gr.Textbox("", label="points"), gr.Textbox("", label="box"),
               gr.Textbox("", label="detect"), gr.File(label="mask", type="filepath"),
               gr.Textbox("starry_night", label="style"), gr.Number(1.0, label="strength"),
-              gr.Textbox("", label="everything_else"), gr.Number(0, label="keyframe"), gr.Number(DEFAULT_FEATHER, label="feather")]
+              gr.Textbox("", label="everything_else"), gr.Number(0, label="keyframe"), gr.Textbox(DEFAULT_FEATHER, label="feather")]
     outputs = [gr.Image(label="preview", format="png", type="numpy"), gr.File(label="mp4"), gr.JSON(label="progress")]
     gr.Button("stylize_video").click(stylize_video_api, inputs, outputs, api_name="stylize_video", **concurrency)
