@@ -34,6 +34,7 @@ import numpy as np
 from virtart.errors import VirtArtError
 from virtart.geometry import resize_image, shrink_to
 from virtart.segmentation.base import Box, ImageState, Point, Prediction, Stroke, check_prompts, image_key
+from virtart.segmentation.corrections import grow_to_hold, local_correction, newest_prompts
 from virtart.segmentation.deep_features import SuperpixelFeatures, feature_log_ratio
 from virtart.segmentation.prompts import rasterize_strokes
 from virtart.segmentation.superpixels import (
@@ -98,6 +99,10 @@ class OfflineSettings:
     previous_weight: float = 1.0  # cost per pixel of previous background turning object far from the click
     keep_in: float = 1.0  # ... and of previous object turning background
     previous_radius: float = 0.5  # those costs fade within this x sqrt(previous object area) of the click
+    local: bool = True  # keep only the change connected to the newest prompt (corrections.py)
+    focus: float = 1.5  # ... and all of it within that part's bounding box grown this many times
+    reach: float = 0.0  # ... and within this x its distance to the previous outline (0: no bound)
+    prior_grow: float = 0.1  # an include click outside a detector prior grows it this much of its long side beyond
 
 
 PRESETS: dict[str, OfflineSettings] = {
@@ -168,50 +173,59 @@ class OfflineSegmenter:
                 prior: Box | None = None) -> Prediction:
         """Mask ``(H, W) float32`` in ``{0, 1}`` for include/exclude clicks, strokes and/or a box.
 
-        Every answer is solved afresh from all the prompts; clicks and strokes pin the
-        superpixels under them. ``previous`` (this segmenter's last answer on the same photo,
-        with the same box) only discourages far-off superpixels from changing side, and is
-        ignored otherwise. An include click or stroke outside ``box`` grows the box to hold it.
-        ``prior`` (a detected object's box holding the include clicks, no box given) is taken
-        as a box prompt whose clicks only point at the object (see ``prior_as_box``). Exclude
-        prompts alone give an empty mask.
+        The cut is solved from all the prompts; clicks and strokes pin the superpixels under
+        them. With ``previous`` (this segmenter's last answer on the same photo), superpixels
+        away from the prompts added since pay to change side, and of the new cut only what
+        changed in connection with those prompts is taken (:func:`~virtart.segmentation.
+        corrections.local_correction`): the rest of ``previous.mask`` stays. An include click
+        or stroke outside ``box`` grows the box to hold it. ``prior`` (the detected object's box
+        the first include click fell in, no box given) is taken as a box prompt whose clicks
+        only point at the object; each include click outside it grows it and weighs the clicks
+        more (:func:`_fading_prior`). Exclude prompts alone give an empty mask.
         """
         strokes = tuple(Stroke(tuple(map(tuple, s.points)), int(s.label)) for s in strokes)
         check_prompts(state.size, points, box, strokes)
         working: _Working = state.data
         if not isinstance(working, _Working):
             raise VirtArtError("this image state was not made by the offline segmenter; call set_image first")
+        newest = newest_prompts(state, points, strokes, previous)
         click_weight = self.settings.box_click_weight
         if prior is not None and box is None and self.settings.prior_as_box:
-            box, click_weight = prior, self.settings.box_prior  # the clicks only point at the detected object
+            box, click_weight = _fading_prior(prior, points, self.settings)
         if box is not None:
             box = _hold_includes(box, points, strokes)
             long_side = max(box[2] - box[0], box[3] - box[1]) * working.scale
             if self.settings.box_zoom_size and long_side < self.settings.box_zoom_size:
-                return self._predict_zoomed(state, box, points, strokes, previous, click_weight)
-        extra = self._keep_out(state, points, strokes, previous)
-        return self._predict(state, points, box, extra, strokes, click_weight=click_weight)
+                answer = self._predict_zoomed(state, box, points, strokes, previous, newest, click_weight)
+                return self._localised(answer, previous, newest, len(points), len(strokes))
+        extra = None
+        if newest:
+            before = _mask_nodes(working, np.asarray(previous.mask))
+            extra = self._keep_out(working, before, newest)
+        answer = self._predict(state, points, box, extra, strokes, click_weight=click_weight)
+        return self._localised(answer, previous, newest, len(points), len(strokes))
 
-    def _keep_out(self, state: ImageState, points: list[Point], strokes: tuple[Stroke, ...],
-                  previous: Prediction | None) -> np.ndarray | None:
-        """``(n,)`` cost of each superpixel changing side, when ``previous`` answered this very
-        photo (and box): zero near the prompts added since, growing away from them; negative
-        (a cost of turning background) for the previous object."""
-        working: _Working = state.data
-        stored = previous.extra.get("offline_nodes") if previous is not None and (points or strokes) else None
-        if not isinstance(stored, tuple) or len(stored) != 2 or stored[0] != state.key or self.settings.previous_weight <= 0:
+    def _localised(self, answer: Prediction, previous: Prediction | None, newest: list[Point] | None,
+                   point_count: int, stroke_count: int) -> Prediction:
+        """``answer`` with only the change connected to the newest prompts kept (when local), and
+        what the next interaction needs in its ``extra``."""
+        mask = answer.mask
+        if newest and self.settings.local:
+            mask = local_correction(previous.mask, mask, newest, focus=self.settings.focus, reach=self.settings.reach)
+        return Prediction(mask=mask, score=answer.score, backend=self.name,
+                          extra={"image_key": answer.extra["image_key"], "prompt_counts": (point_count, stroke_count)})
+
+    def _keep_out(self, working: _Working, before: np.ndarray, newest: list[Point]) -> np.ndarray | None:
+        """``(n,)`` cost of each superpixel of ``working`` changing side from ``before`` (``(n,)
+        bool``, the previous object): zero near the ``newest`` prompts (photo pixels, or the
+        crop's), growing away from them; negative (a cost of turning background) for the
+        previous object."""
+        if self.settings.previous_weight <= 0:
             return None
-        before = np.asarray(stored[1])
-        if before.dtype != bool or before.shape != (working.graph.count,):
-            return None
-        seen_points, seen_strokes = previous.extra.get("prompt_counts", (len(points) - 1, len(strokes)))
-        newest = [(x, y) for x, y, _ in points[seen_points:]] + [xy for s in strokes[seen_strokes:] for xy in s.points]
-        if not newest:
-            newest = [points[-1][:2]] if points else list(strokes[-1].points)
-        newest = np.float32(newest) * working.scale
-        cost = keep_out_cost(working.graph, before, newest, self.settings.previous_weight, self.settings.previous_radius)
+        xy = np.float32([(x, y) for x, y, _ in newest]) * working.scale
+        cost = keep_out_cost(working.graph, before, xy, self.settings.previous_weight, self.settings.previous_radius)
         if self.settings.keep_in > 0:  # and object far from the newest prompt pays to turn background
-            cost = cost - keep_out_cost(working.graph, ~before, newest, self.settings.keep_in, self.settings.previous_radius)
+            cost = cost - keep_out_cost(working.graph, ~before, xy, self.settings.keep_in, self.settings.previous_radius)
         return cost
 
     def _zoomed_working(self, state: ImageState, crop_box: tuple[int, int, int, int], zoom: float) -> _Working:
@@ -237,7 +251,7 @@ class OfflineSegmenter:
         return zoomed
 
     def _predict_zoomed(self, state: ImageState, box: Box, points: list[Point], strokes: tuple[Stroke, ...],
-                        previous: Prediction | None, click_weight: float) -> Prediction:
+                        previous: Prediction | None, newest: list[Point] | None, click_weight: float) -> Prediction:
         """A small box: segment a crop around it, enlarged so the box's long side is
         ``box_zoom_size`` working pixels; finer superpixels, and colour models of its surroundings.
         Clicks and strokes are moved into the crop (exclude ones outside it are background anyway)."""
@@ -264,17 +278,13 @@ class OfflineSegmenter:
         inner_strokes = tuple(st for st in inner_strokes if len(st.points) >= 2)
         inner_box = (box[0] - x0, box[1] - y0, box[2] - x0, box[3] - y0)
         extra = _box_shape_cost(sub.data, inner_box, self.settings.box_shape_prior) if self.settings.box_shape_prior > 0 else None
-        if previous is not None and previous.extra.get("offline_nodes", ("",))[0] == sub.key:
-            inner_previous = Prediction(previous.mask, extra={**previous.extra, "prompt_counts": previous.extra.get(
-                "inner_counts", (len(inner_points) - 1, len(inner_strokes)))})
-            extra = _add(extra, self._keep_out(sub, inner_points, inner_strokes, inner_previous))
+        if newest:
+            before = _mask_nodes(sub.data, np.asarray(previous.mask)[y0:y1, x0:x1])
+            extra = _add(extra, self._keep_out(sub.data, before, [(x - x0, y - y0, label) for x, y, label in newest]))
         inner = self._predict(sub, inner_points, inner_box, extra, inner_strokes, click_weight=click_weight)
         mask = np.zeros((height, width), np.float32)
         mask[y0:y1, x0:x1] = inner.mask
-        counts = (len(points), len(strokes))
-        return Prediction(mask=mask, score=inner.score, backend=self.name,
-                          extra={**inner.extra, "prompt_counts": counts,
-                                 "inner_counts": (len(inner_points), len(inner_strokes))})
+        return Prediction(mask=mask, score=inner.score, backend=self.name, extra={"image_key": state.key})
 
     def _predict(self, state: ImageState, points: list[Point], box: Box | None,
                  keep_out: np.ndarray | None = None, strokes: tuple[Stroke, ...] = (),
@@ -306,8 +316,7 @@ class OfflineSegmenter:
             x0, y0, x1, y1 = (int(round(v)) for v in box)
             inside[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)] = 1
             mask *= inside
-        return Prediction(mask=mask, score=1.0, backend=self.name,
-                          extra={"offline_nodes": (state.key, obj), "prompt_counts": (len(points), len(strokes))})
+        return Prediction(mask=mask, score=1.0, backend=self.name, extra={"image_key": state.key})
 
     def _segment(self, graph: SuperpixelGraph, fg: np.ndarray, bg: np.ndarray, boxed: bool,
                  centre: np.ndarray | None = None, keep_out: np.ndarray | None = None,
@@ -376,6 +385,33 @@ def _click_nodes(working: _Working, points: list[Point],
             nodes = np.unique(graph.labels[drawn])
             fg[nodes], bg[nodes] = label == 1, label == 0
     return fg, bg
+
+
+def _mask_nodes(working: _Working, mask: np.ndarray) -> np.ndarray:
+    """``(n,) bool``: the superpixels of ``working`` mostly inside ``mask`` (the same view of
+    the photo, or of the crop, at any size)."""
+    graph = working.graph
+    h, w = graph.labels.shape
+    fitted = cv2.resize(np.asarray(mask, np.float32), (w, h), interpolation=cv2.INTER_AREA)
+    inside = np.bincount(graph.labels.ravel(), fitted.ravel(), graph.count)
+    return inside >= 0.5 * graph.area
+
+
+def _fading_prior(prior: Box, points: list[Point], settings: OfflineSettings) -> tuple[Box, float]:
+    """The detector prior as a box prompt and its clicks' geodesic weight.
+
+    While every include click lies in the detected box the clicks only point at the object
+    (weight ``box_prior``); each include click outside it (the user disagrees) halves the
+    box's say: the clicks' weight moves halfway on towards that of a user's own box
+    (``box_click_weight``), and the box grows to hold the click with ``prior_grow`` of its
+    long side to spare, since the object goes on past where the user clicked."""
+    outside = [(x, y) for x, y, label in points if label == 1
+               and not (prior[0] <= x <= prior[2] and prior[1] <= y <= prior[3])]
+    if not outside:
+        return prior, settings.box_prior
+    fade = 0.5 ** len(outside)
+    weight = settings.box_click_weight - (settings.box_click_weight - settings.box_prior) * fade
+    return grow_to_hold(prior, outside, settings.prior_grow), weight
 
 
 def _hold_includes(box: Box, points: list[Point], strokes: tuple[Stroke, ...]) -> Box:
