@@ -268,6 +268,7 @@ def main() -> int:
         else:
             samples = subset(load(root, limit), args.subset, args.every)
             report[key] = run_prompts(segmenter, samples, prompts, args.max_clicks, args.curves, detect, classes)
+            print(json.dumps({key: report[key]}), file=sys.stderr, flush=True)  # a partial report, set by set
             if key == "grabcut":
                 report["grabcut_box_prompt"] = box_prompt_miou(segmenter, samples)
     grabcut = shared / "eval" / "grabcut" if shared else None

@@ -27,7 +27,7 @@ import numpy as np
 from virtart.segmentation.base import Box, ImageState, Point, Prediction, Stroke
 
 SLIVER = 2  # px: changes thinner than twice this along the outline do not connect parts
-MIN_REACH = 8  # px: the least distance from the outline a prompt's reach is reckoned from
+MIN_REACH = 4  # px: the least distance from the outline a prompt's reach is reckoned from
 
 
 def local_correction(before: np.ndarray, after: np.ndarray, prompts: Sequence[tuple[float, float, int]],
@@ -95,7 +95,7 @@ def _within_reach(before: np.ndarray, seeds: list[tuple[int, int]], reach: float
     outside = cv2.distanceTransform((~before).astype(np.uint8), cv2.DIST_L2, 3)
     near = np.zeros((height, width), np.uint8)
     for x, y in seeds:
-        radius = reach * max(float(inside[y, x] + outside[y, x]), MIN_REACH)
+        radius = min(reach * max(float(inside[y, x] + outside[y, x]), MIN_REACH), height + width)
         cv2.circle(near, (x, y), int(np.ceil(radius)), 1, thickness=-1)
     return near.astype(bool)
 

@@ -11,10 +11,14 @@ the deep features) and an exact min-cut on the graph; the object is the part con
 to the include clicks, and its outline is refined per pixel before being scaled back to
 the photo's size. When the caller passes back the previous :class:`Prediction` (as the UI
 does for each added click), superpixels that lie away from the newest click pay a cost for
-changing side, so a click corrects its neighbourhood instead of letting shifted models
-flood distant look-alike background or drop distant object. The superpixels under clicks
-and strokes weigh extra in the colour models; a detected object's box holding the clicks
-(``prior``) serves as a box prompt.
+changing side, and of the new cut only the change connected to the newest click is taken
+(:mod:`~virtart.segmentation.corrections`): a corrective click must never make the region
+jump away elsewhere, which a re-solve with re-estimated colour models otherwise does. The
+superpixels under clicks and strokes weigh extra in the colour models, since a user's
+click is certain and the rest a guess. A detected object's box holding the first include
+click (``prior``) serves as a box prompt whose say fades as include clicks land outside it.
+All the knobs are in :class:`OfflineSettings` (named presets in :data:`PRESETS`); how each
+value was chosen is in ``docs/offline_segmenter.md``.
 
 Points and boxes are in the original photo's pixels (x right, y down); masks come back as
 ``(H, W) float32`` in ``{0, 1}``. Nothing per user is stored on the segmenter: only a
@@ -101,7 +105,7 @@ class OfflineSettings:
     previous_radius: float = 0.5  # those costs fade within this x sqrt(previous object area) of the click
     local: bool = True  # keep only the change connected to the newest prompt (corrections.py)
     focus: float = 1.5  # ... and all of it within that part's bounding box grown this many times
-    reach: float = 0.0  # ... and within this x its distance to the previous outline (0: no bound)
+    reach: float = 2.0  # ... and within this x its distance to the previous outline (0: no bound)
     prior_grow: float = 0.1  # an include click outside a detector prior grows it this much of its long side beyond
 
 
