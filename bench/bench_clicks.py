@@ -4,7 +4,9 @@ Figures (issue 3, section 6; issue 14 for the prompts), each data set under each
 ``clicks`` (with the detector prior, as the page answers clicks, where the detector is at
 hand), ``clicks_plain`` (the plain segmenter), ``box`` (the object's box, then corrective
 clicks) and ``strokes`` (a stroke along the object, then corrective strokes); per prompt
-NoC@85/90, ``miou_1click`` (after the first interaction) and ``miou_5click``:
+NoC@85/90 (within ``--max-clicks`` and within 10), NoF@90, ``miou_1click`` (after the first
+interaction), ``miou_5click``, and the robustness figures of issue 21 (the mean IoU after every
+click, the harmful-click rate and the worst single drop; ``click_protocol.robustness``):
 
 * ``grabcut``: GrabCut-50 (``../shared/eval/grabcut``);
 * ``grabcut_box_prompt``: mIoU on GrabCut-50 when prompted by a box alone (the object's
@@ -13,14 +15,18 @@ NoC@85/90, ``miou_1click`` (after the first interaction) and ``miou_5click``:
   ``../shared/eval/coco128-seg`` polygon labels: per image, the largest object covering
   5-50 % of the frame, rasterised to a mask; a 2-px band along the polygon outline is
   marked "ignore" (128) because COCO polygons only approximate the true outline;
+* ``coco_mval_dev``: ``../shared/eval/coco_mval_dev``, 240 COCO objects of 80 classes, one
+  per image, with per-class mIoU;
 * ``speed``: ``set_image`` seconds (cache miss) and milliseconds per click, per stroke and
   per box at 1024 px.
 
-``--subset even|odd`` keeps every other image of each set (tune on even, confirm on odd).
+``--subset even|odd`` keeps every other image of each set (tune on even, confirm on odd);
+``--every N`` then keeps every N-th of those, for lean exploration runs.
 The data sets are read in place and never copied; a missing one is reported as skipped.
 
     python bench/bench_clicks.py --backend offline [--max-images 10] [--max-clicks 20] \
-        [--prompts clicks,clicks_plain,box,strokes] [--subset even]
+        [--prompts clicks,clicks_plain,box,strokes] [--subset even] [--every 2] \
+        [--detect-cache /tmp/boxes.json] [--preset default]
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -43,13 +50,13 @@ from virtart.evaluation.click_protocol import split_ground_truth  # noqa: E402
 from virtart.imageio import load_image  # noqa: E402
 
 
-def make_segmenter(backend: str):
+def make_segmenter(backend: str, preset: str = "default"):
     from virtart.cli.eval_clicks import get_segmenter
 
     if backend == "offline":  # a fresh one, so set_image timings are cache misses
         from virtart.segmentation.offline import OfflineSegmenter
 
-        return OfflineSegmenter()
+        return OfflineSegmenter(preset)
     return get_segmenter(backend)
 
 
@@ -151,23 +158,74 @@ def detector_or_none():
     return prior_detector()
 
 
-def run_prompts(segmenter, samples: list, prompts: list[str], max_clicks: int, curves: bool, detect) -> dict:
-    """One summary per prompt over the same samples."""
+def run_prompts(segmenter, samples: list, prompts: list[str], max_clicks: int, curves: bool, detect,
+                classes=None) -> dict:
+    """One summary per prompt over the same samples, each image run under every prompt in turn
+    (so its superpixel graph is built once). ``classes``: a sample name's class, for per-class
+    mIoU (coco_mval_dev)."""
+    results: dict[str, list] = {prompt: [] for prompt in prompts}
+    for name, image, gt in samples:
+        boxes = detect(name, image) if detect is not None and "clicks" in prompts else None
+        for prompt in prompts:
+            if prompt == "clicks" and boxes is None:
+                continue
+            results[prompt].append(click_protocol.run_image(
+                segmenter, image, gt, max_clicks, name, prompt=prompt.removesuffix("_plain"),
+                prior_boxes=boxes if prompt == "clicks" else None))
     report = {}
     for prompt in prompts:
-        prior = detect if prompt == "clicks" else None
-        if prompt == "clicks" and prior is None:
+        if not results[prompt]:
             report[prompt] = "skipped: no detector here (see clicks_plain)"
             continue
-        results = click_protocol.evaluate(segmenter, samples, max_clicks, prompt=prompt.removesuffix("_plain"),
-                                          detect=prior)
-        report[prompt] = click_protocol.summarize(results, max_clicks, curves=curves)
+        report[prompt] = click_protocol.summarize(results[prompt], max_clicks, curves=curves)
+        if classes is not None:
+            report[prompt]["per_class"] = per_class(results[prompt], classes)
     return report
 
 
-def subset(samples, which: str | None) -> list:
+def per_class(results: list, classes) -> dict:
+    """Per class: objects, mIoU after the first and the fifth interaction."""
+    grouped: dict[str, list] = {}
+    for result in results:
+        grouped.setdefault(classes(result.name), []).append(result)
+    return {name: {"objects": len(group), "miou_1click": round(float(np.mean([r.iou_at(1) for r in group])), 4),
+                   "miou_5click": round(float(np.mean([r.iou_at(5) for r in group])), 4)}
+            for name, group in sorted(grouped.items())}
+
+
+def mval_samples(root: Path, limit: int | None):
+    """``../shared/eval/coco_mval_dev``: one COCO object per image (``gt/`` 0/255 masks)."""
+    for name, image_path, mask_path in click_protocol.find_pairs(root / "images", root / "gt")[:limit]:
+        yield name, load_image(image_path), cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE)
+
+
+def mval_class(name: str) -> str:
+    """The COCO class of a coco_mval_dev sample ("tennis racket07_000000410496" -> "tennis racket")."""
+    return re.sub(r"\d+_\d+$", "", name)
+
+
+def cached_detector(detect, path: str | None):
+    """``detect(name, image)``: the detector's boxes, kept in a JSON file at ``path`` across runs
+    (the boxes do not change while the segmenter is tuned)."""
+    if detect is None:
+        return None
+    store = json.loads(Path(path).read_text()) if path and Path(path).is_file() else {}
+
+    def boxes(name: str, image: np.ndarray) -> list:
+        key = f"{name}/{image.shape[1]}x{image.shape[0]}"
+        if key not in store:
+            store[key] = [list(map(float, b)) for b in detect(image)]
+            if path:
+                Path(path).write_text(json.dumps(store))
+        return [tuple(b) for b in store[key]]
+
+    return boxes
+
+
+def subset(samples, which: str | None, every: int = 1) -> list:
     samples = list(samples)
-    return samples[0::2] if which == "even" else samples[1::2] if which == "odd" else samples
+    samples = samples[0::2] if which == "even" else samples[1::2] if which == "odd" else samples
+    return samples[::every]
 
 
 def main() -> int:
@@ -175,10 +233,14 @@ def main() -> int:
     parser.add_argument("--backend", default="offline")
     parser.add_argument("--max-images", type=int, default=None, help="GrabCut images (default: all 50; 0 skips)")
     parser.add_argument("--cluttered", type=int, default=50, help="cluttered COCO scenes (default: 50; 0 skips)")
+    parser.add_argument("--mval", type=int, default=240, help="coco_mval_dev objects (default: all 240; 0 skips)")
     parser.add_argument("--max-clicks", type=int, default=20)
     parser.add_argument("--prompts", default=",".join(PROMPTS), help=f"comma-separated, of: {', '.join(PROMPTS)}")
     parser.add_argument("--subset", choices=("even", "odd"), help="every other image of each set")
+    parser.add_argument("--every", type=int, default=1, help="then every N-th of those (lean exploration runs)")
     parser.add_argument("--speed-images", type=int, default=3, help="images timed at 1024 px (0 skips)")
+    parser.add_argument("--detect-cache", help="JSON file keeping the detector's boxes between runs")
+    parser.add_argument("--preset", default="default", help="offline segmenter preset (offline.PRESETS)")
     parser.add_argument("--curves", action="store_true", help="include per-image IoU curves")
     args = parser.parse_args()
     prompts = [p.strip() for p in args.prompts.split(",") if p.strip()]
@@ -188,29 +250,30 @@ def main() -> int:
     settings.apply_offline_defaults()
     shared = settings.shared_dir()
     report: dict = {"backend": args.backend, "machine": f"{os.cpu_count()} CPU cores", "max_clicks": args.max_clicks,
-                    "subset": args.subset or "all"}
-    segmenter = make_segmenter(args.backend)
+                    "subset": args.subset or "all", "every": args.every}
+    segmenter = make_segmenter(args.backend, args.preset)
     report["backend"] = segmenter.name
-    detect = detector_or_none() if "clicks" in prompts else None
+    detect = cached_detector(detector_or_none() if "clicks" in prompts else None, args.detect_cache)
+    sets = {
+        "grabcut": ("grabcut", args.max_images, lambda root, n: grabcut_samples(root, n), None),
+        "cluttered": ("coco128-seg", args.cluttered, lambda root, n: cluttered_samples(root, n), None),
+        "coco_mval_dev": ("coco_mval_dev", args.mval, lambda root, n: mval_samples(root, n), mval_class),
+    }
+    for key, (folder, limit, load, classes) in sets.items():
+        root = shared / "eval" / folder if shared else None
+        if limit is not None and limit <= 0:
+            report[key] = "skipped: 0 images asked for"
+        elif root is None or not root.is_dir():
+            report[key] = f"skipped: ../shared/eval/{folder} is absent"
+        else:
+            samples = subset(load(root, limit), args.subset, args.every)
+            report[key] = run_prompts(segmenter, samples, prompts, args.max_clicks, args.curves, detect, classes)
+            print(json.dumps({key: report[key]}), file=sys.stderr, flush=True)  # a partial report, set by set
+            if key == "grabcut":
+                report["grabcut_box_prompt"] = box_prompt_miou(segmenter, samples)
     grabcut = shared / "eval" / "grabcut" if shared else None
-    if grabcut is None or not grabcut.is_dir():
-        report["grabcut"] = "skipped: ../shared/eval/grabcut is absent"
-    elif args.max_images == 0:
-        report["grabcut"] = "skipped: --max-images 0"
-    else:
-        samples = subset(grabcut_samples(grabcut, args.max_images), args.subset)
-        report["grabcut"] = run_prompts(segmenter, samples, prompts, args.max_clicks, args.curves, detect)
-        report["grabcut_box_prompt"] = box_prompt_miou(segmenter, samples)
-    coco = shared / "eval" / "coco128-seg" if shared else None
-    if args.cluttered <= 0:
-        report["cluttered"] = "skipped: --cluttered 0"
-    elif coco is None or not coco.is_dir():
-        report["cluttered"] = "skipped: ../shared/eval/coco128-seg is absent"
-    else:
-        samples = subset(cluttered_samples(coco, args.cluttered), args.subset)
-        report["cluttered"] = run_prompts(segmenter, samples, prompts, args.max_clicks, args.curves, detect)
     if args.speed_images > 0 and grabcut is not None and grabcut.is_dir():
-        timings = [speed(make_segmenter(args.backend), *to_1024(image, gt))
+        timings = [speed(make_segmenter(args.backend, args.preset), *to_1024(image, gt))
                    for _, image, gt in grabcut_samples(grabcut, args.speed_images)]
         report["speed_1024px"] = {"images": len(timings),
                                   **{key: float(np.median([t[key] for t in timings])) for key in timings[0]

@@ -68,7 +68,7 @@ def test_noc_and_miou_arithmetic():
     assert summary["noc90"] == pytest.approx(4.0)
     assert summary["miou_1click"] == pytest.approx(0.35)
     assert summary["miou_5click"] == pytest.approx(0.78)
-    assert summary["failed_at_90"] == 1
+    assert summary["nof90"] == 1
     json.dumps(summary)  # serialisable as it is
 
 
@@ -110,3 +110,14 @@ def test_find_pairs_matches_stems(tmp_path):
     assert [p[0] for p in pairs] == ["a"]
     with pytest.raises(VirtArtError, match="does not exist"):
         find_pairs(tmp_path / "missing", tmp_path / "gt")
+
+
+def test_robustness_figures_count_harmful_clicks_and_the_worst_drop():
+    a = ImageResult("a", ious=[0.5, 0.9, 0.8, 0.95], click_seconds=[0.1, 0.1, 0.1, 0.1])
+    b = ImageResult("b", ious=[0.6, 0.62, 0.6, 0.6], click_seconds=[0.1, 0.1, 0.1, 0.0])  # last: padding
+    summary = summarize([a, b], max_clicks=4, curves=False)
+    assert summary["miou_per_click"] == pytest.approx([0.55, 0.76, 0.70, 0.775])
+    assert summary["harmful_rate"] == pytest.approx(1 / 5)  # a's 0.9 -> 0.8 of five made interactions
+    assert summary["worst_drop"] == pytest.approx(0.1)
+    assert summary["mean_curve_worst_fall"] == pytest.approx(0.06)
+    assert summary["nof90"] == 1

@@ -237,3 +237,11 @@ def test_real_yolo_finds_and_segments_the_person(coco) -> None:
 def test_real_yolo_rejects_unknown_classes(small_photo) -> None:
     with pytest.raises(VirtArtError, match="unknown class 'unicorn'"):
         detect_objects(small_photo, classes=["unicorn"])
+
+
+def test_near_duplicates_merge_by_box_without_masks_and_across_classes_when_asked() -> None:
+    boxes_only = [Detection("dog", 0.9, (10.0, 10.0, 50.0, 50.0)), Detection("dog", 0.6, (11.0, 10.0, 51.0, 50.0)),
+                  Detection("cat", 0.8, (10.0, 10.0, 50.0, 51.0))]
+    assert [o.label for o in merge_duplicates(boxes_only)] == ["dog", "cat"]
+    assert [o.label for o in merge_duplicates(boxes_only, any_class=True)] == ["dog"]
+    assert len(merge_duplicates(boxes_only, iou=0.99)) == 3  # stricter: nothing is a duplicate

@@ -214,8 +214,8 @@ def test_previous_answer_keeps_far_background_out():
     image, disc = scene()
     strict = OfflineSegmenter(previous_weight=1e3)
     state = strict.set_image(image)
-    nodes = np.zeros(state.data.graph.count, dtype=bool)  # "nothing was object before"
-    previous = Prediction(mask=np.zeros(disc.shape, np.float32), extra={"offline_nodes": (state.key, nodes)})
+    previous = Prediction(mask=np.zeros(disc.shape, np.float32),  # "nothing was object before"
+                          extra={"image_key": state.key, "prompt_counts": (0, 0)})
     fresh = strict.predict(state, [(72, 60, 1)]).mask
     held = strict.predict(state, [(72, 60, 1)], previous=previous).mask
     assert iou(fresh, disc) > 0.9
@@ -228,3 +228,29 @@ def test_previous_answer_keeps_far_background_out():
     assert np.all(cost[before] == 0) and np.all(cost >= 0)
     far = ~before & (np.hypot(graph.centroid[:, 0] - 150, graph.centroid[:, 1] - 60) > 80)
     assert np.allclose(cost[far], 2.0 * graph.area[far], rtol=0.05)
+
+
+def test_a_corrective_click_changes_only_what_is_connected_to_it():
+    """The cut's changes away from the newest click are dropped; its own part is taken whole."""
+    from virtart.segmentation.corrections import local_correction
+
+    before = np.zeros((60, 80), np.float32)
+    before[10:30, 10:30] = 1
+    after = before.copy()
+    after[10:30, 30:45] = 1  # grown beside the click
+    after[45:55, 60:75] = 1  # a far-off flood the click has nothing to do with
+    after[10:12, 10:30] = 0  # a thin shift of the far edge
+    kept = local_correction(before, after, [(38, 20, 1)], focus=0)
+    assert kept[20, 40] == 1 and kept[50, 70] == 0 and kept[11, 20] == 1
+    removed = local_correction(after, before, [(38, 20, 0)], focus=0)
+    assert removed[20, 40] == 0 and removed[50, 70] == 1  # an exclude click removes its part only
+    near = local_correction(before, after, [(38, 20, 1)], focus=0, reach=0.5)
+    assert near[20, 33] == 1 and near[20, 44] == 0  # reach bounds the part by the click's depth
+
+
+def test_clicks_never_undo_the_far_object(segmenter):
+    """Protocol clicks on the toy scene: no click lowers the IoU by more than 0.05."""
+    image, disc = scene(seed=3)
+    gt = (disc * 255).astype(np.uint8)
+    result = run_image(segmenter, image, gt, max_clicks=6)
+    assert all(b >= a - 0.05 for a, b in zip(result.ious, result.ious[1:], strict=False)), result.ious

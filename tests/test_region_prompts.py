@@ -12,7 +12,7 @@ import pytest
 from virtart.errors import VirtArtError
 from virtart.evaluation.click_protocol import next_stroke, object_box, run_image
 from virtart.segmentation.base import Stroke, check_prompts
-from virtart.segmentation.offline import OfflineSegmenter
+from virtart.segmentation.offline import OfflineSegmenter, _fading_prior, _mask_nodes
 from virtart.segmentation.prompts import detector_prior, medial_stroke, rasterize_strokes, stroke_points
 
 
@@ -45,11 +45,11 @@ def test_stroke_points_and_rasterize():
     assert exclude[0, 40] and not exclude[0, 10] and include[0, 10] and not include.any(axis=0)[40]
 
 
-def test_detector_prior_holds_while_the_include_clicks_agree():
+def test_detector_prior_is_the_box_of_the_first_include_click_and_stays():
     boxes = [(0, 0, 100, 100), (10, 10, 40, 40)]
     assert detector_prior([(20, 20, 1)], boxes) == (10, 10, 40, 40)  # the smallest box holding it
     assert detector_prior([(20, 20, 1), (30, 35, 0)], boxes) == (10, 10, 40, 40)
-    assert detector_prior([(20, 20, 1), (60, 60, 1)], boxes) is None  # the user means something else
+    assert detector_prior([(20, 20, 1), (60, 60, 1)], boxes) == (10, 10, 40, 40)  # kept: it fades, not drops
     assert detector_prior([(200, 200, 1)], boxes) is None and detector_prior([(20, 20, 0)], boxes) is None
 
 
@@ -95,7 +95,7 @@ def test_the_detector_prior_keeps_a_first_click_on_its_object(segmenter):
     assert mask[60, 120] == 0 and iou(mask, bar) > 0.85
 
 
-def test_the_detector_prior_is_a_box_prompt_until_a_click_leaves_it(segmenter):
+def test_the_detector_prior_fades_and_grows_when_a_click_leaves_it(segmenter):
     """A look-alike touching the clicked object stays out while the clicks agree with the box."""
     rng = np.random.default_rng(1)
     image = np.full((120, 160, 3), (90, 120, 90), np.float32)
@@ -108,9 +108,12 @@ def test_the_detector_prior_is_a_box_prompt_until_a_click_leaves_it(segmenter):
     boxed = segmenter.predict(state, clicks, prior=detector_prior(clicks, boxes)).mask
     assert plain[60, 110] == 1  # colour alone floods the arm
     assert boxed[60, 40] == 1 and boxed[60, 110] == 0 and boxed[:, 75:].sum() == 0
-    clicks.append((110.0, 60.0, 1))  # the user means more than the box: the prior is dropped
-    assert detector_prior(clicks, boxes) is None
-    assert segmenter.predict(state, clicks, prior=detector_prior(clicks, boxes)).mask[60, 110] == 1
+    clicks.append((110.0, 60.0, 1))  # the user means more than the box: it grows to take the click in
+    prior = detector_prior(clicks, boxes)
+    box, weight = _fading_prior(prior, clicks, segmenter.settings)
+    assert box[2] > 110 and segmenter.settings.box_prior < weight < segmenter.settings.box_click_weight
+    grown = segmenter.predict(state, clicks, prior=prior).mask
+    assert grown[60, 110] == 1 and grown[60, 40] == 1
 
 
 def test_prompted_superpixels_weigh_more_in_the_colour_models(segmenter):
@@ -130,9 +133,9 @@ def test_a_new_prompt_keeps_the_far_object_of_the_previous_answer(segmenter):
     image, bar = scene()
     state = segmenter.set_image(image)
     first = segmenter.predict(state, [(45.0, 60.0, 1)])
-    cost = segmenter._keep_out(state, [(45.0, 60.0, 1), (150.0, 110.0, 0)], (), first)
     graph = state.data.graph
-    before = first.extra["offline_nodes"][1]
+    before = _mask_nodes(state.data, first.mask)
+    cost = segmenter._keep_out(state.data, before, [(150.0, 110.0, 0)])
     far = np.hypot(graph.centroid[:, 0] - 150, graph.centroid[:, 1] - 110) > 90
     assert np.all(cost[before & far] < 0) and np.all(cost[~before & far] >= 0)
 

@@ -328,3 +328,31 @@ def test_auto_falls_back_when_building_sam_fails_in_any_way(monkeypatch) -> None
     monkeypatch.setattr(segmentation, "build_segmenter", broken)
     with pytest.warns(VirtArtWarning, match="out of memory.*offline segmenter"):
         assert get_segmenter("auto").name == "offline"
+
+
+def test_sam_runs_the_click_protocol_with_the_same_rules(segmenter, monkeypatch) -> None:
+    """Random weights through the protocol code: every prompt runs, and a corrective click keeps
+    only the change connected to it (the same local correction as the offline segmenter)."""
+    from virtart.evaluation.click_protocol import run_image
+    from virtart.segmentation import sam as sam_module
+
+    image = photo(160, 120, seed=7)
+    yy, xx = np.mgrid[0:120, 0:160]
+    gt = (((xx - 80) ** 2 + (yy - 60) ** 2 <= 30**2) * 255).astype(np.uint8)
+    for prompt in ("clicks", "box", "strokes"):
+        result = run_image(segmenter, image, gt, max_clicks=4, prompt=prompt,
+                           prior_boxes=[(60.0, 40.0, 100.0, 80.0)] if prompt == "clicks" else None)
+        assert len(result.ious) == 4 and all(0.0 <= v <= 1.0 for v in result.ious)
+    calls = []
+    real = sam_module.local_correction
+
+    def recording(before, after, newest, **kwargs):
+        calls.append(list(newest))
+        return real(before, after, newest, **kwargs)
+
+    monkeypatch.setattr(sam_module, "local_correction", recording)
+    state = segmenter.set_image(image)
+    first = segmenter.predict(state, [(80.0, 60.0, 1)], prior=(60.0, 40.0, 100.0, 80.0))
+    assert calls == []  # a first click has nothing to correct
+    segmenter.predict(state, [(80.0, 60.0, 1), (130.0, 60.0, 1)], previous=first, prior=(60.0, 40.0, 100.0, 80.0))
+    assert calls == [[(130.0, 60.0, 1)]]

@@ -174,8 +174,29 @@ def run_image(segmenter: Segmenter, image: np.ndarray, gt: np.ndarray, max_click
     return result
 
 
+HARMFUL_DROP = 0.05  # a click lowering an object's IoU by more than this is harmful (issue 21)
+
+
+def robustness(results: list[ImageResult], max_clicks: int) -> dict:
+    """How reliably each interaction helps: the mean IoU after every click (1..``max_clicks``),
+    the share of interactions after the first that lower an object's IoU by more than
+    ``HARMFUL_DROP``, the worst single drop, and the largest fall of the mean curve."""
+    curve = [float(np.mean([r.iou_at(k) for r in results])) for k in range(1, max_clicks + 1)]
+    drops = [before - after for r in results
+             for before, after, seconds in zip(r.ious, r.ious[1:], r.click_seconds[1:], strict=False)
+             if seconds > 0]  # an interaction was made (not padding after a perfect mask)
+    return {
+        "miou_per_click": [round(v, 4) for v in curve],
+        "harmful_rate": float(np.mean([d > HARMFUL_DROP for d in drops])) if drops else 0.0,
+        "worst_drop": float(max(drops, default=0.0)),
+        "mean_curve_worst_fall": float(max([a - b for a, b in zip(curve, curve[1:], strict=False)], default=0.0)),
+    }
+
+
 def summarize(results: list[ImageResult], max_clicks: int, curves: bool = True) -> dict:
-    """NoC@85/90, 1- and 5-click mIoU, seconds per click and (optionally) per-image IoU curves."""
+    """NoC@85/90 within ``max_clicks`` (and within 10 when more are run), NoF@90 (objects never
+    reaching 0.90), 1- and 5-click mIoU, :func:`robustness`, seconds per click and
+    (optionally) per-image IoU curves."""
     if not results:
         raise VirtArtError("no images were evaluated")
     clicks = [s for r in results for s in r.click_seconds if s > 0]
@@ -184,12 +205,18 @@ def summarize(results: list[ImageResult], max_clicks: int, curves: bool = True) 
         "max_clicks": max_clicks,
         "noc85": float(np.mean([r.noc(0.85, max_clicks) for r in results])),
         "noc90": float(np.mean([r.noc(0.90, max_clicks) for r in results])),
+    }
+    if max_clicks > 10:
+        summary["noc85_10"] = float(np.mean([r.noc(0.85, 10) for r in results]))
+        summary["noc90_10"] = float(np.mean([r.noc(0.90, 10) for r in results]))
+    summary.update({
         "miou_1click": float(np.mean([r.iou_at(1) for r in results])),
         "miou_5click": float(np.mean([r.iou_at(5) for r in results])),
-        "failed_at_90": int(sum(r.noc(0.90, max_clicks) >= max_clicks and r.iou_at(max_clicks) < 0.90 for r in results)),
+        "nof90": int(sum(max(r.ious[:max_clicks]) < 0.90 for r in results)),
+        **robustness(results, max_clicks),
         "seconds_per_click": float(np.mean(clicks)) if clicks else 0.0,
         "set_image_seconds": float(np.mean([r.set_image_seconds for r in results])),
-    }
+    })
     if curves:
         summary["per_image"] = {r.name: [round(v, 4) for v in r.ious] for r in results}
     return summary

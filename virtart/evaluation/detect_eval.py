@@ -28,7 +28,14 @@ from virtart.errors import VirtArtError
 from virtart.geometry import Box
 from virtart.imageio import load_image
 from virtart.segmentation.base import Segmenter
-from virtart.segmentation.detect import AUGMENT, IMAGE_SIZE, PEOPLE_AND_ANIMALS, detect_objects, get_detector
+from virtart.segmentation.detect import (
+    AUGMENT,
+    IMAGE_SIZE,
+    PEOPLE_AND_ANIMALS,
+    box_iou,
+    detect_objects,
+    get_detector,
+)
 
 LARGE_FRACTION = 0.01
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
@@ -141,15 +148,6 @@ def evaluate_detection(images: Path, labels: Path, *, segmenter: Segmenter | Non
         "seconds_per_image": round(seconds / max(1, len(pairs)), 3),
         "per_image": per_image,
     }
-
-
-def box_iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    """IoU of two ``(x0, y0, x1, y1)`` boxes."""
-    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = width * height
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def _mean(values: list[float]) -> float | None:

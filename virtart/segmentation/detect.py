@@ -30,7 +30,8 @@ from virtart.segmentation.base import Box, Segmenter
 DETECTORS = ("yolo11n-seg", "yolo11n")  # registry names, tried in this order
 ANIMALS = ("bird", "cat", "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe")
 PEOPLE_AND_ANIMALS = ("person", *ANIMALS)
-DUPLICATE_IOU = 0.7
+DUPLICATE_IOU = 0.7  # same-class objects overlapping this much are one
+CROSS_CLASS_IOU = 0.9  # objects of two classes overlapping this much are one (merge_duplicates(any_class=True))
 MIN_BOX_COVER = 0.15  # a box's mask covering less of it is taken for a failed cut
 # YOLO11n trains at 640 px; at 960 it finds more small people and animals on coco128-seg
 # (detected fraction 0.71 -> 0.76 at score 0.25, bench/bench_detect.py) for ~2x the time.
@@ -223,23 +224,45 @@ def _segment_box(segmenter: Segmenter, state, box: Box) -> np.ndarray | None:
     return ellipse.astype(np.float32) if ellipse.any() else None
 
 
-def merge_duplicates(objects: list[Detection], threshold: float = DUPLICATE_IOU) -> list[Detection]:
-    """Merge objects of the same class whose masks overlap with IoU >= ``threshold``.
+def merge_duplicates(objects: list[Detection], iou: float = DUPLICATE_IOU, any_class: bool = False,
+                     class_iou: float = CROSS_CLASS_IOU) -> list[Detection]:
+    """Near-duplicate detections merged: objects of the same class overlapping with IoU >= ``iou``
+    (of their masks where both have one, else of their boxes) and, with ``any_class``, objects of
+    different classes overlapping with IoU >= ``class_iou`` (one thing seen as a dog and a cat).
 
-    The most confident object absorbs the others: its mask and box grow to their union.
+    The most confident object absorbs the others: its mask and box grow to their union. The
+    inputs are not modified; the page can call this on its own list of objects.
     """
     kept: list[Detection] = []
     for candidate in sorted(objects, key=lambda o: o.score, reverse=True):
         for owner in kept:
-            if owner.label == candidate.label and mask_ops.iou(owner.mask, candidate.mask) >= threshold:
-                owner.mask = mask_ops.union(owner.mask, candidate.mask)
+            needed = iou if owner.label == candidate.label else class_iou if any_class else None
+            if needed is not None and _overlap(owner, candidate) >= needed:
+                if owner.mask is not None and candidate.mask is not None:
+                    owner.mask = mask_ops.union(owner.mask, candidate.mask)
                 owner.box = (min(owner.box[0], candidate.box[0]), min(owner.box[1], candidate.box[1]),
                              max(owner.box[2], candidate.box[2]), max(owner.box[3], candidate.box[3]))
                 break
         else:
             kept.append(Detection(candidate.label, candidate.score, candidate.box, candidate.mask,
-                                       candidate.mask_source))
+                                  candidate.mask_source))
     return kept
+
+
+def _overlap(a: Detection, b: Detection) -> float:
+    """IoU of two detections' masks where both have one, else of their boxes."""
+    if a.mask is not None and b.mask is not None:
+        return mask_ops.iou(a.mask, b.mask)
+    return box_iou(a.box, b.box)
+
+
+def box_iou(a: Box, b: Box) -> float:
+    """IoU of two ``(x0, y0, x1, y1)`` boxes (0 when either has no area)."""
+    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = width * height
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
 
 
 def sort_largest_first(objects: list[Detection]) -> list[Detection]:

@@ -11,10 +11,14 @@ the deep features) and an exact min-cut on the graph; the object is the part con
 to the include clicks, and its outline is refined per pixel before being scaled back to
 the photo's size. When the caller passes back the previous :class:`Prediction` (as the UI
 does for each added click), superpixels that lie away from the newest click pay a cost for
-changing side, so a click corrects its neighbourhood instead of letting shifted models
-flood distant look-alike background or drop distant object. The superpixels under clicks
-and strokes weigh extra in the colour models; a detected object's box holding the clicks
-(``prior``) serves as a box prompt.
+changing side, and of the new cut only the change connected to the newest click is taken
+(:mod:`~virtart.segmentation.corrections`): a corrective click must never make the region
+jump away elsewhere, which a re-solve with re-estimated colour models otherwise does. The
+superpixels under clicks and strokes weigh extra in the colour models, since a user's
+click is certain and the rest a guess. A detected object's box holding the first include
+click (``prior``) serves as a box prompt whose say fades as include clicks land outside it.
+All the knobs are in :class:`OfflineSettings` (named presets in :data:`PRESETS`); how each
+value was chosen is in ``docs/offline_segmenter.md``.
 
 Points and boxes are in the original photo's pixels (x right, y down); masks come back as
 ``(H, W) float32`` in ``{0, 1}``. Nothing per user is stored on the segmenter: only a
@@ -26,7 +30,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -34,6 +38,7 @@ import numpy as np
 from virtart.errors import VirtArtError
 from virtart.geometry import resize_image, shrink_to
 from virtart.segmentation.base import Box, ImageState, Point, Prediction, Stroke, check_prompts, image_key
+from virtart.segmentation.corrections import grow_to_hold, local_correction, newest_prompts
 from virtart.segmentation.deep_features import SuperpixelFeatures, feature_log_ratio
 from virtart.segmentation.prompts import rasterize_strokes
 from virtart.segmentation.superpixels import (
@@ -68,97 +73,70 @@ class _Working:
     features: np.ndarray | None = None  # (n, d) deep features per superpixel (deep_features.py)
 
 
+@dataclass(frozen=True)
+class OfflineSettings:
+    """Every knob of :class:`OfflineSegmenter`, by the step it tunes (how each value was chosen:
+    ``docs/offline_segmenter.md``). Lengths are in working pixels, costs per pixel of a superpixel."""
+
+    # The graph, built once per photo.
+    working_size: int = 1024  # long side the photo is shrunk to
+    pixels_per_superpixel: int = 60  # SLIC superpixel size ...
+    max_superpixels: int = 4000  # ... and cap on their number
+    refine: bool = True  # move the answer's outline from superpixel borders onto pixels
+    deep_weight: float = 0.5  # weight of the VGG-16 feature log-ratio (0: colour alone, no VGG)
+    deep_dims: int = 8  # whitened deep-feature components kept
+    # The cut.
+    smoothness: float = 18.0  # edge weights against unary costs
+    iterations: int = 4  # model fit / min-cut rounds
+    border_offset: float = 20.0  # extra geodesic distance at which the image border counts as background
+    geodesic_weight: float = 1.0  # how strongly a click claims what it reaches without crossing colour changes
+    geodesic_floor: float = 1.0  # geodesic distance per step over flat colour
+    seed_weight: float = 50.0  # how many times a prompted superpixel counts in its side's colour model
+    # Boxes.
+    box_prior: float = 0.3  # geodesic weight of a box's centre (and of the clicks inside a detector prior)
+    box_click_weight: float = 2.0  # geodesic weight of the box's seeds once a user's clicks join them
+    box_zoom_size: int = 256  # a box whose long side is under this is segmented in an enlarged crop
+    box_margin: float = 0.25  # that crop's margin, a fraction of the box's long side
+    box_shape_prior: float = 0.1  # pull of the zoomed box's middle over its corners
+    prior_as_box: bool = True  # a detector prior is taken as a box prompt
+    # Corrections after a previous answer.
+    previous_weight: float = 1.0  # cost per pixel of previous background turning object far from the click
+    keep_in: float = 1.0  # ... and of previous object turning background
+    previous_radius: float = 0.5  # those costs fade within this x sqrt(previous object area) of the click
+    local: bool = True  # keep only the change connected to the newest prompt (corrections.py)
+    focus: float = 1.5  # ... and all of it within that part's bounding box grown this many times
+    reach: float = 2.0  # ... and within this x its distance to the previous outline (0: no bound)
+    prior_grow: float = 0.1  # an include click outside a detector prior grows it this much of its long side beyond
+
+
+PRESETS: dict[str, OfflineSettings] = {
+    "default": OfflineSettings(),
+    # Colour alone: no VGG-16 at all (quicker set-up; also where that network is not installed).
+    "colour": OfflineSettings(deep_weight=0.0),
+    # Quicker set-up on slow machines: a smaller working size and coarser superpixels.
+    "fast": OfflineSettings(working_size=768, pixels_per_superpixel=90, deep_weight=0.0),
+}
+
+
 class OfflineSegmenter:
     """Checkpoint-free interactive segmenter (see the module docstring).
 
-    Tuned on GrabCut-50 and cluttered COCO scenes (``bench/bench_clicks.py``):
-    ``smoothness`` weighs edges against colour costs, ``geodesic_weight`` how strongly
-    a click claims what is reachable from it without crossing colour changes,
-    ``border_offset`` how readily the image border counts as background, ``box_prior``
-    the pull of a box's centre; images are worked on at ``working_size`` px at most, in
-    superpixels of about ``pixels_per_superpixel`` pixels (at most ``max_superpixels``).
-    A box alone whose long side is under ``box_zoom_size`` working pixels is segmented in
-    its own crop (the box grown by ``box_margin`` of its long side), enlarged to that size:
-    on every other coco128-seg image (YOLO at 960 px) this raised the mean best IoU over
-    people and animals from 0.484 to 0.527; GrabCut-50 box prompts stay at 0.845. In that crop
-    a soft elliptical prior (``box_shape_prior`` x area x its log-odds, :func:`_box_shape_cost`)
-    also favours the box's middle over its corners, since colour alone often claims look-alike
-    background in a small box. Mean best IoU over people and animals on the even / odd
-    coco128-seg halves (bench/bench_detect.py): 0.572 / 0.496 -> 0.578 / 0.500, same time.
-    Weights 0.1-0.5 scored alike on the even half (0.577-0.579); 0.1 is kept because above
-    it one small GrabCut-50 box prompt (304074) drops, taking that mIoU 0.850 -> 0.848 (at
-    0.1: 0.851). Applied to every box, not only zoomed ones, it scored lower.
-
-    With a ``previous`` prediction, superpixels that were background pay ``previous_weight``
-    x area to turn object, fading within ``previous_radius`` x sqrt(previous object area) of
-    the newest click (:func:`keep_out_cost`); ``deep_weight`` scales the deep-feature log
-    ratio (``deep_dims`` whitened components). Tuned on even-indexed images, NoC@90 on the
-    even / odd halves: GrabCut-50 4.20 / 2.92 -> 3.44 / 2.48, cluttered 9.12 / 8.96 -> 8.56 /
-    8.48 (previous answer alone: 3.76 / 2.92, 8.88 / 9.08). Full sets: GrabCut-50 NoC@90
-    3.56 -> 2.96, 5-click mIoU 0.932 -> 0.938; cluttered 9.04 -> 8.52, 0.781 -> 0.801; box
-    prompts 0.845 -> 0.850. Set-up at 1024 px: 0.53 -> 0.78 s on 2 cores.
-
-    Clicks and strokes after a box (issue 14) keep the box's answer: the cut still starts
-    from the whole box with its centre as a soft seed, include prompts join that seed, the
-    geodesic term weighs ``box_click_weight`` (``box_prior`` for the box alone), superpixels
-    far from the newest prompt pay ``keep_in`` x area to leave the object (the mirror of
-    ``previous_weight``; first for boxes only, now for every prompt), and a small box stays in
-    its enlarged crop. Cluttered scenes, even half (tuning), box then clicks: NoC@90 7.68
-    (clicks weighed as a box alone, 0.3) -> 6.36 (weight 2.0; 1.0: 6.60, 4.0: 6.92) -> 6.04
-    (keep-in 1.0; 2.0: 6.28, 4.0: 6.32); 5-click mIoU 0.796 -> 0.867.
-
-    The prompted superpixels count ``seed_weight`` times in their side's colour model, since
-    a user's click is certain and the rest of the labelling a guess; even half, box then
-    clicks NoC@90: 6.04 (none) -> 6.12 (5), 5.92 (20, 30), 5.60 (50), 6.12 (80), 6.04 (150);
-    strokes 5.28 -> 4.04 (3.76 with keep-in). Seeds from the prompted pixels alone (100 / 200 per pixel)
-    scored lower (box 6.24 / 6.04, strokes 4.04 / 4.16), as did capping the seeds' mass at
-    the side's own (5.96, 4.12).
-    ``prior`` (a detected object's box holding the clicks) is taken as a box prompt whose
-    clicks weigh as little as the box alone's centre (``box_prior``): the clicks only say which
-    object is meant. The caller drops it once an include click falls outside
-    (:func:`~virtart.segmentation.prompts.detector_prior`). Cluttered scenes, even half, with
-    the detector prior, 1-click / 5-click mIoU / NoC@90: soft prior (superpixels outside the
-    box paid 2 x area, halved per include click) 0.624 / 0.823 / 8.12; + seed weight 0.622 /
-    0.853 / 7.84; + the box as a prompt with clicks weighed 2.0 (as after a user's box) 0.614
-    / 0.861 / 7.28, 1.0: 0.664 / 0.867 / 7.00, 0.3: 0.717 / 0.870 / 6.96; + keep-in for every
-    prompt 0.717 / 0.870 / 6.84 (plain clicks 8.08 -> 7.84). Tried and dropped: the box grown
-    by 5 % (8.28), a soft box (outside pays, the cut starts from the box; 0.585 / 0.856 / 8.16),
-    keeping the box when an include click falls outside it (grown to hold it; 7.52).
-    Confirmed on the odd half: README, bench/bench_clicks.py.
+    ``settings``: an :class:`OfflineSettings` or the name of one of :data:`PRESETS`;
+    ``overrides`` replace single fields of it (``OfflineSegmenter(deep_weight=0)``).
+    ``cache_size`` bounds the per-photo graphs kept.
     """
 
     name = "offline"
 
-    def __init__(self, working_size: int = 1024, cache_size: int = 8, smoothness: float = 18.0,
-                 iterations: int = 4, border_offset: float = 20.0, geodesic_weight: float = 1.0,
-                 pixels_per_superpixel: int = 60, refine: bool = True, geodesic_floor: float = 1.0,
-                 box_prior: float = 0.3, max_superpixels: int = 4000, box_zoom_size: int = 256,
-                 box_margin: float = 0.25, previous_weight: float = 1.0, previous_radius: float = 0.5,
-                 deep_weight: float = 0.5, deep_dims: int = 8, box_shape_prior: float = 0.1,
-                 box_click_weight: float = 2.0, keep_in: float = 1.0, seed_weight: float = 50.0,
-                 prior_as_box: bool = True) -> None:
-        self.working_size = working_size
+    def __init__(self, settings: OfflineSettings | str = "default", *, cache_size: int = 8,
+                 **overrides: float | int | bool) -> None:
+        if isinstance(settings, str):
+            if settings not in PRESETS:
+                raise VirtArtError(f"unknown offline preset '{settings}'; choose one of: {', '.join(PRESETS)}")
+            settings = PRESETS[settings]
+        self.settings = replace(settings, **overrides)
         self.cache_size = cache_size
-        self.smoothness = smoothness
-        self.iterations = iterations
-        self.border_offset = border_offset
-        self.geodesic_weight = geodesic_weight
-        self.geodesic_floor = geodesic_floor
-        self.pixels_per_superpixel = pixels_per_superpixel
-        self.max_superpixels = max_superpixels
-        self.refine = refine
-        self.box_prior = box_prior
-        self.box_zoom_size = box_zoom_size
-        self.box_margin = box_margin
-        self.box_shape_prior = box_shape_prior
-        self.previous_weight = previous_weight
-        self.previous_radius = previous_radius
-        self.deep_weight = deep_weight
-        self.box_click_weight = box_click_weight
-        self.keep_in = keep_in
-        self.seed_weight = seed_weight
-        self.prior_as_box = prior_as_box
-        self._features = SuperpixelFeatures(dims=deep_dims) if deep_weight > 0 else None
+        self._features = SuperpixelFeatures(dims=self.settings.deep_dims) if self.settings.deep_weight > 0 else None
         self._cache: OrderedDict[str, _Working] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -184,12 +162,12 @@ class OfflineSegmenter:
 
     def _prepare(self, image: np.ndarray) -> _Working:
         width = image.shape[1]
-        rgb = resize_image(image, shrink_to((width, image.shape[0]), self.working_size))
+        rgb = resize_image(image, shrink_to((width, image.shape[0]), self.settings.working_size))
         return self._working(rgb, width)
 
     def _working(self, rgb: np.ndarray, original_width: int, deep: bool = True) -> _Working:
         rgb = np.ascontiguousarray(rgb)
-        graph = build_graph(rgb, self.pixels_per_superpixel, self.max_superpixels)
+        graph = build_graph(rgb, self.settings.pixels_per_superpixel, self.settings.max_superpixels)
         features = self._features(rgb, graph.labels, graph.count) if deep and self._features else None
         return _Working(graph, rgb, colour_bins(rgb), rgb.shape[1] / original_width, features)
 
@@ -199,50 +177,59 @@ class OfflineSegmenter:
                 prior: Box | None = None) -> Prediction:
         """Mask ``(H, W) float32`` in ``{0, 1}`` for include/exclude clicks, strokes and/or a box.
 
-        Every answer is solved afresh from all the prompts; clicks and strokes pin the
-        superpixels under them. ``previous`` (this segmenter's last answer on the same photo,
-        with the same box) only discourages far-off superpixels from changing side, and is
-        ignored otherwise. An include click or stroke outside ``box`` grows the box to hold it.
-        ``prior`` (a detected object's box holding the include clicks, no box given) is taken
-        as a box prompt whose clicks only point at the object (see ``prior_as_box``). Exclude
-        prompts alone give an empty mask.
+        The cut is solved from all the prompts; clicks and strokes pin the superpixels under
+        them. With ``previous`` (this segmenter's last answer on the same photo), superpixels
+        away from the prompts added since pay to change side, and of the new cut only what
+        changed in connection with those prompts is taken (:func:`~virtart.segmentation.
+        corrections.local_correction`): the rest of ``previous.mask`` stays. An include click
+        or stroke outside ``box`` grows the box to hold it. ``prior`` (the detected object's box
+        the first include click fell in, no box given) is taken as a box prompt whose clicks
+        only point at the object; each include click outside it grows it and weighs the clicks
+        more (:func:`_fading_prior`). Exclude prompts alone give an empty mask.
         """
         strokes = tuple(Stroke(tuple(map(tuple, s.points)), int(s.label)) for s in strokes)
         check_prompts(state.size, points, box, strokes)
         working: _Working = state.data
         if not isinstance(working, _Working):
             raise VirtArtError("this image state was not made by the offline segmenter; call set_image first")
-        click_weight = self.box_click_weight
-        if prior is not None and box is None and self.prior_as_box:
-            box, click_weight = prior, self.box_prior  # the clicks only point at the detected object
+        newest = newest_prompts(state, points, strokes, previous)
+        click_weight = self.settings.box_click_weight
+        if prior is not None and box is None and self.settings.prior_as_box:
+            box, click_weight = _fading_prior(prior, points, self.settings)
         if box is not None:
             box = _hold_includes(box, points, strokes)
             long_side = max(box[2] - box[0], box[3] - box[1]) * working.scale
-            if self.box_zoom_size and long_side < self.box_zoom_size:
-                return self._predict_zoomed(state, box, points, strokes, previous, click_weight)
-        extra = self._keep_out(state, points, strokes, previous)
-        return self._predict(state, points, box, extra, strokes, click_weight=click_weight)
+            if self.settings.box_zoom_size and long_side < self.settings.box_zoom_size:
+                answer = self._predict_zoomed(state, box, points, strokes, previous, newest, click_weight)
+                return self._localised(answer, previous, newest, len(points), len(strokes))
+        extra = None
+        if newest:
+            before = _mask_nodes(working, np.asarray(previous.mask))
+            extra = self._keep_out(working, before, newest)
+        answer = self._predict(state, points, box, extra, strokes, click_weight=click_weight)
+        return self._localised(answer, previous, newest, len(points), len(strokes))
 
-    def _keep_out(self, state: ImageState, points: list[Point], strokes: tuple[Stroke, ...],
-                  previous: Prediction | None) -> np.ndarray | None:
-        """``(n,)`` cost of each superpixel changing side, when ``previous`` answered this very
-        photo (and box): zero near the prompts added since, growing away from them; negative
-        (a cost of turning background) for the previous object."""
-        working: _Working = state.data
-        stored = previous.extra.get("offline_nodes") if previous is not None and (points or strokes) else None
-        if not isinstance(stored, tuple) or len(stored) != 2 or stored[0] != state.key or self.previous_weight <= 0:
+    def _localised(self, answer: Prediction, previous: Prediction | None, newest: list[Point] | None,
+                   point_count: int, stroke_count: int) -> Prediction:
+        """``answer`` with only the change connected to the newest prompts kept (when local), and
+        what the next interaction needs in its ``extra``."""
+        mask = answer.mask
+        if newest and self.settings.local:
+            mask = local_correction(previous.mask, mask, newest, focus=self.settings.focus, reach=self.settings.reach)
+        return Prediction(mask=mask, score=answer.score, backend=self.name,
+                          extra={"image_key": answer.extra["image_key"], "prompt_counts": (point_count, stroke_count)})
+
+    def _keep_out(self, working: _Working, before: np.ndarray, newest: list[Point]) -> np.ndarray | None:
+        """``(n,)`` cost of each superpixel of ``working`` changing side from ``before`` (``(n,)
+        bool``, the previous object): zero near the ``newest`` prompts (photo pixels, or the
+        crop's), growing away from them; negative (a cost of turning background) for the
+        previous object."""
+        if self.settings.previous_weight <= 0:
             return None
-        before = np.asarray(stored[1])
-        if before.dtype != bool or before.shape != (working.graph.count,):
-            return None
-        seen_points, seen_strokes = previous.extra.get("prompt_counts", (len(points) - 1, len(strokes)))
-        newest = [(x, y) for x, y, _ in points[seen_points:]] + [xy for s in strokes[seen_strokes:] for xy in s.points]
-        if not newest:
-            newest = [points[-1][:2]] if points else list(strokes[-1].points)
-        newest = np.float32(newest) * working.scale
-        cost = keep_out_cost(working.graph, before, newest, self.previous_weight, self.previous_radius)
-        if self.keep_in > 0:  # and object far from the newest prompt pays to turn background
-            cost = cost - keep_out_cost(working.graph, ~before, newest, self.keep_in, self.previous_radius)
+        xy = np.float32([(x, y) for x, y, _ in newest]) * working.scale
+        cost = keep_out_cost(working.graph, before, xy, self.settings.previous_weight, self.settings.previous_radius)
+        if self.settings.keep_in > 0:  # and object far from the newest prompt pays to turn background
+            cost = cost - keep_out_cost(working.graph, ~before, xy, self.settings.keep_in, self.settings.previous_radius)
         return cost
 
     def _zoomed_working(self, state: ImageState, crop_box: tuple[int, int, int, int], zoom: float) -> _Working:
@@ -268,20 +255,20 @@ class OfflineSegmenter:
         return zoomed
 
     def _predict_zoomed(self, state: ImageState, box: Box, points: list[Point], strokes: tuple[Stroke, ...],
-                        previous: Prediction | None, click_weight: float) -> Prediction:
+                        previous: Prediction | None, newest: list[Point] | None, click_weight: float) -> Prediction:
         """A small box: segment a crop around it, enlarged so the box's long side is
         ``box_zoom_size`` working pixels; finer superpixels, and colour models of its surroundings.
         Clicks and strokes are moved into the crop (exclude ones outside it are background anyway)."""
         working: _Working = state.data
         width, height = state.size
-        margin = self.box_margin * max(box[2] - box[0], box[3] - box[1]) + 2
+        margin = self.settings.box_margin * max(box[2] - box[0], box[3] - box[1]) + 2
         x0, y0 = max(0, int(box[0] - margin)), max(0, int(box[1] - margin))
         x1, y1 = min(width, int(np.ceil(box[2] + margin))), min(height, int(np.ceil(box[3] + margin)))
         s = working.scale
         crop_shape = (max(int(np.ceil(y1 * s)), int(y0 * s) + 1) - int(y0 * s),
                       max(int(np.ceil(x1 * s)), int(x0 * s) + 1) - int(x0 * s))
-        zoom = max(1.0, self.box_zoom_size / max((box[2] - box[0]) * s, (box[3] - box[1]) * s, 1e-6))
-        zoom = min(zoom, 2 * self.box_zoom_size / max(crop_shape))  # tiny boxes: keep SLIC quick
+        zoom = max(1.0, self.settings.box_zoom_size / max((box[2] - box[0]) * s, (box[3] - box[1]) * s, 1e-6))
+        zoom = min(zoom, 2 * self.settings.box_zoom_size / max(crop_shape))  # tiny boxes: keep SLIC quick
         crop_box = (x0, y0, x1, y1)
         sub = ImageState(key=f"{state.key}/{crop_box}", size=(x1 - x0, y1 - y0),
                          data=self._zoomed_working(state, crop_box, round(zoom, 3)))
@@ -294,18 +281,14 @@ class OfflineSegmenter:
                               for st in strokes)
         inner_strokes = tuple(st for st in inner_strokes if len(st.points) >= 2)
         inner_box = (box[0] - x0, box[1] - y0, box[2] - x0, box[3] - y0)
-        extra = _box_shape_cost(sub.data, inner_box, self.box_shape_prior) if self.box_shape_prior > 0 else None
-        if previous is not None and previous.extra.get("offline_nodes", ("",))[0] == sub.key:
-            inner_previous = Prediction(previous.mask, extra={**previous.extra, "prompt_counts": previous.extra.get(
-                "inner_counts", (len(inner_points) - 1, len(inner_strokes)))})
-            extra = _add(extra, self._keep_out(sub, inner_points, inner_strokes, inner_previous))
+        extra = _box_shape_cost(sub.data, inner_box, self.settings.box_shape_prior) if self.settings.box_shape_prior > 0 else None
+        if newest:
+            before = _mask_nodes(sub.data, np.asarray(previous.mask)[y0:y1, x0:x1])
+            extra = _add(extra, self._keep_out(sub.data, before, [(x - x0, y - y0, label) for x, y, label in newest]))
         inner = self._predict(sub, inner_points, inner_box, extra, inner_strokes, click_weight=click_weight)
         mask = np.zeros((height, width), np.float32)
         mask[y0:y1, x0:x1] = inner.mask
-        counts = (len(points), len(strokes))
-        return Prediction(mask=mask, score=inner.score, backend=self.name,
-                          extra={**inner.extra, "prompt_counts": counts,
-                                 "inner_counts": (len(inner_points), len(inner_strokes))})
+        return Prediction(mask=mask, score=inner.score, backend=self.name, extra={"image_key": state.key})
 
     def _predict(self, state: ImageState, points: list[Point], box: Box | None,
                  keep_out: np.ndarray | None = None, strokes: tuple[Stroke, ...] = (),
@@ -323,22 +306,21 @@ class OfflineSegmenter:
             _, centre = _click_nodes(working, [((box[0] + box[2]) / 2, (box[1] + box[3]) / 2, 0)])
             if bg.all():  # a box smaller than any superpixel: pin its centre
                 fg, bg = fg | centre, bg & ~centre
-        weight = click_weight if points or strokes else self.box_prior
+        weight = click_weight if points or strokes else self.settings.box_prior
         obj = self._segment(graph, fg, bg, box is not None, centre, keep_out, working.features, box_weight=weight,
                             excluded=excluded)
         # A box bounds the object already: every piece in it may belong (an occluded object).
         obj = keep_connected(graph, obj, fg if fg.any() and box is None else obj)
         mask = obj[graph.labels].astype(np.float32)
-        if self.refine and obj.any() and not obj.all():
-            mask = refine_outline(graph, working.bins, obj, fg | bg, self.pixels_per_superpixel)
+        if self.settings.refine and obj.any() and not obj.all():
+            mask = refine_outline(graph, working.bins, obj, fg | bg, self.settings.pixels_per_superpixel)
         mask = _to_original(mask, state.size)
         if box is not None:
             inside = np.zeros_like(mask)
             x0, y0, x1, y1 = (int(round(v)) for v in box)
             inside[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)] = 1
             mask *= inside
-        return Prediction(mask=mask, score=1.0, backend=self.name,
-                          extra={"offline_nodes": (state.key, obj), "prompt_counts": (len(points), len(strokes))})
+        return Prediction(mask=mask, score=1.0, backend=self.name, extra={"image_key": state.key})
 
     def _segment(self, graph: SuperpixelGraph, fg: np.ndarray, bg: np.ndarray, boxed: bool,
                  centre: np.ndarray | None = None, keep_out: np.ndarray | None = None,
@@ -357,29 +339,29 @@ class OfflineSegmenter:
         """
         if not fg.any() and not boxed:
             return fg
-        weight = self.geodesic_weight
+        weight = self.settings.geodesic_weight
         if centre is not None:
             seeds = (centre & ~bg) | fg
-            closeness = geodesic_closeness(graph, seeds, bg, None, self.geodesic_floor) if seeds.any() else \
+            closeness = geodesic_closeness(graph, seeds, bg, None, self.settings.geodesic_floor) if seeds.any() else \
                 np.full(graph.count, 0.5)
             obj, weight = ~bg, box_weight
         else:
-            closeness = geodesic_closeness(graph, fg, bg, None if boxed else self.border_offset, self.geodesic_floor)
+            closeness = geodesic_closeness(graph, fg, bg, None if boxed else self.settings.border_offset, self.settings.geodesic_floor)
             obj = closeness > 0.5
         p = np.clip(closeness, 0.01, 0.99)
         geo_fg = weight * graph.area * -np.log(p)
         geo_bg = weight * graph.area * -np.log(1 - p)
         if keep_out is not None:
             geo_fg = geo_fg + keep_out
-        seeds_fg = self.seed_weight * fg
-        seeds_bg = self.seed_weight * excluded
-        for _ in range(self.iterations):
+        seeds_fg = self.settings.seed_weight * fg
+        seeds_bg = self.settings.seed_weight * excluded
+        for _ in range(self.settings.iterations):
             cost_fg = colour_cost(graph, obj + seeds_fg) + geo_fg
             cost_bg = colour_cost(graph, ~obj + seeds_bg) + geo_bg
             if features is not None:  # half the deep log-ratio to each side, clipped like a floor
-                ratio = self.deep_weight * graph.area * np.clip(feature_log_ratio(features, graph.area, obj), -5, 5)
+                ratio = self.settings.deep_weight * graph.area * np.clip(feature_log_ratio(features, graph.area, obj), -5, 5)
                 cost_fg, cost_bg = cost_fg - 0.5 * ratio, cost_bg + 0.5 * ratio
-            new = min_cut(graph, cost_fg, cost_bg, self.smoothness, fg, bg)
+            new = min_cut(graph, cost_fg, cost_bg, self.settings.smoothness, fg, bg)
             if np.array_equal(new, obj):
                 break
             obj = new
@@ -407,6 +389,33 @@ def _click_nodes(working: _Working, points: list[Point],
             nodes = np.unique(graph.labels[drawn])
             fg[nodes], bg[nodes] = label == 1, label == 0
     return fg, bg
+
+
+def _mask_nodes(working: _Working, mask: np.ndarray) -> np.ndarray:
+    """``(n,) bool``: the superpixels of ``working`` mostly inside ``mask`` (the same view of
+    the photo, or of the crop, at any size)."""
+    graph = working.graph
+    h, w = graph.labels.shape
+    fitted = cv2.resize(np.asarray(mask, np.float32), (w, h), interpolation=cv2.INTER_AREA)
+    inside = np.bincount(graph.labels.ravel(), fitted.ravel(), graph.count)
+    return inside >= 0.5 * graph.area
+
+
+def _fading_prior(prior: Box, points: list[Point], settings: OfflineSettings) -> tuple[Box, float]:
+    """The detector prior as a box prompt and its clicks' geodesic weight.
+
+    While every include click lies in the detected box the clicks only point at the object
+    (weight ``box_prior``); each include click outside it (the user disagrees) halves the
+    box's say: the clicks' weight moves halfway on towards that of a user's own box
+    (``box_click_weight``), and the box grows to hold the click with ``prior_grow`` of its
+    long side to spare, since the object goes on past where the user clicked."""
+    outside = [(x, y) for x, y, label in points if label == 1
+               and not (prior[0] <= x <= prior[2] and prior[1] <= y <= prior[3])]
+    if not outside:
+        return prior, settings.box_prior
+    fade = 0.5 ** len(outside)
+    weight = settings.box_click_weight - (settings.box_click_weight - settings.box_prior) * fade
+    return grow_to_hold(prior, outside, settings.prior_grow), weight
 
 
 def _hold_includes(box: Box, points: list[Point], strokes: tuple[Stroke, ...]) -> Box:

@@ -5,8 +5,8 @@
   line's ``--point``, ``--box`` and ``--stroke`` strings beside it;
 * :func:`stroke_points`: a brush stroke as clicks sampled along its polyline (how SAM, which
   knows no strokes, is told about one);
-* :func:`detector_prior`: which detected object's box, if any, a set of clicks falls in; the
-  segmenter takes it as a box prompt until an include click falls outside it;
+* :func:`detector_prior`: which detected object's box, if any, the first include click falls
+  in; the segmenter takes it as a box prompt that fades as later include clicks fall outside;
 * :func:`rasterize_strokes`: the pixels a set of strokes covers, at any scale;
 * :func:`medial_stroke`: a painted (or missed) region as one stroke along its middle, how the
   page's brush and the benchmark's simulated user turn areas into strokes.
@@ -261,9 +261,11 @@ def rasterize_strokes(strokes: Sequence[Stroke], shape: tuple[int, int], scale: 
 
 
 def detector_prior(points: Sequence[Point], boxes: Sequence[Box]) -> Box | None:
-    """The smallest detected box holding the first include click, while every include click lies
-    in it; None once an include click falls outside (the user means something else) or if no
-    box holds the first one. Exclude clicks never drop it: they trim the object inside."""
+    """The smallest detected box holding the first include click, or None if no box holds it.
+
+    It is kept however the later clicks fall: a segmenter weighs it less as include clicks
+    land outside it and grows it to hold them (the prior fades, it never switches off);
+    exclude clicks only trim the object inside."""
     includes = [(x, y) for x, y, label in points if label == 1]
     if not includes or not boxes:
         return None
@@ -272,9 +274,7 @@ def detector_prior(points: Sequence[Point], boxes: Sequence[Box]) -> Box | None:
     if not holding:
         return None
     box = min(holding, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]))
-    if all(box[0] <= px <= box[2] and box[1] <= py <= box[3] for px, py in includes):
-        return tuple(float(v) for v in box)  # type: ignore[return-value]
-    return None
+    return tuple(float(v) for v in box)  # type: ignore[return-value]
 
 
 def medial_stroke(region: np.ndarray, depth: np.ndarray, label: int, spacing: int = STROKE_SPACING) -> Stroke:

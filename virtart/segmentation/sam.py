@@ -27,11 +27,13 @@ from virtart import checkpoints
 from virtart.errors import VirtArtError
 from virtart.masks import resize_mask
 from virtart.segmentation.base import Box, ImageState, Point, Prediction, Stroke, check_prompts, image_key
+from virtart.segmentation.corrections import grow_to_hold, local_correction, newest_prompts
 from virtart.segmentation.prompts import stroke_points
 
 # Photos above this many pixels get their mask computed at a working size, then resized.
 MAX_MASK_PIXELS = 16_000_000
 PRIOR_CLICKS = 2  # a detector prior box joins SAM's prompt for this many clicks at most
+PRIOR_GROW = 0.1  # an include click outside the prior grows it this much of its long side beyond
 
 
 @dataclass(frozen=True)
@@ -125,17 +127,24 @@ class SamSegmenter:
         """Mask for clicks ``points`` (``(x, y, label)``), ``strokes`` and/or ``box`` in original pixels.
 
         Strokes become clicks sampled along them (:func:`~virtart.segmentation.prompts.
-        stroke_points`), with the previous mask as mask prompt. ``prior`` (a detected object's
-        box around the clicks, no box given) is SAM's box prompt while two or fewer clicks
-        were made: later clicks alone then steer it. One click alone: three candidate masks,
+        stroke_points`), with the previous mask as mask prompt. ``prior`` (the detected object's
+        box the first include click fell in, no box given), grown to hold the include clicks,
+        is SAM's box prompt while two or fewer clicks were made (SAM cannot weigh a box, so its
+        say ends there): later clicks, with the previous logits as mask prompt, then steer it.
+        With ``previous`` (an answer on this photo), only the change connected to the newest
+        prompts is kept (:func:`~virtart.segmentation.corrections.local_correction`). One click alone: three candidate masks,
         the one with the highest predicted IoU wins. Otherwise one mask, refined from
         ``previous``'s low-res logits when it belongs to the same photo and backend. Returns
         an ``(H, W) float32`` mask in ``{0, 1}``.
         """
         check_prompts(state.size, points, box, strokes)
+        newest = newest_prompts(state, points, strokes, previous)
+        counts = (len(points), len(strokes))
         points = [*points, *stroke_points(strokes)]
         if box is None and prior is not None and len(points) <= PRIOR_CLICKS:
-            box = prior
+            outside = [(x, y) for x, y, label in points if label == 1
+                       and not (prior[0] <= x <= prior[2] and prior[1] <= y <= prior[3])]
+            box = grow_to_hold(prior, outside, PRIOR_GROW)
         if not isinstance(state.data, SamImage) or state.data.backend != self.name:
             raise VirtArtError(f"this image state was not made by the {self.name} segmenter: call set_image again")
         width, height = state.size
@@ -170,12 +179,14 @@ class SamSegmenter:
             logits = low_res[:, best : best + 1]  # (1, 1, 256, 256)
             mask = self._upscale(logits, state.data.input_size, original)
 
+        if newest:  # the change connected to the newest prompt only, as the offline segmenter does
+            mask = local_correction(previous.mask, mask, newest)
         return Prediction(
             mask=mask,
             score=float(iou_predictions[0, best]),
             backend=self.name,
             extra={"low_res_logits": logits[0].float().cpu().numpy(), "image_key": state.key,
-                   "candidates": int(low_res.shape[1])},
+                   "candidates": int(low_res.shape[1]), "prompt_counts": counts},
         )
 
     def _upscale(self, logits: torch.Tensor, input_size: tuple[int, int], original: tuple[int, int]) -> np.ndarray:
