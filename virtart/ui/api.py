@@ -6,7 +6,6 @@ stateless: nothing of one call is kept for the next, so clients cannot see each 
 """
 
 import base64
-import json
 from collections.abc import Iterator
 
 import numpy as np
@@ -14,6 +13,7 @@ import numpy as np
 from virtart import styles
 from virtart.errors import VirtArtError
 from virtart.imageio import Photo, load_image, load_photo, mask_to_uint8
+from virtart.json_limits import load_json
 from virtart.request import RegionRequest, StylizeRequest, parse_options
 from virtart.segmentation.base import Box, Stroke, check_prompts
 from virtart.ui.limits import MIN_PHOTO_SIDE
@@ -33,12 +33,7 @@ def _photo(path: str | None) -> Photo:
 
 
 def _json(text: str | None, what: str):
-    if text is None or not str(text).strip():
-        return None
-    try:
-        return json.loads(text) if isinstance(text, str) else text
-    except json.JSONDecodeError as exc:
-        raise VirtArtError(f"{what} is not valid JSON ({exc.msg} at character {exc.pos})") from None
+    return load_json(text, what)  # size and depth checked before parsing: virtart/json_limits.py
 
 
 def parse_points(text: str | None, required: bool = True) -> list[tuple[float, float, int]]:
