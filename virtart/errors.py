@@ -69,6 +69,7 @@ MESSAGE_LIMIT = 400  # characters: a message is one line, not a dump of what was
 
 # An absolute or home-relative path (POSIX or Windows) or a ../ path: the last component is kept.
 _PATH = re.compile(r"""(?<![\w.:/-])(?:~|[A-Za-z]:)?(?:\.{1,2})?(?:[/\\][^\s/\\'"<>|,;()\[\]{}]+)+[/\\]?""")
+_URL = re.compile(r"\b(?:https?|file|ftp)://[^\s'\"<>]+")
 _FLAG_NOTE = re.compile(r"\s*\((?:e\.g\. |use |with )?--[a-z][\w-]*[^()]*\)")
 _FLAG = re.compile(r"(?<![\w-])--([a-z][\w-]*)")
 # What each library's name becomes in a visitor's message.
@@ -99,6 +100,7 @@ def public_text(text: str, *, cli: bool = False) -> str:
     file's own name and CLI flags (``--box``) to the word (``box``)."""
     line = " ".join(str(text).split())
     if not cli:
+        line = _URL.sub("a remote address", line)
         line = _PATH.sub(_file_name, line)
         line = _FLAG_NOTE.sub("", line)
         line = _FLAG.sub(r"\1", line)
