@@ -68,7 +68,7 @@ INTERNAL_ERROR = ("the server could not handle this request (an internal error, 
 MESSAGE_LIMIT = 400  # characters: a message is one line, not a dump of what was sent
 
 # An absolute or home-relative path (POSIX or Windows) or a ../ path: the last component is kept.
-_PATH = re.compile(r"""(?<![\w.:/-])(?:~|[A-Za-z]:)?(?:\.{1,2})?(?:[/\\][^\s/\\'"<>|,;()\[\]{}]+)+[/\\]?""")
+_PATH = re.compile(r"""(?<![\w./-])(?:~|[A-Za-z]:)?(?:\.{1,2})?(?:[/\\][^\s/\\'"<>|,;()\[\]{}]+)+[/\\]?""")
 _URL = re.compile(r"\b(?:https?|file|ftp)://[^\s'\"<>]+")
 _FLAG_NOTE = re.compile(r"\s*\((?:e\.g\. |use |with )?--[a-z][\w-]*[^()]*\)")
 _FLAG = re.compile(r"(?<![\w-])--([a-z][\w-]*)")

@@ -78,6 +78,8 @@ def load_json(text, field: str, limits: JsonLimits | None = None):
         if len(text) > limits.max_chars:
             raise VirtArtError(f"{field} is {len(text):,} characters long, over the {limits.max_chars:,} limit")
         if text.count(",") + text.count("[") + text.count("{") > 2 * limits.max_values:  # cheap, before the scan
+            if text_depth(text[:100_000]) > limits.max_depth:
+                raise VirtArtError(f"{field} is nested more than {limits.max_depth} deep, over the limit")
             raise VirtArtError(f"{field} holds more than {limits.max_values} values, over the limit")
         if text_depth(text) > limits.max_depth:
             raise VirtArtError(f"{field} is nested more than {limits.max_depth} deep, over the limit")
