@@ -6,32 +6,16 @@ library name and no CLI flag. The handlers run in process, as Gradio calls them.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from bench.harness import hostile, hostile_video
+from bench.harness.leaks import leaks
 from virtart.errors import INTERNAL_ERROR, VirtArtError, public_text, user_message
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
-
-# What must never reach a client.
-PATH = re.compile(r"(?:^|[\s'\"(=:])(?:~|[A-Za-z]:\\|\.{1,2}/|/)[\w.-]+[/\\]")
-LIBRARIES = re.compile(r"\b(?:Pillow|PIL|FFmpeg|ffmpeg|OpenCV|cv2|PyAV|torch|PyTorch|onnxruntime|numpy|gradio|"
-                       r"huggingface_hub|safetensors|httpx)\b")
-FLAG = re.compile(r"(?<![\w-])--[a-z]")
-
-
-def leaks(message: str, secrets: tuple[str, ...] = ()) -> list[str]:
-    found = [what for what, pattern in (("a path", PATH), ("a library", LIBRARIES), ("a CLI flag", FLAG))
-             if pattern.search(message)]
-    found += [f"'{secret}'" for secret in secrets if secret and secret in message]
-    if "\n" in message or "Traceback" in message or not message.strip():
-        found.append("not one line")
-    return found
-
 
 @pytest.mark.parametrize("text, expected", [
     ("/tmp/gradio/0a1b2c3d4e5f/photo.png: not a picture", "photo.png: not a picture"),
