@@ -248,13 +248,14 @@ def test_a_slow_hub_fails_the_probe_in_time_and_the_page_stays_responsive(local_
         checkpoints.resolve("vgg19")
     # A Hub that answers, but streams the file slowly: the warm-up downloads in the background,
     # and the page's status line answers at once meanwhile.
-    local_hub.faults.probe_delay, local_hub.faults.store_chunk_delay = 0.0, 0.25
+    local_hub.commit(VGG.repo_id, {VGG.filename: vgg19_safetensors(width_divisor=4)})  # 2.5 MB: 40 slow chunks
+    local_hub.faults.probe_delay, local_hub.faults.store_chunk_delay = 0.0, 0.2
     monkeypatch.setattr(hub, "_probes", {})
     (thread,) = warmup.start(("vgg19",))
     wait_for(lambda: local_hub.count("store", "GET") == 1)
     started = time.monotonic()
     line = health.status_markdown()
-    assert time.monotonic() - started < 1.0 and "downloading" in line, line
+    assert time.monotonic() - started < 2.0 and "vgg19 downloading" in line, line
     assert thread.is_alive()
     with pytest.raises(CheckpointError, match="not downloaded here: downloading"):
         checkpoints.resolve("vgg19")  # a visitor never waits on it
@@ -269,6 +270,9 @@ def test_a_digest_mismatch_is_refused_and_the_earlier_verified_copy_kept(local_h
     local_hub.faults.corrupt = {sha256(changed)}  # the store's bytes do not match X-Linked-Etag
     with pytest.raises(CheckpointError, match="fails its checksum.*refused, not loaded"):
         hub.download(VGG, None, force=True)  # what a refresh does (virtart weights --fetch)
+    status = hub.fetch_status(VGG.describe())
+    assert status.startswith("failed: ") and "fails its checksum" in status and "retried in" in status, status
+    plain(status)
     assert [p.name for p in (cache_root(VGG) / "blobs").iterdir()] == [sha256(THIN_VGG)], \
         "the refused bytes were left in the cache"
     monkeypatch.setattr(checkpoints, "_verified", {})
