@@ -1,6 +1,6 @@
 """One command for issue 6: hostile inputs, faults, fuzzing, load and security, as one table.
 
-    python bench/reliability_report.py [--quick] [--json report.json]
+    python bench/reliability_report.py [--quick] [--sections all|boundary|KEY,...] [--json report.json]
 
 Runs, each bounded in count and time (about 4 minutes on a 2-core CPU; ``--quick`` about 2):
 
@@ -12,7 +12,14 @@ Runs, each bounded in count and time (about 4 minutes on a 2-core CPU; ``--quick
 * the load run against the launched app (``bench/load_app.py``);
 * the security probe against the launched app (``bench/security_probe.py``), which also
   sends every hostile input through the public API and every hostile photo through the
-  page's own upload event.
+  page's own upload event;
+* video: every hostile clip of ``bench/harness/hostile_video.py`` (written with PyAV) through
+  the library (probe, decode, optical flow) and ``/stylize_video`` (:mod:`bench.harness.boundary`);
+* JSON: hostile texts (nesting bombs, 300k entries, 2 MB strings) into every JSON field's parser;
+* Hub: the download path over real HTTP against a local Hub with injected faults
+  (``tests/test_hub_http.py``) through pytest;
+* API fuzzing with ``gradio_client`` against the launched app (``bench/fuzz_api.py``; 300
+  cases here, ``--quick`` 100; the full 3000-case run is that script alone).
 
 Prints a table (inputs tried and handled, load held, faults survived, leaks found) and
 exits 0 only when everything held. All traffic stays on 127.0.0.1.
@@ -21,6 +28,7 @@ exits 0 only when everything held. All traffic stays on 127.0.0.1.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import subprocess
@@ -98,6 +106,40 @@ def step(name: str, function, *args, **kwargs) -> dict:
     return result
 
 
+def boundary_rows(results: dict, row) -> None:
+    """The rows of the video, JSON, Hub and API-fuzzing sections (those that ran)."""
+
+    def ran(key: str, area: str) -> dict | None:
+        part = results.get(key)
+        if part is not None and "failed_to_run" in part:
+            row(area, "-", "failed to run", part["failed_to_run"], False)
+            return None
+        return part
+
+    if video := ran("video", "video: hostile clips"):
+        for layer, label in (("library", "library (probe, decode, flow)"), ("endpoint", "/stylize_video")):
+            if (part := video.get(layer)) is not None:
+                row(f"video: {label}", part["tried"], f"{part['handled']} handled",
+                    f"{part['accepted']} painted/decoded, {part['refused']} refused in one line; "
+                    f"problems {part['problems'][:3]}", part["handled"] == part["tried"])
+    if boundary := ran("json", "JSON: field parsers"):
+        row("JSON: field parsers", boundary["tried"], f"{boundary['handled']} handled",
+            f"fields {', '.join(boundary['fields'])}; slowest {boundary['slowest_s']} s; "
+            f"problems {boundary['problems'][:3]}", boundary["handled"] == boundary["tried"])
+    if (hub_faults := results.get("hub")) is not None:
+        row("Hub over HTTP, faults injected", hub_faults.get("tried", "-"), f"{hub_faults.get('passed', 0)} survived",
+            f"failed {hub_faults.get('failed')}; {hub_faults.get('seconds')} s",
+            not hub_faults.get("failed") and hub_faults.get("tried", 0) > 0)
+    if api_fuzz := ran("api_fuzz", "fuzz API (gradio_client)"):
+        rss = api_fuzz["rss_mb"]
+        row("fuzz API (gradio_client)", api_fuzz["cases"], f"{api_fuzz['server_exceptions']} server exceptions",
+            f"seed {api_fuzz['seed']}; {api_fuzz['outcomes']}; messages with a path or internals "
+            f"{api_fuzz['messages_with_a_path_or_internals']}; RSS {rss['after_first_fifth']} -> {rss['end']} MB "
+            f"({rss['growth_percent']:+.1f} %)",
+            api_fuzz["server_exceptions"] == 0 and api_fuzz["messages_with_a_path_or_internals"] == 0
+            and api_fuzz["server_alive_throughout"] and api_fuzz["memory_flat"])
+
+
 def table(results: dict) -> tuple[list[tuple[str, str, str, str]], bool]:
     rows: list[tuple[str, str, str, str]] = []
     ok = True
@@ -107,6 +149,9 @@ def table(results: dict) -> tuple[list[tuple[str, str, str, str]], bool]:
         ok = ok and good
         rows.append((area, str(tried), f"{held}{'' if good else '  <-- NOT HELD'}", numbers))
 
+    if "sweep" not in results:  # --sections: only the boundary sections ran
+        boundary_rows(results, row)
+        return rows, ok
     sweep = results["sweep"]
     if "failed_to_run" in sweep:
         row("inputs: sweep", "-", "failed to run", sweep["failed_to_run"], False)
@@ -144,6 +189,7 @@ def table(results: dict) -> tuple[list[tuple[str, str, str, str]], bool]:
             f"+1 MB upload -> {caps['oversized_upload']['status']}; 20 MP photo refused: "
             f"{caps['over_pixel_cap']['refused']}; non-UTF-8 name handled: {s['non_utf8_upload_handled']}",
             s["caps_enforced"] and s["non_utf8_upload_handled"])
+    boundary_rows(results, row)
     fuzz = results["fuzz"]
     if "failed_to_run" in fuzz:
         row("fuzz decode + masks", "-", "failed to run", fuzz["failed_to_run"], False)
@@ -186,6 +232,8 @@ def table(results: dict) -> tuple[list[tuple[str, str, str, str]], bool]:
         int(bool(load["cancel"].get("previews_after_cancel"))),
         "tracebacks to users": None if "failed_to_run" in sweep else
         sum("traceback" in p for p in sweep["cli"]["problems"]),
+        "paths or internals in API messages (fuzz)": None if "failed_to_run" in results["api_fuzz"] else
+        results["api_fuzz"]["messages_with_a_path_or_internals"],
         "half-written files": None if "failed_to_run" in sweep else
         sum("half-written" in p or "output file was written" in p for p in sweep["cli"]["problems"]),
     }
@@ -199,20 +247,32 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer fuzz cases and consecutive jobs")
     parser.add_argument("--json", type=Path, help="also write every detail here")
+    parser.add_argument("--sections", default="all",
+                        help="'all', 'boundary' (video, json, hub, api_fuzz: issue 24) or keys joined by commas")
     args = parser.parse_args()
+    import fuzz_api
     import fuzz_decode
     import load_app
     import security_probe
 
+    from bench.harness import boundary
+
     started = time.monotonic()
-    results = {
-        "sweep": step("hostile-input sweep (library + CLI)", hostile_sweep),
-        "faults": step("fault checks", pytest_run, "tests/test_faults.py"),
-        "static": step("static security checks", pytest_run, "tests/test_security.py", "-m", "not server"),
-        "fuzz": step("fuzzing", fuzz_decode.run, 1000 if args.quick else 3000, 30.0 if args.quick else 60.0),
-        "load": step("load", load_app.run, 30 if args.quick else 100, 300.0),
-        "security": step("security probe", security_probe.run, 180.0),
+    sections = {
+        "sweep": ("hostile-input sweep (library + CLI)", hostile_sweep, ()),
+        "faults": ("fault checks", pytest_run, ("tests/test_faults.py",)),
+        "static": ("static security checks", pytest_run, ("tests/test_security.py", "-m", "not server")),
+        "fuzz": ("fuzzing", fuzz_decode.run, (1000 if args.quick else 3000, 30.0 if args.quick else 60.0)),
+        "load": ("load", load_app.run, (30 if args.quick else 100, 300.0)),
+        "security": ("security probe", security_probe.run, (180.0,)),
+        "video": ("hostile clips", boundary.video_sweep, ()),
+        "json": ("hostile JSON", boundary.json_sweep, ()),
+        "hub": ("Hub faults over HTTP", functools.partial(pytest_run, timeout=900.0), ("tests/test_hub_http.py",)),
+        "api_fuzz": ("API fuzzing", fuzz_api.run, (100 if args.quick else 300, None, 4, 900.0)),
     }
+    chosen = list(sections) if args.sections == "all" else \
+        ["video", "json", "hub", "api_fuzz"] if args.sections == "boundary" else args.sections.split(",")
+    results = {key: step(sections[key][0], sections[key][1], *sections[key][2]) for key in chosen}
     rows, ok = table(results)
     widths = [max(len(r[i]) for r in [("area", "tried", "held", "numbers"), *rows]) for i in range(3)]
     print(f"VirtArt reliability report ({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs, "

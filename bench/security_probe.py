@@ -206,12 +206,13 @@ def ui_upload(app, deadline: float, slow_s: float = 3.0) -> dict:
 
 # Public-API parameters a client can send that are not what the API documents.
 POINTS = ["[[NaN, 5, 1]]", "[[Infinity, 0, 1]]", "[[1e308, 1e308, 1]]", "[[-5, -5, 1]]", "[[5, 5, 7]]",
-          '{"x": 1}', "[]", "not json", "[[5]]", '[["a", "b", 1]]', "[" + ",".join(["[5, 5, 1]"] * 2000) + "]"]
+          '{"x": 1}', "[]", "not json", "[[5]]", '[["a", "b", 1]]', "[" + ",".join(["[5, 5, 1]"] * 2000) + "]",
+          "[" * 5000 + "]" * 5000]
 STYLIZE = [{"max_size": float("nan")}, {"steps": float("nan")}, {"seed": float("inf")}, {"feather": float("nan")},
            {"max_size": 10**9}, {"steps": -3}, {"feather": -1}, {"engine": "../../etc/passwd"},
            {"style": "/etc/passwd"}, {"regions": '[{"mask": 5, "style": "starry_night"}]'},
            {"regions": '[{"mask": "data:image/png;base64,!!!", "style": 0}]'}, {"regions": "[" + "{}," * 50 + "{}]"},
-           {"regions": '[{"mask": 0, "style": 0, "strength": NaN}]'}]
+           {"regions": '[{"mask": 0, "style": 0, "strength": NaN}]'}, {"regions": "[" * 5000 + "{}" + "]" * 5000}]
 
 
 def raw_with_non_finite(url: str, api_name: str, arguments: dict, parameters: list[dict], photo: Path,

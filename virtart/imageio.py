@@ -74,7 +74,7 @@ def _open(source: ImageSource, label: str, max_bytes: int) -> Image.Image:
         raise VirtArtError(f"{label}: more than {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels, over the limit "
                            "(set VIRTART_MAX_PIXELS to raise it)") from None
     except (UnidentifiedImageError, ImportError):  # ImportError: ultralytics' Image.open patch wants pi-heif
-        raise VirtArtError(f"{label}: not an image Pillow can read (PNG, JPEG, WebP, TIFF, BMP, GIF...)") from None
+        raise VirtArtError(f"{label}: not an image that can be read (PNG, JPEG, WebP, TIFF, BMP, GIF...)") from None
     except Exception as exc:  # noqa: BLE001 - any decoder failure is the file's fault
         raise VirtArtError(f"{label}: cannot read the image ({exc})") from None
 

@@ -179,7 +179,8 @@ def providers_for(device: str) -> tuple[list[str], str]:
     if device.startswith("cuda"):
         if "CUDAExecutionProvider" in ort.get_available_providers():
             return ["CUDAExecutionProvider", "CPUExecutionProvider"], "cuda"
-        warn("onnxruntime has no CUDA support here (onnxruntime-gpu is not installed): the fast engine runs on the CPU")
+        warn("the fast engine has no CUDA support here: it runs on the CPU",
+             detail="onnxruntime-gpu is not installed")
     return ["CPUExecutionProvider"], "cpu"
 
 

@@ -5,7 +5,6 @@ original image's pixels; masks are 8-bit PNGs, white = region. Every function is
 stateless: nothing of one call is kept for the next, so clients cannot see each other.
 """
 
-import json
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -16,6 +15,7 @@ from virtart.engines.composite import DEFAULT_FEATHER
 from virtart.engines.registry import AUTO
 from virtart.errors import VirtArtError
 from virtart.imageio import Photo, load_mask, load_photo, mask_to_uint8
+from virtart.json_limits import load_json
 from virtart.request import StylizeRequest, prompt_from_json, request_from_json
 from virtart.segmentation.detect import parse_classes
 from virtart.segmentation.prompts import Prompt, box_from_json, cut, points_from_json, strokes_from_json
@@ -39,9 +39,11 @@ def _photo(path: str | None) -> Photo:
 def segment_prompt(points: str = "", box: str = "", strokes: str = "", prompt: str = "") -> Prompt:
     """The one prompt: ``prompt`` in :class:`Prompt`'s JSON form, else the older separate
     ``points``, ``box`` and ``strokes`` JSON values (the same keys, one string each)."""
+    # Sizes and depths are checked before any JSON is parsed (virtart/json_limits.py).
     if str(prompt or "").strip():
-        return prompt_from_json(prompt)
-    return Prompt(tuple(points_from_json(points)), box_from_json(box), strokes_from_json(strokes))
+        return prompt_from_json(load_json(prompt, "prompt"))
+    return Prompt(tuple(points_from_json(load_json(points, "points"))), box_from_json(load_json(box, "box")),
+                  strokes_from_json(load_json(strokes, "strokes")))
 
 
 @user_facing
@@ -90,10 +92,7 @@ def stylize_request(photo: Photo, regions: str = "", masks: list[str] | None = N
                 "feather": feather, "style": style or (0 if style_images else DEFAULT_STYLE), "preview_every": 1}
     uploads = {"masks": masks or [], "style_images": style_images or []}
     if str(request or "").strip():
-        try:
-            data = json.loads(request) if isinstance(request, str) else request
-        except json.JSONDecodeError:
-            data = request  # request_from_json says what is wrong with it
+        data = load_json(request, "request")
         if isinstance(data, dict) and isinstance(data.get("options"), dict) and "device" in data["options"]:
             raise VirtArtError("options.device is the server's to choose; leave it out of the request")
         return request_from_json(data, photo, **uploads, defaults=defaults)
@@ -107,11 +106,8 @@ def stylize_request(photo: Photo, regions: str = "", masks: list[str] | None = N
 
 
 def regions_json(text: str):
-    """The ``regions`` parameter's JSON text -> its value (a clear message for broken JSON)."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise VirtArtError(f"regions is not valid JSON ({exc.msg} at character {exc.pos})") from None
+    """The ``regions`` parameter's JSON text -> its value (limits checked before parsing)."""
+    return load_json(text, "regions")
 
 
 @user_facing
