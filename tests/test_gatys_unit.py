@@ -32,8 +32,9 @@ def left_half(photo: np.ndarray) -> np.ndarray:
 
 
 def test_outside_pixels_are_untouched_and_the_result_is_full_size(tiny_gatys, photo, painting):
-    options = StyleOptions(steps=6, max_size=64, preview_every=2, feather=2, init="photo")
-    previews = list(stylize(photo, [Region(left_half(photo), painting)], engine=tiny_gatys, options=options))
+    options = StyleOptions(steps=6, max_size=64, preview_every=2, init="photo")
+    previews = list(stylize(photo, [Region(left_half(photo), painting, feather=2)], engine=tiny_gatys,
+                            options=options))
     final = previews[-1]
     assert final.final and not previews[0].final
     assert final.image.shape == photo.shape and final.image.dtype == np.uint8
@@ -43,8 +44,9 @@ def test_outside_pixels_are_untouched_and_the_result_is_full_size(tiny_gatys, ph
 
 
 def test_same_inputs_same_result(tiny_gatys, photo, painting):
-    options = StyleOptions(steps=3, max_size=64, preview_every=3, feather=2, init="photo")
-    runs = [list(stylize(photo, [Region(left_half(photo), painting)], engine=tiny_gatys, options=options))[-1]
+    options = StyleOptions(steps=3, max_size=64, preview_every=3, init="photo")
+    runs = [list(stylize(photo, [Region(left_half(photo), painting, feather=2)], engine=tiny_gatys,
+                         options=options))[-1]
             for _ in range(2)]
     assert np.array_equal(runs[0].image, runs[1].image)
 

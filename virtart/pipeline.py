@@ -48,7 +48,7 @@ def run(request: StylizeRequest, engine: Engine | None = None) -> Iterator[Previ
     first_losses: dict[int, dict[str, float]] = {}
     # The one feathering of the masks: the engine paints inside these alphas' boxes, the
     # composite blends through them and the report counts with them.
-    alphas = region_alphas([region.mask for region in request.regions], request.options.feather)
+    alphas = region_alphas([region.mask for region in request.regions], [region.feather for region in request.regions])
     regions = [replace(region, alpha=alpha) for region, alpha in zip(request.regions, alphas, strict=True)]
     generator = runner.run(request.photo.rgb, regions, request.options)
     try:
@@ -85,6 +85,8 @@ def build_report(runner: Engine, request: StylizeRequest, final: Preview,
             {
                 "style": region.style_name,
                 "strength": region.strength,
+                "preserve_color": region.preserve_color,
+                "feather": region.feather,
                 "area_fraction": round(float((region.mask >= 0.5).mean()), 4),
                 "first": first_losses.get(index),
                 "last": final.losses.get(index),
@@ -93,7 +95,6 @@ def build_report(runner: Engine, request: StylizeRequest, final: Preview,
         ],
         "options": {
             "steps": options.steps, "init": options.init, "max_size": options.max_size, "optimizer": options.optimizer,
-            "preserve_color": options.preserve_color, "feather": options.feather,
             "style_weight": options.style_weight, "content_weight": options.content_weight,
         },
         "outside_changed_pixels": outside_changed,

@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 
 from virtart.engines.base import StyleOptions, planned_steps
+from virtart.engines.composite import DEFAULT_FEATHER
 from virtart.engines.registry import AUTO, ENGINES
 from virtart.errors import VirtArtError
 from virtart.imageio import atomic_write, load_photo, save_png
 from virtart.pipeline import RegionRequest, StylizeRequest, stylize
-from virtart.request import parse_steps
+from virtart.request import EXAMPLE_REQUEST, load_request_file, parse_region, parse_steps
 
 STOP_REASONS = {"converged": "converged", "cap": "reached the automatic stop's cap", "steps": "as asked"}
 
@@ -23,9 +24,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "stylize", help="repaint regions of a photo in a painting's style",
         description="Repaint the regions of PHOTO given by masks (white = region) in the style of paintings. "
-                    "Without --mask or --region the whole photo is repainted.",
+                    "Without --mask or --region the whole photo is repainted. With --request, the regions, "
+                    "engine and options come from a JSON request file (see --print-request-example).",
     )
-    parser.add_argument("photo", help="the photo (PNG, JPEG, WebP, ...)")
+    parser.add_argument("photo", nargs="?", help="the photo (PNG, JPEG, WebP, ...); with --request, "
+                                                  "instead of the request's own 'photo'")
+    parser.add_argument("--request", metavar="FILE.json",
+                        help="a JSON request (regions with prompts or masks, paintings, engine, options); "
+                             "its file names are read relative to its folder")
+    parser.add_argument("--print-request-example", action="store_true",
+                        help="print an example JSON request and exit")
     parser.add_argument("--style", help="gallery id (see `virtart styles`) or an image file")
     parser.add_argument("--mask", help="PNG mask for --style, white = region")
     parser.add_argument("--invert-mask", action="store_true", help="repaint everything outside --mask")
@@ -43,8 +51,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                     for s in ENGINES.values()) + ")")
     parser.add_argument("--strength", type=float, default=1.0, help="0 keeps the photo, 1 is the full style")
     parser.add_argument("--preserve-color", nargs="?", const="luminance", default=False,
-                        choices=["luminance", "histogram"], help="keep the photo's colours")
-    parser.add_argument("--feather", type=float, default=4.0, help="soft-edge radius in px")
+                        choices=["luminance", "histogram"], help="keep the photo's colours, in every region")
+    parser.add_argument("--feather", type=float, default=DEFAULT_FEATHER,
+                        help="soft-edge radius in px (default %(default)s), for every region")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--optimizer", choices=["adam", "lbfgs"], default="adam")
     parser.add_argument("--style-weight", type=float, default=StyleOptions.style_weight)
@@ -53,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--preview-every", type=int, default=10)
     parser.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
                         help="bf16 autocast (auto: bf16 on CUDA and on CPUs with AVX512-BF16, else fp32)")
-    parser.add_argument("--out", required=True, help="output PNG (full resolution)")
+    parser.add_argument("--out", help="output PNG (full resolution; required unless --print-request-example)")
     parser.add_argument("--report", help="write a JSON report here")
     parser.add_argument("--plot", help="write the loss curves here as a PNG")
     parser.set_defaults(handler=run)
@@ -65,21 +74,6 @@ def steps_value(text: str) -> str | int:
         return parse_steps(text)
     except VirtArtError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def parse_region(text: str) -> RegionRequest:
-    """``MASK.png=STYLE[@STRENGTH]`` -> :class:`RegionRequest`."""
-    if "=" not in text:
-        raise VirtArtError(f"--region '{text}': expected MASK.png=STYLE[@STRENGTH]")
-    mask, style = text.split("=", 1)
-    strength = 1.0
-    if "@" in style:
-        style, _, value = style.rpartition("@")
-        try:
-            strength = float(value)
-        except ValueError:
-            raise VirtArtError(f"--region '{text}': strength '{value}' is not a number") from None
-    return RegionRequest(mask=mask, style=style, strength=strength)
 
 
 def _check_output(path: str, inputs: list[str], suffix: str, flag: str) -> None:
@@ -108,25 +102,42 @@ def build_requests(args: argparse.Namespace, size: tuple[int, int]) -> list[Regi
     return requests
 
 
+def build_request(args: argparse.Namespace) -> StylizeRequest:
+    """The checked request: from ``--request FILE.json`` (the photo argument, if given, replaces
+    the file's), else from the region and option flags."""
+    if args.request:
+        if args.style or args.mask or args.region:
+            raise VirtArtError("--request gives the regions; leave out --style, --mask and --region")
+        photo = load_photo(args.photo, label=args.photo) if args.photo else None
+        return load_request_file(args.request, photo)
+    if not args.photo:
+        raise VirtArtError("give the photo (or --request FILE.json)")
+    photo = load_photo(args.photo, label=args.photo)
+    options = StyleOptions(
+        steps=args.steps, init=args.init, max_size=args.max_size, optimizer=args.optimizer,
+        style_weight=args.style_weight, content_weight=args.content_weight, style_scale=args.style_scale,
+        device=args.device, preview_every=max(1, args.preview_every), precision=args.precision,
+    )
+    return StylizeRequest.create(photo, build_requests(args, photo.size), args.engine, options,
+                                 preserve_color=args.preserve_color, feather=args.feather)
+
+
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    inputs = [args.photo, args.mask] + [r.split("=", 1)[0] for r in args.region]
+    if args.print_request_example:
+        print(json.dumps(EXAMPLE_REQUEST, indent=2))
+        return 0
+    if not args.out:
+        raise VirtArtError("--out is required: the PNG to write")
+    inputs = [args.photo, args.mask, args.request] + [r.split("=", 1)[0] for r in args.region]
     _check_output(args.out, inputs, ".png", "--out")
     if args.report:
         _check_output(args.report, inputs, ".json", "--report")
     if args.plot:
         _check_output(args.plot, inputs, ".png", "--plot")
-    photo = load_photo(args.photo, label=args.photo)
-    requests = build_requests(args, photo.size)
-    options = StyleOptions(
-        steps=args.steps, init=args.init, max_size=args.max_size, optimizer=args.optimizer,
-        style_weight=args.style_weight,
-        content_weight=args.content_weight, style_scale=args.style_scale, preserve_color=args.preserve_color,
-        feather=args.feather, device=args.device, preview_every=max(1, args.preview_every),
-        precision=args.precision,
-    )
-    request = StylizeRequest.create(photo, requests, args.engine, options)
+    request = build_request(args)
+    photo, options = request.photo, request.options
     history: list[tuple[int, dict[int, dict[str, float]]]] = []
     final = None
     with tqdm(total=planned_steps(options), desc=f"stylize ({request.engine})", unit="step", disable=None) as bar:

@@ -15,12 +15,13 @@ import json
 
 import numpy as np
 
-from virtart.cli.segment_commands import _classes, parse_box, parse_point
 from virtart.cli.stylize import _check_output
 from virtart.errors import VirtArtError
 from virtart.imageio import atomic_write
 from virtart.pipeline import RegionRequest
 from virtart.segmentation import BACKENDS
+from virtart.segmentation.detect import parse_classes
+from virtart.segmentation.prompts import parse_box, parse_point
 from virtart.video import io
 from virtart.video.pipeline import VideoOptions, check_outputs, open_video, stylize_video
 from virtart.video.selection import Selection, region_requests
@@ -71,7 +72,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def build_requests(args: argparse.Namespace, keyframe: np.ndarray) -> tuple[list[RegionRequest], list[str | None]]:
     """Regions for :func:`stylize_video` from the flags, and the classes of detected ones."""
     selection = Selection(points=[parse_point(text) for text in args.point],
-                          box=parse_box(args.box) if args.box else None, detect=_classes(args.detect),
+                          box=parse_box(args.box) if args.box else None, detect=parse_classes(args.detect),
                           masks=[args.mask] if args.mask else [], everything_else=args.everything_else,
                           backend=args.backend, min_score=args.min_score)
     return region_requests(selection, keyframe, args.style, args.strength)

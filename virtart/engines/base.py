@@ -14,6 +14,8 @@ from typing import Literal, Protocol
 
 import numpy as np
 
+from virtart.engines.composite import DEFAULT_FEATHER
+
 
 @dataclass
 class Region:
@@ -22,6 +24,8 @@ class Region:
     ``mask``: ``(H, W) float32`` in ``[0, 1]`` at the photo's resolution (1 = repaint).
     ``style``: the painting, ``(h, w, 3) uint8`` RGB, any size.
     ``strength``: 0 keeps the photo, 1 is the full style.
+    ``feather``: the soft-edge radius in photo pixels. ``preserve_color``: False, "luminance"
+    (transfer lightness only) or "histogram" (match the style's colours to the region's first).
     ``alpha``: the feathered blend weight ``(H, W) float32`` when the pipeline has computed it
     (engines then use it rather than feather the mask again).
     """
@@ -31,6 +35,8 @@ class Region:
     strength: float = 1.0
     style_name: str = "custom"
     alpha: np.ndarray | None = None
+    feather: float = DEFAULT_FEATHER
+    preserve_color: bool | str = False
 
 
 @dataclass
@@ -39,10 +45,9 @@ class StyleOptions:
 
     ``max_size`` caps the long side of the working resolution (None: the engine's default
     for the device, from :mod:`virtart.engines.registry`, when the request is made; an engine
-    run directly with None works at the photo's own size, up to 4096). ``feather`` is the soft-edge radius in output pixels. The Gatys losses are
-    relative (scale-free), so ``style_weight`` is the style-to-content balance.
-    ``preserve_color``: False, "luminance" (transfer lightness only) or "histogram"
-    (match the style's colours to the photo's first).
+    run directly with None works at the photo's own size, up to 4096). The Gatys losses are
+    relative (scale-free), so ``style_weight`` is the style-to-content balance. Feather and
+    colour preservation belong to each :class:`Region`.
 
     ``steps``: "auto" stops the optimisation when its objective has improved by less than
     ``auto_tolerance`` (a fraction) over the last ``auto_window`` steps, or at ``auto_max_steps``;
@@ -62,8 +67,6 @@ class StyleOptions:
     content_weight: float = 1.0
     tv_weight: float = 1e-1
     style_scale: float = 1.0
-    preserve_color: bool | str = False
-    feather: float = 4.0
     device: str = "auto"
     preview_every: int = 10
     precision: Literal["auto", "fp32", "bf16"] = "auto"

@@ -19,11 +19,11 @@ from virtart import settings
 from virtart.errors import VirtArtError
 from virtart.imageio import load_photo
 from virtart.segmentation import get_segmenter
-from virtart.segmentation.prompts import detector_prior
+from virtart.segmentation.prompts import Prompt, detector_prior
 from virtart.ui import render
 from virtart.ui.limits import DISPLAY_MAX_SIDE, MIN_PHOTO_SIDE
 from virtart.ui.messages import user_facing
-from virtart.ui.state import HISTORY, Selection, Session
+from virtart.ui.state import HISTORY, Session
 
 INCLUDE, EXCLUDE, BOX = "Include", "Exclude", "Box (click two corners)"
 MIN_BOX_SIDE = 2  # px of the photo
@@ -120,7 +120,7 @@ def display_to_original(session: Session, x: float, y: float) -> tuple[float, fl
     return round(ox, 2), round(oy, 2)
 
 
-def _predict(session: Session, selection: Selection, refine: bool) -> None:
+def _predict(session: Session, selection: Prompt, refine: bool) -> None:
     """Segment ``selection`` (clicks, box, strokes, then grown or shrunk); update the session
     only when it succeeded. Clicks inside a detected object's box lean on it (the detector
     prior) where the quiet detection after upload found objects."""
@@ -135,20 +135,13 @@ def _predict(session: Session, selection: Selection, refine: bool) -> None:
                                prior=prior)
     session.points, session.box, session.strokes = list(selection.points), selection.box, list(selection.strokes)
     session.grow, session.previous = selection.grow, prediction
-    session.mask = grown(np.asarray(prediction.mask, dtype=np.float32), selection.grow)
+    session.mask = mask_ops.grow(np.asarray(prediction.mask, dtype=np.float32), selection.grow)
     session.segmenter_name = prediction.backend or getattr(model, "name", "")
 
 
-def grown(mask: np.ndarray, pixels: int) -> np.ndarray:
-    """``mask`` grown by ``pixels`` (negative: shrunk), in the photo's pixels."""
-    if pixels > 0:
-        return mask_ops.dilate(mask, pixels)
-    if pixels < 0:
-        return mask_ops.erode(mask, -pixels)
-    return mask
 
 
-def change_selection(session: Session, selection: Selection, refine: bool = True) -> None:
+def change_selection(session: Session, selection: Prompt, refine: bool = True) -> None:
     """Make ``selection`` current (re-segmenting), keeping the one before for undo."""
     before = session.selection
     _predict(session, selection, refine)

@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +52,7 @@ def shrink(photo: Photo, requests: list[RegionRequest], long_side: int | None) -
         return photo, requests
     rgb = resize_image(photo.rgb, size)
     alpha = None if photo.alpha is None else resize_image(photo.alpha, size)
-    resized = [RegionRequest(mask_ops.resize_mask(np.asarray(r.mask, np.float32), size), r.style, r.strength, r.invert)
+    resized = [replace(r, mask=mask_ops.resize_mask(np.asarray(r.mask, np.float32), size))
                if isinstance(r.mask, np.ndarray) else r for r in requests]
     return Photo(rgb, alpha, photo.name), resized
 

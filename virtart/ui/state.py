@@ -14,25 +14,12 @@ from typing import Any
 import numpy as np
 
 from virtart.imageio import Photo
-from virtart.segmentation.base import Box, Point, Stroke
+from virtart.segmentation.base import Box, Stroke
 from virtart.segmentation.detect import Detection
+from virtart.segmentation.prompts import Prompt
 
 Style = str | np.ndarray  # a gallery id, or a user's painting as (h, w, 3) uint8
 HISTORY = 50  # undo steps kept per visitor
-
-
-@dataclass(frozen=True)
-class Selection:
-    """What the current mask was made from: clicks, a box, brush strokes, and ``grow`` px of
-    growing (negative: shrinking) applied to the segmenter's answer."""
-
-    points: tuple[Point, ...] = ()
-    box: Box | None = None
-    strokes: tuple[Stroke, ...] = ()
-    grow: int = 0
-
-    def is_empty(self) -> bool:
-        return not self.points and self.box is None and not self.strokes
 
 
 @dataclass
@@ -45,7 +32,7 @@ class RegionEntry:
     style_name: str = "starry_night"
     strength: float = 1.0
     invert: bool = False
-    selection: Selection | None = None  # the prompts it was made from (None: detected, or "everything else")
+    selection: Prompt | None = None  # the prompts it was made from (None: detected, or "everything else")
 
     def effective_mask(self) -> np.ndarray:
         return 1.0 - self.mask if self.invert else self.mask
@@ -63,8 +50,8 @@ class Session:
     strokes: list[Stroke] = field(default_factory=list)
     grow: int = 0  # px the current mask is grown (negative: shrunk) by
     corner: tuple[float, float] | None = None  # the first corner of a box being drawn
-    undo_stack: list[Selection] = field(default_factory=list)
-    redo_stack: list[Selection] = field(default_factory=list)
+    undo_stack: list[Prompt] = field(default_factory=list)
+    redo_stack: list[Prompt] = field(default_factory=list)
     editing: int | None = None  # the region whose selection came back for editing
     object_boxes: list[Box] | None = None  # the quiet detection's boxes (None: not run yet)
     mask: np.ndarray | None = None  # the current click mask, (H, W) float32
@@ -91,8 +78,8 @@ class Session:
         self.box, self.strokes, self.grow, self.corner, self.editing = None, [], 0, None, None
 
     @property
-    def selection(self) -> Selection:
-        return Selection(tuple(self.points), self.box, tuple(self.strokes), self.grow)
+    def selection(self) -> Prompt:
+        return Prompt(tuple(self.points), self.box, tuple(self.strokes), self.grow)
 
     def remember(self) -> None:
         """Keep the current selection for undo (a new action forgets what redo held)."""

@@ -68,9 +68,9 @@ def _stylize(session: Session, engine: str, auto_steps: bool, steps: float, max_
              feather: float, output_size: str):
     requests = region_requests(session)
     # Every step is reported; the Throttle below decides which ones the page draws.
-    options = parse_options("auto" if auto_steps else steps, max_size, preserve_color, feather, preview_every=1)
+    options = parse_options("auto" if auto_steps else steps, max_size, preview_every=1)
     photo, requests = shrink(session.photo, requests, OUTPUT_SIZES.get(output_size))
-    request = StylizeRequest.create(photo, requests, engine, options)
+    request = StylizeRequest.create(photo, requests, engine, options, preserve_color=preserve_color, feather=feather)
     history: list[tuple[int, dict]] = []
     started = time.perf_counter()
     previews, throttle = 0, Throttle(PREVIEW_INTERVAL)
