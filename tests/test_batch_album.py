@@ -23,9 +23,9 @@ from virtart.batch.recipe import EXAMPLE, example_json, parse_recipe
 from virtart.batch.worker import AlbumWorker
 from virtart.errors import VirtArtError
 
-TINY = {"engine": "gatys", "options": {"steps": 2, "init": "photo", "max_size": 64, "feather": 2},
-        "regions": [{"prompt": {"detect": ["person"]}, "style": "starry_night", "strength": 1.0},
-                    {"prompt": "everything else", "style": "great_wave", "strength": 0.5}]}
+TINY = {"version": 1, "engine": "gatys", "options": {"steps": 2, "init": "photo", "max_size": 64},
+        "regions": [{"prompt": {"detect": ["person"]}, "style": "starry_night", "strength": 1.0, "feather": 2},
+                    {"invert": True, "style": "great_wave", "strength": 0.5, "preserve_color": "luminance"}]}
 
 
 def photo(index: int, red: bool = True) -> np.ndarray:
@@ -54,19 +54,21 @@ def outputs(folder: Path) -> dict[str, bytes]:
 
 def test_example_recipe_parses_and_has_a_stable_digest():
     recipe = parse_recipe(example_json())
-    assert [r.prompt.kind for r in recipe.regions] == ["detect", "everything else"]
+    assert [p and p.classes for p in recipe.prompts] == [("person",), None]
     assert recipe.digest == parse_recipe(json.dumps(EXAMPLE, indent=4)).digest
     assert recipe.digest != parse_recipe(TINY).digest
 
 
 @pytest.mark.parametrize("recipe, message", [
     ({"regions": []}, "needs \"regions\""),
-    ({"regions": [{"prompt": "everything else", "style": "udnie"}]}, "another region"),
-    ({"regions": [{"prompt": "the sky", "style": "udnie"}]}, "prompt 'the sky'"),
+    ({"regions": [{"invert": True, "style": "udnie"}]}, "another region"),
+    ({"regions": [{"prompt": "the sky", "style": "udnie"}]}, "region 1 prompt"),
     ({"regions": [{"prompt": "whole", "style": "udnie", "strength": 2}]}, "strength must be"),
     ({"regions": [{"prompt": {"detect": []}, "style": "udnie"}]}, "COCO class names"),
-    ({"regions": [{"prompt": "whole", "style": "udnie"}], "options": {"speed": 3}}, "unknown option speed"),
-    ({"regions": [{"prompt": "whole", "style": "udnie"}], "colour": 1}, "unknown keys colour"),
+    ({"regions": [{"prompt": "whole", "style": "no_such_painting"}]}, "not a gallery id"),
+    ({"regions": [{"prompt": "whole", "style": "udnie"}], "options": {"speed": 3}}, "unknown option 'speed'"),
+    ({"regions": [{"prompt": "whole", "style": "udnie"}], "photo": "x.jpg"}, "the inputs are the photos"),
+    ({"regions": [{"prompt": "whole", "style": "udnie"}], "engine": "turbo"}, "unknown engine"),
     ("{not json", "not valid JSON"),
 ])
 def test_bad_recipes_get_one_clear_message(recipe, message):
@@ -74,19 +76,23 @@ def test_bad_recipes_get_one_clear_message(recipe, message):
         parse_recipe(recipe if isinstance(recipe, str) else json.dumps(recipe))
 
 
-def test_prompts_resolve_per_photo(tmp_path):
+def test_prompts_resolve_per_photo_through_the_request_parser():
+    from virtart.imageio import Photo
+
     recipe = parse_recipe(TINY)
     rgb = photo(0)
-    requests, found, labels = recipe.regions_for(rgb, "photo000.png", red_patch_detector())
+    request, found = recipe.request_for(Photo(rgb), "photo000.png", red_patch_detector())
     red = (rgb[:, :, 0] > 150).astype(np.float32)
-    assert np.array_equal(requests[0].mask, red) and np.array_equal(requests[1].mask, 1 - red)
-    assert labels == ["person", None] and found[0]["objects"] == 1
-    # nothing detected: the detected region is dropped, "everything else" is the whole picture
-    requests, found, _ = recipe.regions_for(photo(3, red=False), "x.png", red_patch_detector())
-    assert len(requests) == 1 and requests[0].mask.all() and found[0]["area_fraction"] == 0
+    first, rest = request.regions
+    assert np.array_equal(first.mask, red) and np.array_equal(rest.mask, 1 - red)
+    assert (first.feather, rest.preserve_color, rest.strength) == (2, "luminance", 0.5)
+    assert found[0] == {"prompt": "person", "objects": 1, "area_fraction": round(float(red.mean()), 4)}
+    # nothing detected: the detected region is left out, "everything else" is the whole picture
+    request, found = recipe.request_for(Photo(photo(3, red=False)), "x.png", red_patch_detector())
+    assert len(request.regions) == 1 and request.regions[0].mask.all() and found[0]["objects"] == 0
     only_detect = parse_recipe({"regions": [{"prompt": {"detect": "person"}, "style": "udnie"}]})
     with pytest.raises(VirtArtError, match="nothing to repaint: no person found"):
-        only_detect.regions_for(photo(3, red=False), "x.png", red_patch_detector())
+        only_detect.request_for(Photo(photo(3, red=False)), "x.png", red_patch_detector())
 
 
 def test_mask_file_per_input_is_matched_by_name(tmp_path):
@@ -94,11 +100,13 @@ def test_mask_file_per_input_is_matched_by_name(tmp_path):
     mask = np.zeros((48, 64), np.uint8)
     mask[:, :32] = 255
     Image.fromarray(mask).save(tmp_path / "masks" / "beach.png")
-    recipe = parse_recipe({"regions": [{"prompt": {"mask": "masks/{stem}.png"}, "style": "udnie"}]}, tmp_path)
-    requests, _, _ = recipe.regions_for(photo(0), "/anywhere/beach.jpg", None)
-    assert requests[0].mask[:, :32].all() and not requests[0].mask[:, 32:].any()
+    from virtart.imageio import Photo
+
+    recipe = parse_recipe({"regions": [{"mask": "masks/{stem}.png", "style": "udnie"}]}, tmp_path)
+    request, _ = recipe.request_for(Photo(photo(0)), "/anywhere/beach.jpg", None)
+    assert request.regions[0].mask[:, :32].all() and not request.regions[0].mask[:, 32:].any()
     with pytest.raises(VirtArtError, match="no mask dune.png for dune.jpg"):
-        recipe.regions_for(photo(0), "/anywhere/dune.jpg", None)
+        recipe.request_for(Photo(photo(0)), "/anywhere/dune.jpg", None)
 
 
 # --- inputs and manifest ---------------------------------------------------------------------------
@@ -253,3 +261,12 @@ def test_killed_worker_loses_nothing_and_ctrl_c_resumes(ray_album, undisturbed, 
                         detect_factory=red_patch_detector)
     assert resumed.done + resumed.failed == 7 - resumed.skipped and resumed.skipped >= first - 1
     assert outputs(stopped) == reference
+
+
+def test_the_app_side_never_imports_ray():
+    import subprocess
+    import sys
+
+    code = ("import sys, virtart.batch.recipe, virtart.batch.worker, virtart.ui.mcp_tools, virtart.cli.main; "
+            "virtart.cli.main.build_parser(); assert 'ray' not in sys.modules, 'ray imported'")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=300, cwd=Path(__file__).resolve().parents[1])

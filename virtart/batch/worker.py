@@ -55,7 +55,7 @@ class AlbumWorker:
         self.device = resolve_device(device)
         self.engine = engine_factory(self.device) if engine_factory else shared_engine(self.recipe.engine, self.device)
         self.detect = None
-        if self.recipe.detect_classes:
+        if self.recipe.detects:
             self.detect = detect_factory() if detect_factory else default_detect(self.device)
 
     def __call__(self, batch: dict) -> dict:
@@ -86,11 +86,10 @@ class AlbumWorker:
 
     def _photo(self, path: str, output: str) -> list[dict]:
         from virtart.imageio import load_photo, save_png
-        from virtart.pipeline import StylizeRequest, run
+        from virtart.pipeline import run
 
         photo = load_photo(path, label=Path(path).name)
-        requests, found, _ = self.recipe.regions_for(photo.rgb, path, self.detect)
-        request = StylizeRequest.create(photo, requests, self.engine.name, self.recipe.options)
+        request, found = self.recipe.request_for(photo, path, self.detect)
         final = None
         for preview in run(request, self.engine):
             if preview.final:
@@ -103,13 +102,11 @@ class AlbumWorker:
     def _clip(self, path: str, output: str) -> list[dict]:
         from virtart.video.pipeline import VideoOptions, open_video, stylize_video
 
-        engine = "gatys" if self.engine.name == "gatys" else "fast"
-        options = VideoOptions(feather=self.recipe.options.feather, device=self.device, engine=engine)
+        options = VideoOptions(device=self.device, engine=self.engine.name)
         info, keyframe = open_video(path, options)
-        requests, found, labels = self.recipe.regions_for(keyframe, path, self.detect)
+        requests, found, labels = self.recipe.clip_regions(keyframe, path, self.detect)
         target = self.out_dir / output
         target.parent.mkdir(parents=True, exist_ok=True)
         for _ in stylize_video(path, requests, target, options=options, opened=(info, keyframe), labels=labels):
             pass
         return found
-
