@@ -270,3 +270,20 @@ def test_the_app_side_never_imports_ray():
     code = ("import sys, virtart.batch.recipe, virtart.batch.worker, virtart.ui.mcp_tools, virtart.cli.main; "
             "virtart.cli.main.build_parser(); assert 'ray' not in sys.modules, 'ray imported'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=300, cwd=Path(__file__).resolve().parents[1])
+
+
+@pytest.mark.weights  # the video path paints with the fast engine's shipped Magenta networks
+def test_worker_paints_a_clip_with_the_video_entry_point(tmp_path):
+    pytest.importorskip("av")
+    from test_video import make_clip
+
+    from virtart.video import io
+
+    clip = make_clip(tmp_path / "clip.mp4", frames=6)
+    recipe = {"version": 1, "engine": "fast", "regions": [{"prompt": "whole", "style": "udnie", "strength": 0.8}]}
+    worker = AlbumWorker(recipe, str(tmp_path), str(tmp_path / "out"), "cpu")
+    (item,) = collect([str(clip)], tmp_path / "out")
+    row = worker.process(item.path, item.output, item.kind)
+    assert row["error"] == "" and item.output == "clip.mp4"
+    info = io.probe(tmp_path / "out" / "clip.mp4")
+    assert info.frame_count == 6 and not list((tmp_path / "out").rglob("*.part"))
