@@ -87,6 +87,7 @@ def test_prompts_resolve_per_photo_through_the_request_parser():
     assert np.array_equal(first.mask, red) and np.array_equal(rest.mask, 1 - red)
     assert (first.feather, rest.preserve_color, rest.strength) == (2, "luminance", 0.5)
     assert found[0] == {"prompt": "person", "objects": 1, "area_fraction": round(float(red.mean()), 4)}
+    assert found[1] == {"prompt": "everything else", "area_fraction": round(float(1 - red.mean()), 4)}
     # nothing detected: the detected region is left out, "everything else" is the whole picture
     request, found = recipe.request_for(Photo(photo(3, red=False)), "x.png", red_patch_detector())
     assert len(request.regions) == 1 and request.regions[0].mask.all() and found[0]["objects"] == 0

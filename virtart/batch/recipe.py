@@ -128,11 +128,12 @@ class Recipe:
         return any(prompt is not None and prompt.classes for prompt in self.prompts)
 
     def regions_json(self, rgb: np.ndarray, source: str | os.PathLike,
-                     detect: Detect | None) -> tuple[list[dict], list[dict], list[str | None]]:
+                     detect: Detect | None) -> tuple[list[dict], list[dict], list[str | None], list[dict]]:
         """The recipe's regions for one ``(H, W, 3) uint8`` photo (or a clip's keyframe) read
         from ``source``, in the request JSON form (click-free prompts now masks, regions that
         found nothing left out); what each recipe region found (``{"prompt", "objects",
-        "area_fraction"}``); per kept region, the COCO class of a detected one (else None)."""
+        "area_fraction"}``); per kept region, the COCO class of a detected one (else None) and
+        its entry in what was found (for :meth:`request_for` to complete)."""
         items, found, labels = [], [], []
         for index, (item, prompt) in enumerate(zip(self.source["regions"], self.prompts, strict=True), start=1):
             item = dict(item)
@@ -151,7 +152,7 @@ class Recipe:
                 if not summary["area_fraction"]:
                     found.append(summary)
                     continue
-            items.append(item)
+            items.append({**item, "_summary": summary})
             found.append(summary)
             labels.append(prompt.classes[0] if prompt is not None and prompt.classes else None)
         if items and all(_is_everything_else(item) for item in items):
@@ -159,18 +160,22 @@ class Recipe:
         if not items:
             wanted = [prompt.describe() for prompt in self.prompts if prompt is not None]
             raise VirtArtError(f"nothing to repaint: no {' or '.join(wanted) or 'region'} found")
-        return items, found, labels
+        kept = [item.pop("_summary") for item in items]
+        return items, found, labels, kept
 
     def request_for(self, photo: Photo, source: str | os.PathLike,
                     detect: Detect | None) -> tuple[StylizeRequest, list[dict]]:
         """The checked request for one photo, and what each recipe region found there."""
-        items, found, _ = self.regions_json(photo.rgb, source, detect)
-        return request_from_json({**self.source, "regions": items}, photo, self.base_dir), found
+        items, found, _, kept = self.regions_json(photo.rgb, source, detect)
+        request = request_from_json({**self.source, "regions": items}, photo, self.base_dir)
+        for summary, region in zip(kept, request.regions, strict=True):
+            summary["area_fraction"] = round(float((region.mask >= 0.5).mean()), 4)
+        return request, found
 
     def clip_regions(self, keyframe: np.ndarray, source: str | os.PathLike,
                      detect: Detect | None) -> tuple[list[RegionRequest], list[dict], list[str | None]]:
         """The regions for a clip's keyframe, for :func:`virtart.video.pipeline.stylize_video`."""
-        items, found, labels = self.regions_json(keyframe, source, detect)
+        items, found, labels, _ = self.regions_json(keyframe, source, detect)
         return regions_from_json(items, self.base_dir), found, labels
 
     def _detected(self, prompt: Detected, rgb: np.ndarray, detect: Detect | None) -> tuple[np.ndarray, int]:
