@@ -147,6 +147,8 @@ def driver_memory(count: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--album", type=int, default=200, help="photos in the throughput album")
+    parser.add_argument("--long-side", type=int, default=None,
+                        help="shrink the album's photos to this long side in px (default: as they are, 640)")
     parser.add_argument("--shell", type=int, default=20, help="photos the shell loop of `virtart stylize` runs on")
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--memory", default="100,1000", help="album sizes for the driver's memory")
@@ -160,9 +162,9 @@ def main() -> None:
         return driver_memory(int(args.args[0]))
     skip = set(filter(None, args.skip.split(",")))
     work = Path(tempfile.mkdtemp(prefix="virtart-bench-batch-"))
-    figures: dict = {"album": args.album, "cpus": os.cpu_count(), "load_average_at_start": os.getloadavg()}
+    figures: dict = {"album": args.album, "long_side": args.long_side or "as shared (640)", "cpus": os.cpu_count(), "load_average_at_start": os.getloadavg()}
     try:
-        album = make_album(work / "album", args.album)
+        album = make_album(work / "album", args.album, long_side=args.long_side)
         if "in_process" not in skip:
             result = subprocess.run([sys.executable, __file__, "--mode", "in-process", str(album), str(work / "plain")],
                                     check=True, capture_output=True, text=True, env=_env(), cwd=REPO)
