@@ -288,3 +288,19 @@ def test_worker_paints_a_clip_with_the_video_entry_point(tmp_path):
     assert row["error"] == "" and item.output == "clip.mp4"
     info = io.probe(tmp_path / "out" / "clip.mp4")
     assert info.frame_count == 6 and not list((tmp_path / "out").rglob("*.part"))
+
+
+def test_cli_example_runs_through_the_parser_and_mistakes_are_one_line(tmp_path, capsys):
+    from virtart.cli.main import main
+
+    assert main(["batch", "--example"]) == 0
+    printed = capsys.readouterr().out
+    assert parse_recipe(printed).digest == parse_recipe(EXAMPLE).digest
+    assert main(["batch", str(tmp_path / "recipe.json"), str(tmp_path), "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [f"error: recipe {tmp_path / 'recipe.json'}: no such file"]
+    (tmp_path / "recipe.json").write_text('{"regions": [{"prompt": "whole", "style": "udnie", "strength": -1}]}')
+    assert main(["batch", str(tmp_path / "recipe.json"), str(tmp_path), "--out", str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and error[0].startswith("error: region 1: strength")
+    assert main(["batch", str(tmp_path / "recipe.json")]) == 2
+    assert "give RECIPE.json, at least one input and --out" in capsys.readouterr().err
