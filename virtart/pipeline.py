@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 from virtart.engines.base import Engine, Preview, Region, StyleOptions, StylizeResult
 from virtart.engines.composite import composite_layers, outside_changed_pixels, region_alphas
-from virtart.engines.registry import shared_engine
+from virtart.engines.registry import AUTO, ENGINES, shared_engine
 from virtart.imageio import ImageSource, Photo
 from virtart.request import RegionRequest, StylizeRequest
 
@@ -25,18 +25,19 @@ def stylize(
     photo: Photo | ImageSource | StylizeRequest,
     regions: Sequence[RegionRequest | Region] = (),
     *,
-    engine: str | Engine = "auto",
+    engine: str | Engine = AUTO,
     options: StyleOptions | None = None,
 ) -> Iterator[Preview]:
     """Yield previews, then a final :class:`Preview` whose ``result`` is the full-size result.
 
-    ``engine``: a registry name ("fast", "gatys", "auto": the default for the device) or an
+    ``engine``: a registry name ("auto": the default for the device) or an
     engine object (tests inject small ones). Inputs are checked before any work starts;
     closing the generator stops the engine.
     """
     if isinstance(photo, StylizeRequest):
         return run(photo)
-    name = engine if isinstance(engine, str) else "auto"
+    # An injected engine object is checked as its registry entry (options type, limits) when it has one.
+    name = engine if isinstance(engine, str) else engine.name if engine.name in ENGINES else AUTO
     request = StylizeRequest.create(photo, regions, name, options)
     return run(request, engine if not isinstance(engine, str) else None)
 
@@ -69,7 +70,6 @@ def run(request: StylizeRequest, engine: Engine | None = None) -> Iterator[Previ
 def build_report(runner: Engine, request: StylizeRequest, final: Preview,
                  first_losses: dict[int, dict[str, float]], seconds: float, outside_changed: int) -> dict:
     """The run's report as plain JSON-ready data."""
-    options = request.options
     return {
         "engine": runner.name,
         "perceptual_net": final.info.get("perceptual_net"),
@@ -93,9 +93,6 @@ def build_report(runner: Engine, request: StylizeRequest, final: Preview,
             }
             for index, region in enumerate(request.regions)
         ],
-        "options": {
-            "steps": options.steps, "init": options.init, "max_size": options.max_size, "optimizer": options.optimizer,
-            "style_weight": options.style_weight, "content_weight": options.content_weight,
-        },
+        "options": asdict(request.options),  # the engine's own options, as its registry entry declares them
         "outside_changed_pixels": outside_changed,
     }

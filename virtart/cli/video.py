@@ -16,6 +16,8 @@ import json
 import numpy as np
 
 from virtart.cli.stylize import _check_output
+from virtart.engines.composite import DEFAULT_FEATHER
+from virtart.engines.registry import ENGINES, default_video_engine
 from virtart.errors import VirtArtError
 from virtart.imageio import atomic_write
 from virtart.pipeline import RegionRequest
@@ -48,13 +50,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--keyframe", type=int, default=0, help="the frame (from 0) the regions are chosen on")
     parser.add_argument("--backend", default="auto", choices=BACKENDS, help="segmenter for --point/--box")
     parser.add_argument("--min-score", type=float, default=0.25, help="detector confidence for --detect")
-    parser.add_argument("--feather", type=float, default=4.0, help="soft-edge radius in px")
+    parser.add_argument("--feather", type=float, default=DEFAULT_FEATHER, help="soft-edge radius in px")
     parser.add_argument("--working-size", type=int, default=VideoOptions.working_size,
                         help="long side in px at which each region is painted (default %(default)s)")
     parser.add_argument("--refresh-every", type=int, default=VideoOptions.refresh_every,
                         help="paint anew every N frames; the flow carries the paint in between")
-    parser.add_argument("--engine", choices=["fast", "gatys"], default="fast",
-                        help="gatys: the Quality engine, for clips of up to 10 s on a CUDA GPU")
+    parser.add_argument("--engine", choices=list(ENGINES), default=default_video_engine(),
+                        help="default %(default)s; the optimising engine is for clips of up to 10 s on a CUDA GPU")
     parser.add_argument("--recut", action="store_true",
                         help="re-cut each carried mask with GrabCut (sharper moving objects, ~3x tracking time)")
     parser.add_argument("--max-seconds", type=float, default=io.MAX_SECONDS, help="longer clips are refused")

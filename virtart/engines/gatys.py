@@ -23,10 +23,11 @@ import torch.nn.functional as F
 
 from virtart import masks as mask_ops
 from virtart.engines import losses
-from virtart.engines.base import MAX_WORKING_SIZE, Preview, Region, StyleOptions, planned_steps
+from virtart.engines.base import MAX_WORKING_SIZE, Preview, Region
 from virtart.engines.color import keep_photo_chroma, match_color_statistics
 from virtart.engines.composite import Layer, alphas_of, composite, composite_layers, region_alphas
 from virtart.engines.memory import check_fits
+from virtart.engines.registry import GatysOptions
 from virtart.engines.stopping import StopRule
 from virtart.errors import CheckpointError, warn
 from virtart.geometry import Box, fit_long_side, resize_image
@@ -101,7 +102,7 @@ class Guide:
 class StageProblem:
     """The optimisation at one working size: an image parameter, its targets, its optimiser."""
 
-    def __init__(self, engine: GatysEngine, options: StyleOptions, image: torch.Tensor,
+    def __init__(self, engine: GatysEngine, options: GatysOptions, image: torch.Tensor,
                  content_target: torch.Tensor, guides: list[Guide]) -> None:
         self.engine, self.options, self.image = engine, options, image
         self.content_target, self.guides = content_target, guides
@@ -165,11 +166,11 @@ class GatysEngine:
         """Build with the best perceptual network the checkpoint registry can provide."""
         return cls(load_perceptual_network(prefer, device), device)
 
-    def _autocast(self, options: StyleOptions):
+    def _autocast(self, options: GatysOptions):
         use_bf16 = options.precision == "bf16" or (options.precision == "auto" and bf16_is_fast(self.device))
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=use_bf16)
 
-    def _features(self, image01: torch.Tensor, options: StyleOptions, taps: tuple[str, ...]) -> dict[str, torch.Tensor]:
+    def _features(self, image01: torch.Tensor, options: GatysOptions, taps: tuple[str, ...]) -> dict[str, torch.Tensor]:
         with self._autocast(options):
             x = normalize(image01)
             if self.device.type == "cuda":
@@ -177,7 +178,7 @@ class GatysEngine:
             return self.network.features(x, taps)
 
     def _style_targets(self, region: Region, photo_crop: np.ndarray, mask_crop: np.ndarray, long_side: int,
-                       options: StyleOptions) -> dict[str, torch.Tensor]:
+                       options: GatysOptions) -> dict[str, torch.Tensor]:
         style = region.style
         if region.preserve_color == "histogram":
             style = match_color_statistics(style, photo_crop, mask_crop >= 0.5)
@@ -186,7 +187,7 @@ class GatysEngine:
             features = self._features(_to_tensor(style, self.device), options, STYLE_TAPS)
             return {name: losses.guided_gram(value) for name, value in features.items()}
 
-    def run(self, photo: np.ndarray, regions: list[Region], options: StyleOptions) -> Iterator[Preview]:
+    def run(self, photo: np.ndarray, regions: list[Region], options: GatysOptions) -> Iterator[Preview]:
         """Yield the starting image (step 0), a cheap progress event every step (picture drawn on
         demand; losses read every ``options.preview_every`` steps), then the final layer, whose
         ``info["stop"]`` says why and after how many steps the run stopped."""
@@ -196,7 +197,7 @@ class GatysEngine:
         sizes = stage_sizes(max(crop.size), options.max_size)
         for size in sizes:
             check_fits(size, crop.size, self.device, len(regions))
-        total = planned_steps(options)
+        total = options.planned_steps()
         budgets = stage_steps(total, len(sizes))
         preview_scale = min(1.0, PREVIEW_LONG_SIDE / max(photo.shape[:2]))
         preview_photo = _resize(photo, max(1, round(max(photo.shape[:2]) * preview_scale)))
@@ -266,7 +267,7 @@ class GatysEngine:
             return self.fast
 
     def _start_image(self, photo: np.ndarray, regions: list[Region], crop: Box, content: np.ndarray,
-                     options: StyleOptions) -> tuple[np.ndarray, str]:
+                     options: GatysOptions) -> tuple[np.ndarray, str]:
         """The image the first stage starts from, at that stage's size (``content`` is the crop there),
         and which start it is: the fast engine's result on the crop (regions only) or the photo."""
         fast = self._fast_engine() if options.init == "fast" else None
@@ -279,7 +280,7 @@ class GatysEngine:
         start, _ = fast.render(content, masks, regions, vectors, scale, None)
         return start, "fast"
 
-    def _stage(self, regions: list[Region], crop: Box, photo_crop: np.ndarray, size: int, options: StyleOptions,
+    def _stage(self, regions: list[Region], crop: Box, photo_crop: np.ndarray, size: int, options: GatysOptions,
                start: np.ndarray | torch.Tensor) -> StageProblem:
         """Targets and the image to optimise for one stage at ``size`` px (long side of the crop).
 

@@ -16,8 +16,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from virtart.engines.base import Engine, Region, StyleOptions
+from virtart.engines.base import Engine, Region
 from virtart.engines.fast import FastEngine, working_scale
+from virtart.engines.registry import GatysOptions
 from virtart.geometry import Box, fit_long_side, resize_image
 from virtart.video.flow import Flows, warp
 
@@ -34,7 +35,7 @@ def fast_painter(engine: FastEngine, vector: np.ndarray) -> Painter:
 def quality_painter(engine: Engine, style: np.ndarray) -> Painter:
     """The Quality (Gatys) engine on the box at working size: started from the fast engine's
     result and stopped when converged, as for a photo. For short clips on a GPU."""
-    options = StyleOptions(steps="auto")
+    options = GatysOptions()
 
     def paint(working: np.ndarray, box: Box, scales: tuple[float, float]) -> np.ndarray:
         inner = box.scaled(*scales)
