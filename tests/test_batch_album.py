@@ -304,3 +304,9 @@ def test_cli_example_runs_through_the_parser_and_mistakes_are_one_line(tmp_path,
     assert len(error) == 1 and error[0].startswith("error: region 1: strength")
     assert main(["batch", str(tmp_path / "recipe.json")]) == 2
     assert "give RECIPE.json, at least one input and --out" in capsys.readouterr().err
+    pytest.importorskip("ray")
+    (tmp_path / "recipe.json").write_text('{"regions": [{"prompt": "whole", "style": "udnie"}]}')
+    album = make_album(tmp_path / "album", 1, corrupt=False)
+    assert main(["batch", str(tmp_path / "recipe.json"), str(album), "--out", str(tmp_path / "out"),
+                 "--address", "127.0.0.1:1"]) == 2  # nothing listens on port 1: a clear line at once
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("error: cannot reach the Ray cluster at")

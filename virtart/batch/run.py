@@ -58,6 +58,7 @@ def start_ray(address: str | None = None, num_cpus: int | None = None) -> None:
     address = address or os.environ.get("RAY_ADDRESS") or None
     quiet = {"log_to_driver": False, "logging_level": logging.ERROR}
     if address:
+        _check_reachable(address)
         try:
             ray.init(address=address, **quiet)
         except (ConnectionError, ValueError, RuntimeError) as exc:
@@ -68,6 +69,22 @@ def start_ray(address: str | None = None, num_cpus: int | None = None) -> None:
     ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, _node_ip_address="127.0.0.1",
              object_store_memory=OBJECT_STORE_BYTES,
              runtime_env={"env_vars": {"PYTHONPATH": python_path, "RAY_USAGE_STATS_ENABLED": "0"}}, **quiet)
+
+
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """A clear message at once for a cluster address nothing answers at (Ray itself retries for minutes)."""
+    import socket
+
+    if address in ("auto", "local"):
+        return
+    host, _, port = address.split("://", 1)[-1].rpartition(":")
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout).close()
+    except ValueError:
+        raise VirtArtError(f"--address {address}: expected HOST:PORT (or ray://HOST:PORT)") from None
+    except OSError as exc:
+        raise VirtArtError(f"cannot reach the Ray cluster at {address} ({exc.strerror or exc}); "
+                           "check --address or RAY_ADDRESS") from None
 
 
 def pending(items: list[Item], recipe: Recipe, out_dir: Path) -> list[Item]:
