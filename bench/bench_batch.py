@@ -12,8 +12,8 @@ each as wall time of a fresh process (model loading included):
 * ``shell_loop``: one ``virtart stylize`` process per photo, over the first ``--shell`` photos
   (per-photo cost: it loads its models every time);
 * ``driver_memory``: the driver's peak RSS (``ru_maxrss``) on albums of ``--memory`` sizes of
-  small photos with the tiny random engine (what the driver holds does not depend on the
-  engine or the photos' size: it never sees pixels).
+  small photos with a trivial engine (``NegativeEngine``; what the driver holds does not depend
+  on the engine or the photos' size: it never sees pixels).
 
 Run quietly for figures (the CPU here is shared): ``nice -n 5 python bench/bench_batch.py``.
 """
@@ -124,19 +124,18 @@ def in_process(album: str, out: str) -> None:
 
 
 def driver_memory(count: int) -> None:
-    """Peak RSS of a driver over ``count`` small photos, tiny engine (``--mode memory``)."""
-    from bench.harness.tiny_models import tiny_gatys_engine
+    """Peak RSS of a driver over ``count`` small photos, the negative engine (``--mode memory``)."""
+    from bench.harness.tiny_models import negative_engine
     from virtart.batch.recipe import parse_recipe
     from virtart.batch.run import run_batch
 
     work = Path(tempfile.mkdtemp(prefix="virtart-bench-memory-"))
     try:
         album = make_album(work / "album", count, long_side=96)
-        recipe = parse_recipe({**RECIPE, "engine": "gatys", "options": {"steps": 1, "init": "photo", "max_size": 64}},
-                              album)
+        recipe = parse_recipe(RECIPE, album)
         started = time.perf_counter()
         summary = run_batch(recipe, [str(album / "photos")], work / "out", workers=1, device="cpu",
-                            engine_factory=tiny_gatys_engine, progress=False)
+                            engine_factory=negative_engine, progress=False)
         print(json.dumps({"photos": count, "done": summary.done, "failed": summary.failed,
                           "seconds": round(time.perf_counter() - started, 1),
                           "driver_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))

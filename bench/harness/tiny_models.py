@@ -106,3 +106,23 @@ def red_patch_detector():
 def slow_tiny_gatys(pid_file: str, seconds: float, device: str = "cpu") -> SlowEngine:
     """:func:`tiny_gatys_engine` behind a :class:`SlowEngine` (a picklable factory with ``functools.partial``)."""
     return SlowEngine(tiny_gatys_engine(device), seconds, pid_file)
+
+
+class NegativeEngine:
+    """Paints every region as the photo's negative: real pixels at no model cost, for measuring
+    what surrounds the engines (the batch driver's memory in ``bench/bench_batch.py``)."""
+
+    name = "negative"
+
+    def run(self, photo, regions, options):
+        from virtart.engines.base import Preview
+        from virtart.engines.composite import Layer
+        from virtart.geometry import Box
+
+        height, width = photo.shape[:2]
+        layer = Layer(Box(0, 0, width, height), 255 - photo, tuple(range(len(regions))))
+        yield Preview(1, 1, None, 0.0, final=True, layers=[layer])
+
+
+def negative_engine(device: str = "cpu") -> NegativeEngine:
+    return NegativeEngine()
