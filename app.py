@@ -8,6 +8,7 @@ public share link). The public API for ``gradio_client`` is described in docs/ap
 from __future__ import annotations
 
 import os
+import sys
 
 from virtart import settings, warmup
 
@@ -22,6 +23,7 @@ from virtart.ui import (  # noqa: E402
     brush_handlers,
     health,
     limits,
+    mcp_tools,
     photo_handlers,
     region_handlers,
     render,
@@ -181,6 +183,7 @@ def build_app() -> gr.Blocks:
     """The whole page; each visitor gets their own :class:`~virtart.ui.state.Session`."""
     with gr.Blocks(title="VirtArt") as demo:  # temp files: start_sweeper, not delete_cache
         _wire_api()  # first, so the public endpoints own their names
+        mcp_tools.register(_heavy(), _segment())  # typed endpoints, the MCP tools (--mcp)
         session = gr.State(new_session(), time_to_live=7200)
         gr.Markdown(INTRO)
         model_status = gr.Markdown(health.status_markdown, elem_id="model-status")
@@ -270,7 +273,7 @@ if __name__ == "__main__":
     _, local_url, share_url = demo.launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),
         server_port=int(os.environ.get("PORT", os.environ.get("GRADIO_SERVER_PORT", 7860))),
-        share=share, prevent_thread_lock=True, **launch_options())
+        share=share, prevent_thread_lock=True, mcp_server=True if "--mcp" in sys.argv else None, **launch_options())
     if share and not share_url:
         print(f"VirtArt: the share server could not be reached, so there is no public link; "
               f"still serving locally at {local_url}", flush=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from pathlib import Path
 
@@ -75,12 +74,6 @@ def tiny_fast():
 def tiny_gatys(tiny_fast):
     """A Gatys engine over a randomly initialised, thinned VGG-19 (its "fast" start from
     ``tiny_fast``): the real engine code, results in a fraction of a second, no weights read."""
-    import torch
+    from bench.harness.tiny_models import tiny_gatys_engine
 
-    from bench.harness.tiny_models import random_vgg19
-    from virtart.engines.gatys import GatysEngine
-
-    with torch.random.fork_rng():
-        torch.manual_seed(0)
-        network = random_vgg19(width_divisor=16)
-    return GatysEngine(dataclasses.replace(network, name="tiny-vgg"), "cpu", fast=tiny_fast)
+    return tiny_gatys_engine("cpu", fast=tiny_fast)

@@ -97,3 +97,76 @@ def tiny_fast_engine(seed: int = 0):
     from virtart.engines.fast import FastEngine
 
     return FastEngine(RandomStylizer(seed))
+def tiny_gatys_engine(device: str = "cpu", fast=None):
+    """The Gatys engine over a seeded, thinned random VGG-19 (widths/16), its fast start from
+    ``fast`` (default :func:`tiny_fast_engine`): the real engine code, a fraction of a second
+    per small photo, no weights read. Builds the same network each call."""
+    import dataclasses
+
+    from virtart.engines.gatys import GatysEngine
+
+    with torch.random.fork_rng():
+        torch.manual_seed(0)  # test set-up only, never a request
+        network = random_vgg19(width_divisor=16)
+    return GatysEngine(dataclasses.replace(network, name="tiny-vgg"), device, fast=fast or tiny_fast_engine())
+
+
+class SlowEngine:
+    """Wraps an engine: sleeps ``seconds`` before each run and writes this process's id to
+    ``pid_file`` first, so that a test can find and kill a batch worker in the middle of a run."""
+
+    def __init__(self, engine, seconds: float, pid_file: str) -> None:
+        self.engine, self.seconds, self.pid_file, self.name = engine, seconds, pid_file, engine.name
+        self.context = engine.context
+
+    def run(self, photo, regions, options):
+        import os
+        import time
+        from pathlib import Path
+
+        Path(self.pid_file).write_text(str(os.getpid()))
+        time.sleep(self.seconds)
+        return self.engine.run(photo, regions, options)
+
+
+def red_patch_detector():
+    """A stand-in detector for batch tests (no detector weights in fast tests): reports one
+    object of each asked class covering the photo's strongly red pixels (R > 150, G and B < 90),
+    or nothing where there are none. Its masks are what the rule finds, not a model's answer."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    def detect(rgb, classes, min_score):
+        red = (rgb[:, :, 0] > 150) & (rgb[:, :, 1] < 90) & (rgb[:, :, 2] < 90)
+        if not red.any():
+            return []
+        return [SimpleNamespace(label=name, mask=red.astype(np.float32)) for name in classes]
+
+    return detect
+
+
+def slow_tiny_gatys(pid_file: str, seconds: float, device: str = "cpu") -> SlowEngine:
+    """:func:`tiny_gatys_engine` behind a :class:`SlowEngine` (a picklable factory with ``functools.partial``)."""
+    return SlowEngine(tiny_gatys_engine(device), seconds, pid_file)
+
+
+class NegativeEngine:
+    """Paints every region as the photo's negative: real pixels at no model cost, for measuring
+    what surrounds the engines (the batch driver's memory in ``bench/bench_batch.py``)."""
+
+    name = "negative"
+    context = 0
+
+    def run(self, photo, regions, options):
+        from virtart.engines.base import Preview
+        from virtart.engines.composite import Layer
+        from virtart.geometry import Box
+
+        height, width = photo.shape[:2]
+        layer = Layer(Box(0, 0, width, height), 255 - photo, tuple(range(len(regions))))
+        yield Preview(1, 1, [layer], 0.0, final=True, frame=(width, height))
+
+
+def negative_engine(device: str = "cpu") -> NegativeEngine:
+    return NegativeEngine()

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "virtart.cli.segment_commands",
     "virtart.cli.eval_clicks",
     "virtart.cli.video",
+    "virtart.cli.batch",
 )
 
 
