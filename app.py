@@ -167,7 +167,7 @@ def _wire_api() -> None:
                   gr.File(label="style_images", file_count="multiple", type="filepath"),
                   gr.File(label="mask", type="filepath"), gr.Textbox("starry_night", label="style"),
                   gr.Number(1.0, label="strength"), gr.Checkbox(False, label="invert"),
-                  gr.Textbox("auto", label="engine"), gr.Textbox("auto", label="steps"), gr.Number(0, label="max_size"),
+                  gr.Textbox("auto", label="engine"), gr.Textbox("", label="steps"), gr.Number(0, label="max_size"),
                   gr.Checkbox(False, label="preserve_color"), gr.Number(DEFAULT_FEATHER, label="feather"),
                   gr.Number(0, label="seed"), gr.Textbox("", label="request")]
         outputs = [gr.Image(label="image", format="png", type="numpy"), gr.File(label="png"), gr.JSON(label="progress")]

@@ -87,6 +87,14 @@ def test_segment(client: Client, files, astronaut: np.ndarray):
     assert info["backend"] and set(np.unique(mask)) <= {0, 255}
 
 
+def test_segment_takes_the_prompt_json_form(client: Client, files):
+    old, _ = client.predict(image=handle_file(str(files["photo"])), points="[[300, 150, 1], [20, 20, 0]]",
+                            api_name="/segment")
+    new, info = client.predict(image=handle_file(str(files["photo"])),
+                               prompt=json.dumps({"points": [[300, 150, 1], [20, 20, 0]]}), api_name="/segment")
+    assert np.array_equal(np.asarray(Image.open(old)), np.asarray(Image.open(new))) and info["backend"]
+
+
 def test_segment_with_a_box_and_strokes(client: Client, files, astronaut: np.ndarray):
     mask_path, info = client.predict(image=handle_file(str(files["photo"])), box="[100, 40, 420, 300]",
                                      strokes='[{"points": [[280, 150], [320, 160]], "label": 1}]', api_name="/segment")
@@ -198,6 +206,24 @@ def test_full_queue_and_oversized_upload_get_friendly_messages(files, styles_dir
             client.predict(image=handle_file(str(files["photo"])), points="[[5, 5, 1]]", api_name="/segment")
     finally:
         demo.close()
+
+
+def test_stylize_takes_the_request_json_form(client: Client, files, styles_dir: Path):
+    request = {"version": 1, "engine": "fast", "regions": [{"mask": 0, "style": "udnie", "feather": 0}]}
+    try:
+        _, png_path, report = client.predict(image=handle_file(str(files["small"])), request=json.dumps(request),
+                                             masks=[handle_file(str(files["mask"]))], api_name="/stylize")
+    except Exception as exc:  # noqa: BLE001
+        if "not available" in str(exc):
+            pytest.skip(str(exc))
+        raise
+    final = np.asarray(Image.open(png_path).convert("RGB"))
+    outside = np.asarray(Image.open(files["mask"]).convert("L")) < 128
+    assert np.array_equal(final[outside], np.asarray(Image.open(files["small"]).convert("RGB"))[outside])
+    assert report["report"]["regions"][0]["feather"] == 0 and report["report"]["engine"] == "fast"
+    with pytest.raises(Exception, match="read only from a request file"):
+        client.predict(image=handle_file(str(files["small"])), api_name="/stylize",
+                       request=json.dumps({"regions": [{"mask": "/etc/hosts", "style": "udnie"}]}))
 
 
 def test_fast_engine_with_the_single_mask_form(client: Client, files, styles_dir: Path):

@@ -15,10 +15,9 @@ import gradio as gr
 import numpy as np
 import pytest
 
-from virtart.engines.registry import engine_spec, gpu_seconds
+from virtart.engines.registry import engine_spec, gpu_seconds, parse_options
 from virtart.errors import VirtArtError, warn
 from virtart.imageio import Photo, save_png
-from virtart.request import parse_options
 from virtart.ui import api, gpu, messages, photo_handlers, region_handlers, runner, stylize_handlers
 from virtart.ui.state import Session, new_session
 
@@ -202,12 +201,12 @@ def test_unknown_engine_and_bad_steps_are_user_errors():
     with pytest.raises(VirtArtError, match="unknown engine"):
         engine_spec("turbo")
     with pytest.raises(VirtArtError, match="steps"):
-        parse_options(float("nan"), 512)
-    assert parse_options("auto", 512).steps == parse_options("", 512).steps == "auto"
-    assert parse_options("40", 512).steps == 40
+        parse_options("gatys", {"steps": float("nan"), "max_size": 512})
+    assert parse_options("gatys", {"steps": "auto"}).steps == parse_options("gatys", {"steps": ""}).steps == "auto"
+    assert parse_options("Quality (Gatys)", {"steps": "40"}).steps == 40
     for bad in ("many", "nan", float("inf"), True):
         with pytest.raises(VirtArtError, match="steps"):
-            parse_options(bad, 512)
+            parse_options("gatys", {"steps": bad})
 
 
 def test_api_requests_take_the_one_json_form(astronaut: np.ndarray, tmp_path: Path, styles_dir):
@@ -224,6 +223,10 @@ def test_api_requests_take_the_one_json_form(astronaut: np.ndarray, tmp_path: Pa
     whole = api.stylize_request(photo, masks=[mask_path], request=json.dumps(
         {"version": 1, "engine": "fast", "regions": [{"mask": 0, "style": "udnie", "feather": 1}]}))
     assert whole.engine == "fast" and whole.regions[0].feather == 1.0
+    for text, message in (('{"regions": [{"mask": 0, "style": "udnie"}], "options": {"device": "cuda:7"}}',
+                           "the server's to choose"), ("{broken", "not valid JSON")):
+        with pytest.raises(VirtArtError, match=message):
+            api.stylize_request(photo, masks=[mask_path], request=text)
     for regions, message in (('[{"mask": 3, "style": "udnie"}]', "mask index 3"),
                              ('[{"mask": 0, "style": "nope"}]', "not a gallery id"),
                              ('[{"mask": "/etc/hosts", "style": "udnie"}]', "read only from a request file"),

@@ -29,8 +29,9 @@ def only_warning(caught) -> str:
 
 
 def test_a_corrupt_vgg19_falls_back_to_the_offline_vgg16_and_still_stylizes(tmp_path, monkeypatch, small_photo):
-    from virtart.engines.base import Region, StyleOptions
+    from virtart.engines.base import Region
     from virtart.engines.gatys import GatysEngine
+    from virtart.engines.registry import GatysOptions
     from virtart.models.vgg import load_perceptual_network
     from virtart.pipeline import stylize
 
@@ -47,7 +48,7 @@ def test_a_corrupt_vgg19_falls_back_to_the_offline_vgg16_and_still_stylizes(tmp_
     mask[8:40, 8:56] = 1
     style = np.flipud(small_photo).copy()
     previews = list(stylize(small_photo, [Region(mask, style)], engine=GatysEngine(network),
-                            options=StyleOptions(steps=2, max_size=64, preview_every=1, device="cpu")))
+                            options=GatysOptions(steps=2, max_size=64, preview_every=1, device="cpu")))
     assert previews[-1].final and previews[-1].image.shape == small_photo.shape
 
 

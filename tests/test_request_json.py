@@ -161,3 +161,38 @@ def test_print_request_example(capsys):
 
     assert main(["stylize", "--print-request-example"]) == 0
     assert json.loads(capsys.readouterr().out) == json.loads(json.dumps(EXAMPLE_REQUEST))
+
+
+def test_stylize_video_still_takes_the_old_box_string():
+    import gradio as gr
+
+    from virtart.ui import video_tab
+
+    with pytest.raises(gr.Error, match="no video was given"):  # the box string parsed, then the missing clip
+        list(video_tab.stylize_video_api(None, box="10,20,300,240"))
+    with pytest.raises(gr.Error, match="box '10,20': expected X0,Y0,X1,Y1"):
+        list(video_tab.stylize_video_api(None, box="10,20"))
+    assert parse_box("10, 20, 300, 240", "box") == Prompt.from_json({"box": [10, 20, 300, 240]}).box
+
+
+def test_each_region_keeps_its_own_colour_rule_in_the_optimiser(tiny_gatys, small_photo, painting):
+    import cv2
+
+    from virtart.engines.base import Region
+    from virtart.engines.registry import GatysOptions
+    from virtart.pipeline import stylize
+
+    left = np.zeros(small_photo.shape[:2], np.float32)
+    left[:, :32] = 1
+    regions = [Region(left, painting, preserve_color="luminance", feather=0), Region(1 - left, painting, feather=0)]
+    options = GatysOptions(steps=10, init="photo", max_size=64, device="cpu")
+    final = list(stylize(small_photo, regions, engine=tiny_gatys, options=options))[-1].image
+    chroma = [cv2.cvtColor(image, cv2.COLOR_RGB2YCrCb)[..., 1:].astype(int) for image in (final, small_photo)]
+    change = np.abs(chroma[0] - chroma[1])
+    assert change[:, :32].mean() < 1.0 and change[:, 32:].mean() > 5.0  # kept on the left only (0.03 and 16)
+
+
+def test_page_events_build_the_one_prompt():
+    prompt = Prompt().with_click(30, 22).with_click(2, 2, 0).with_box((50, 40), (12, 8))
+    assert prompt.points == ((30.0, 22.0, 1), (2.0, 2.0, 0)) and prompt.box == (12, 8, 51, 41)  # both corners inside
+    assert Prompt.from_json(prompt.to_json()) == prompt

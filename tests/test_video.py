@@ -12,6 +12,7 @@ import pytest
 av = pytest.importorskip("av")
 
 from virtart.engines.base import Region, StyleOptions  # noqa: E402
+from virtart.engines.registry import GatysOptions  # noqa: E402
 from virtart.errors import VirtArtError  # noqa: E402
 from virtart.pipeline import RegionRequest  # noqa: E402
 from virtart.video import io  # noqa: E402
@@ -334,7 +335,7 @@ def test_an_optimising_engine_paints_a_box_and_is_refused_where_it_would_take_mi
 
     frame = scene(0)
     region = Region(np.ones(frame.shape[:2], np.float32), style)
-    canvas = RegionCanvas(region_painter(tiny_gatys, region, StyleOptions(steps="auto", max_size=64)))
+    canvas = RegionCanvas(region_painter(tiny_gatys, region, GatysOptions(steps="auto", max_size=64)))
     alpha = np.zeros(frame.shape[:2], np.float32)
     alpha[16:40, 10:34] = 1.0
     canvas.paint(frame, alpha)  # the Gatys engine on the region's box, from a fast start, auto stop
@@ -344,7 +345,7 @@ def test_an_optimising_engine_paints_a_box_and_is_refused_where_it_would_take_mi
 
     clip = make_clip(tmp_path / "in.mp4", frames=4)
     report = run(clip, [square_region(style)], tmp_path / "tiny.mp4", engine=tiny_gatys,
-                 options=StyleOptions(steps=2, max_size=64, device="cpu"))
+                 options=GatysOptions(steps=2, max_size=64, device="cpu"))
     assert report["frames"] == 4 and report["engine"] == "gatys" and report["outside_changed_pixels"] == 0
     with pytest.raises(VirtArtError, match="only on a CUDA GPU"):
         stylize_video(clip, [square_region(style)], tmp_path / "out.mp4", engine="gatys",

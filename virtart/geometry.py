@@ -36,6 +36,12 @@ class Box(NamedTuple):
         return cls(int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
 
     @classmethod
+    def between(cls, first: tuple[float, float], second: tuple[float, float]) -> Box:
+        """The box with two clicked pixels ``(x, y)`` as opposite corners, both inside it."""
+        (ax, ay), (bx, by) = first, second
+        return cls(min(ax, bx), min(ay, by), max(ax, bx) + 1, max(ay, by) + 1)
+
+    @classmethod
     def whole(cls, shape: tuple[int, ...]) -> Box:
         """The box of a whole ``(H, W, ...)`` array."""
         return cls(0, 0, int(shape[1]), int(shape[0]))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -48,14 +48,14 @@ def stylize(
     photo: Photo | ImageSource | StylizeRequest,
     regions: Sequence[RegionRequest | Region] = (),
     *,
-    engine: str | Engine = "auto",
+    engine: str | Engine = AUTO,
     options: StyleOptions | None = None,
 ) -> Iterator[Preview]:
     """Yield previews, then a final :class:`Preview` whose ``result`` is the full-size result.
 
     ``engine``: a registry name, "auto" (the default for the device) or an engine object
-    (tests inject small ones). Inputs are checked before any work starts; closing the
-    generator stops the engine.
+    (tests inject small ones; checked as its registry entry, options type and limits, when it
+    has one). Inputs are checked before any work starts; closing the generator stops the engine.
     """
     if isinstance(photo, StylizeRequest):
         return run(photo, engine if not isinstance(engine, str) else None)
@@ -145,7 +145,6 @@ class PreviewView:
 def build_report(runner: Engine, request: StylizeRequest, final: Preview,
                  first_losses: dict[int, dict[str, float]], seconds: float, outside_changed: int) -> dict:
     """The run's report as plain JSON-ready data."""
-    options = request.options
     return {
         "engine": runner.name,
         "perceptual_net": final.info.get("perceptual_net"),
@@ -169,9 +168,6 @@ def build_report(runner: Engine, request: StylizeRequest, final: Preview,
             }
             for index, region in enumerate(request.regions)
         ],
-        "options": {
-            "steps": options.steps, "init": options.init, "max_size": options.max_size, "optimizer": options.optimizer,
-            "style_weight": options.style_weight, "content_weight": options.content_weight,
-        },
+        "options": asdict(request.options),  # the engine's own options, as its registry entry declares them
         "outside_changed_pixels": outside_changed,
     }

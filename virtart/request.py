@@ -4,7 +4,8 @@ The CLI (arguments or ``--request FILE.json``), the page (the session), the API 
 video and batch paths each turn what they were given into a :class:`StylizeRequest`, with
 :meth:`StylizeRequest.create` (Python values) or :func:`request_from_json` (the JSON form);
 the rules live only here (one clear :class:`~virtart.errors.VirtArtError` for the first one
-broken). Engines then only assert invariants.
+broken). Engines then only assert invariants. Options are read and checked by the engine's registry entry
+(:func:`~virtart.engines.registry.parse_options`).
 
 The JSON form (``version`` 1)::
 
@@ -29,7 +30,6 @@ from __future__ import annotations
 
 import base64
 import json
-import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -39,16 +39,16 @@ from typing import Any
 import numpy as np
 
 from virtart import masks as mask_ops
-from virtart.engines.base import MAX_WORKING_SIZE, Region, StyleOptions
+from virtart.engines.base import Region, StyleOptions
 from virtart.engines.composite import DEFAULT_FEATHER
-from virtart.engines.registry import AUTO, engine_spec, resolve_device
+from virtart.engines.options import check_options, finite_number
+from virtart.engines.registry import AUTO, engine_spec, parse_options, resolve_device
 from virtart.errors import VirtArtError
 from virtart.imageio import ImageSource, Photo, encode_png, load_image, load_mask, load_photo, mask_to_uint8
 from virtart.segmentation.prompts import Prompt
 from virtart.styles import BY_ID, load_style
 
 JSON_VERSION = 1
-MAX_STEPS = 10_000
 MAX_REGIONS = 8
 MIN_PHOTO_SIDE = 8
 MAX_FEATHER = 200
@@ -86,8 +86,9 @@ class StylizeRequest:
     ``photo``: the decoded photo. ``regions``: masks ``(H, W) float32`` at the photo's size
     (inverted where asked, never empty) with their styles loaded and each one's strength,
     feather and colour rule. ``engine``: a registry name ("auto" resolved for the device).
-    ``options``: with ``max_size`` resolved from the engine's default for the device and
-    ``device`` resolved ("cpu", "cuda", "cuda:N").
+    ``options``: of the engine's own options type (its registry entry's), with ``max_size``
+    resolved from the engine's default for the device and ``device`` resolved ("cpu",
+    "cuda", "cuda:N").
     """
 
     photo: Photo
@@ -101,26 +102,31 @@ class StylizeRequest:
                feather: float = DEFAULT_FEATHER, segmenter: str = "auto") -> StylizeRequest:
         """Parse and validate; raise :class:`VirtArtError` naming the first problem.
 
-        ``preserve_color`` and ``feather``: for the regions that name none. ``segmenter``: the
-        backend that cuts the regions given by a prompt."""
+        ``options``: the engine's options, or common or another engine's ones (the fields the
+        engine shares are kept, the rest take its defaults). ``preserve_color`` and ``feather``:
+        for the regions that name none. ``segmenter``: the backend that cuts the regions given
+        by a prompt."""
         options = options or StyleOptions()
         if not isinstance(photo, Photo):
             photo = load_photo(photo)
         device = resolve_device(options.device)
         spec = engine_spec(engine, device)
+        if type(options) is not spec.options:
+            options = spec.make_options(options)
         if options.max_size is None:
             options = replace(options, max_size=spec.default_max_size(device))
         options = replace(options, device=device)
         check_photo(photo)
         check_options(options)
-        defaults = {"preserve_color": parse_preserve_color(preserve_color), "feather": _number("feather", feather)}
+        defaults = {"preserve_color": parse_preserve_color(preserve_color), "feather": finite_number("feather", feather)}
         prepared = tuple(prepare_regions(photo, regions, defaults, segmenter))
         return cls(photo, prepared, spec.name, options)
 
     def to_json(self, photo: str | None = None) -> dict:
         """This request in the JSON form: masks and own paintings as PNG ``data:`` URLs, gallery
         paintings by id; ``photo``: the photo's path to record, if any.
-        ``request_from_json(request.to_json(), photo=request.photo)`` makes the same request."""
+        ``request_from_json(request.to_json(), photo=request.photo)`` makes the same request
+        (soft mask edges at 8 bits)."""
         data: dict = {"version": JSON_VERSION}
         if photo is not None:
             data["photo"] = str(photo)
@@ -179,7 +185,7 @@ def prepare_regions(photo: Photo, requests: Sequence[RegionRequest | Region], de
             colour = defaults["preserve_color"] if request.preserve_color is None else request.preserve_color
             feather = defaults["feather"] if request.feather is None else request.feather
             region = Region(mask=mask, style=style, strength=request.strength, style_name=style_name,
-                            feather=_number(f"region {index}: feather", feather),
+                            feather=finite_number(f"region {index}: feather", feather),
                             preserve_color=parse_preserve_color(colour))
         check_region(region, index)
         regions.append(region)
@@ -228,43 +234,6 @@ def check_region(region: Region, index: int) -> None:
         raise VirtArtError(f"region {index}: preserve colours must be off, 'luminance' or 'histogram'")
 
 
-def check_options(options: StyleOptions) -> None:
-    if options.steps != "auto":
-        if isinstance(options.steps, bool) or not isinstance(options.steps, int):
-            raise VirtArtError(f"steps must be 'auto' or a whole number, got {options.steps!r}")
-        if not 1 <= options.steps <= MAX_STEPS:
-            raise VirtArtError(f"steps must be between 1 and {MAX_STEPS}, got {options.steps}")
-    if not 1 <= options.auto_max_steps <= MAX_STEPS or options.auto_window < 1:
-        raise VirtArtError(f"the automatic stop needs a cap between 1 and {MAX_STEPS} and a window of at least 1 step")
-    if not 0 <= options.auto_tolerance < 1:  # NaN is refused too
-        raise VirtArtError(f"the automatic stop's tolerance must be a fraction in [0, 1), got {options.auto_tolerance}")
-    if options.init not in ("fast", "photo"):
-        raise VirtArtError(f"init must be 'fast' or 'photo', got {options.init!r}")
-    if options.max_size is not None and not 64 <= options.max_size <= MAX_WORKING_SIZE:
-        raise VirtArtError(f"max size must be between 64 and {MAX_WORKING_SIZE} px, got {options.max_size}")
-    for name in ("style_weight", "content_weight", "tv_weight", "learning_rate", "style_scale"):
-        if not 0 <= getattr(options, name) < float("inf"):  # NaN would paint one flat colour
-            raise VirtArtError(f"{name.replace('_', ' ')} must be a finite number >= 0, got {getattr(options, name)}")
-    if options.optimizer not in ("adam", "lbfgs"):
-        raise VirtArtError(f"optimizer must be 'adam' or 'lbfgs', got {options.optimizer!r}")
-    if options.precision not in ("auto", "fp32", "bf16"):
-        raise VirtArtError(f"precision must be auto, fp32 or bf16, got {options.precision!r}")
-    if options.preview_every < 1:
-        raise VirtArtError(f"preview every must be at least 1 step, got {options.preview_every}")
-
-
-def _number(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise VirtArtError(f"{name} must be a number, got {value!r}")
-    try:
-        finite = math.isfinite(value)
-    except OverflowError:  # an integer too large for a float
-        raise VirtArtError(f"{name} must be a finite number, got one with {len(str(value))} digits") from None
-    if not finite:
-        raise VirtArtError(f"{name} must be a finite number, got {value!r}")
-    return float(value)
-
-
 def parse_preserve_color(value) -> bool | str:
     """A checkbox (True), the CLI's/API's words, or off -> False, "luminance" or "histogram"."""
     if value in (True, "true", "True", "luminance"):
@@ -274,31 +243,6 @@ def parse_preserve_color(value) -> bool | str:
     if value in (False, None, "", "false", "False", "off"):
         return False
     raise VirtArtError(f"preserve colours must be off, 'luminance' or 'histogram', got {value!r}")
-
-
-def parse_steps(steps) -> int | str:
-    """"auto" (also empty) or a whole number of steps, from a form, JSON or the command line."""
-    if isinstance(steps, str):
-        text = steps.strip().lower()
-        if text in ("", "auto"):
-            return "auto"
-        try:
-            steps = float(text)
-        except ValueError:
-            raise VirtArtError(f"steps must be 'auto' or a number, got {steps!r}") from None
-    steps = _number("steps", steps)
-    if steps != int(steps):
-        raise VirtArtError(f"steps must be a whole number, got {steps}")
-    return int(steps)
-
-
-def parse_options(steps=StyleOptions.steps, max_size=None, **exact) -> StyleOptions:
-    """StyleOptions from loose form or JSON values: "auto" or a whole number of steps; numbers
-    must be finite (NaN, infinity and non-numbers are refused, not crashed on); 0 or empty
-    ``max_size`` means the engine's default. ``exact`` passes further :class:`StyleOptions`
-    fields as they are."""
-    size = _number("max size", max_size) if max_size else None
-    return StyleOptions(steps=parse_steps(steps), max_size=int(size) if size else None, **exact)
 
 
 def parse_region(text: str) -> RegionRequest:
@@ -429,8 +373,8 @@ def regions_from_json(items: Any, base_dir: str | os.PathLike | None = None, *, 
             prompt = prompt_from_json(item["prompt"], base_dir, masks=masks, what=f"{what} prompt")
         has_mask = item.get("mask") is not None
         mask = sources.mask(item["mask"], what) if has_mask else None
-        strength = _number(f"{what}: strength", item.get("strength", 1.0))
-        feather = _number(f"{what}: feather", item["feather"]) if item.get("feather") is not None else None
+        strength = finite_number(f"{what}: strength", item.get("strength", 1.0))
+        feather = finite_number(f"{what}: feather", item["feather"]) if item.get("feather") is not None else None
         colour = parse_preserve_color(item["preserve_color"]) if "preserve_color" in item else None
         style = sources.style(item.get("style", default_style), what)
         requests.append(RegionRequest(mask, style, strength, invert, prompt=prompt,
@@ -469,22 +413,12 @@ def request_from_json(data: Any, photo: Photo | ImageSource | None = None, base_
     if not isinstance(given, dict):
         raise VirtArtError('options must be a JSON object like {"steps": "auto", "max_size": 512}')
     option_values = {k: v for k, v in defaults.items() if k not in REQUEST_DEFAULTS}
-    options = options_from_json({**option_values, **given})
-    return StylizeRequest.create(photo, regions, str(data.get("engine", defaults.get("engine", AUTO))), options,
+    engine = str(data.get("engine", defaults.get("engine", AUTO)))
+    options = parse_options(engine, {**option_values, **given})
+    return StylizeRequest.create(photo, regions, engine, options,
                                  preserve_color=defaults.get("preserve_color", False),
                                  feather=defaults.get("feather", DEFAULT_FEATHER),
                                  segmenter=str(data.get("segmenter", defaults.get("segmenter", "auto"))))
-
-
-def options_from_json(values: Mapping) -> StyleOptions:
-    """The JSON form's ``options`` -> :class:`StyleOptions` (loose values checked as in
-    :func:`parse_options`; unknown names refused)."""
-    known = {f.name for f in fields(StyleOptions)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise VirtArtError(f"unknown option {unknown[0]!r}; options are {', '.join(sorted(known))}")
-    values = dict(values)
-    return parse_options(values.pop("steps", StyleOptions.steps), values.pop("max_size", None), **values)
 
 
 def load_request_file(path: str | os.PathLike, photo: Photo | ImageSource | None = None,

@@ -16,6 +16,7 @@ from typing import Literal, Protocol
 import numpy as np
 
 from virtart.engines.composite import DEFAULT_FEATHER, Layer
+from virtart.engines.options import option
 
 
 @dataclass
@@ -42,36 +43,34 @@ class Region:
     preserve_color: bool | str = False
 
 
+MAX_WORKING_SIZE = 4096
+MIN_WORKING_SIZE = 64
+
+
 @dataclass
 class StyleOptions:
-    """Settings shared by the engines; each engine ignores what does not apply to it.
+    """The options every engine takes; each registry entry's options type adds the engine's own
+    (:mod:`virtart.engines.registry`). Each field's spec (label, help, limits) is declared with
+    it (:func:`~virtart.engines.options.option`).
 
     ``max_size`` caps the long side of the regions' box at the working resolution (None: the
-    engine's default for the device, from :mod:`virtart.engines.registry`, when the request is
-    made). The Gatys losses are relative (scale-free), so ``style_weight`` is the
-    style-to-content balance. Feather and colour preservation belong to each :class:`Region`.
-
-    ``steps``: "auto" stops the optimisation when its objective has improved by less than
-    ``auto_tolerance`` (a fraction) over the last ``auto_window`` steps, or at ``auto_max_steps``;
-    a number means exactly that many steps. ``init``: the image the optimisation starts from,
-    "fast" (the fast engine's result, region-aware) or "photo" (Gatys et al.'s content start).
+    engine's default for the device, from the registry, when the request is made).
+    ``device``: "auto", "cpu", "cuda" or "cuda:N". ``precision``: bf16 autocast where it is
+    fast ("auto") or as asked. ``preview_every``: how often, in steps, an optimising engine
+    reads its losses. Feather and colour preservation belong to each :class:`Region`.
     """
 
-    steps: int | Literal["auto"] = "auto"
-    init: Literal["fast", "photo"] = "fast"
-    auto_tolerance: float = 0.07
-    auto_window: int = 10
-    auto_max_steps: int = 300
-    max_size: int | None = None
-    optimizer: Literal["adam", "lbfgs"] = "adam"
-    learning_rate: float = 0.02
-    style_weight: float = 10.0
-    content_weight: float = 1.0
-    tv_weight: float = 1e-1
-    style_scale: float = 1.0
-    device: str = "auto"
-    preview_every: int = 10
-    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    max_size: int | None = option(None, "Working size (px)", "long side of the working resolution in px", "int", minimum=MIN_WORKING_SIZE,
+                                  maximum=MAX_WORKING_SIZE, optional=True)
+    device: str = option("auto", "Device", "auto, cpu or cuda", "text")
+    precision: Literal["auto", "fp32", "bf16"] = option(
+        "auto", "Precision", "bf16 autocast (auto: bf16 on CUDA and on CPUs with AVX512-BF16, else fp32)", "choice",
+        choices=("auto", "fp32", "bf16"))
+    preview_every: int = option(10, "Losses every (steps)", "read the losses every N steps", "int", minimum=1)
+
+    def planned_steps(self) -> int:
+        """The most steps a run can take (one pass for an engine without steps)."""
+        return 1
 
 
 class Preview:
@@ -137,10 +136,3 @@ class Engine(Protocol):
     def run(self, image: np.ndarray, regions: list[Region], options: StyleOptions) -> Iterator[Preview]:
         ...
 
-
-MAX_WORKING_SIZE = 4096
-
-
-def planned_steps(options: StyleOptions) -> int:
-    """The most steps a run can take: the explicit count, or the automatic stop's cap."""
-    return options.auto_max_steps if options.steps == "auto" else int(options.steps)

@@ -24,9 +24,10 @@ import torch.nn.functional as F
 
 from virtart import masks as mask_ops
 from virtart.engines import losses
-from virtart.engines.base import MAX_WORKING_SIZE, Preview, Region, StyleOptions, planned_steps
+from virtart.engines.base import MAX_WORKING_SIZE, Preview, Region
 from virtart.engines.composite import Layer, composite
 from virtart.engines.memory import check_fits
+from virtart.engines.registry import GatysOptions
 from virtart.engines.stopping import StopRule
 from virtart.errors import CheckpointError, warn
 from virtart.geometry import Box, fit_long_side, resize_image
@@ -89,7 +90,7 @@ class Guide:
 class StageProblem:
     """The optimisation at one working size: an image parameter, its targets, its optimiser."""
 
-    def __init__(self, engine: GatysEngine, options: StyleOptions, image: torch.Tensor,
+    def __init__(self, engine: GatysEngine, options: GatysOptions, image: torch.Tensor,
                  content_target: torch.Tensor, guides: list[Guide]) -> None:
         self.engine, self.options, self.image = engine, options, image
         self.content_target, self.guides = content_target, guides
@@ -154,24 +155,24 @@ class GatysEngine:
         """Build with the best perceptual network the checkpoint registry can provide."""
         return cls(load_perceptual_network(prefer, device), device)
 
-    def _autocast(self, options: StyleOptions):
+    def _autocast(self, options: GatysOptions):
         use_bf16 = options.precision == "bf16" or (options.precision == "auto" and bf16_is_fast(self.device))
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=use_bf16)
 
-    def _features(self, image01: torch.Tensor, options: StyleOptions, taps: tuple[str, ...]) -> dict[str, torch.Tensor]:
+    def _features(self, image01: torch.Tensor, options: GatysOptions, taps: tuple[str, ...]) -> dict[str, torch.Tensor]:
         with self._autocast(options):
             x = normalize(image01)
             if self.device.type == "cuda":
                 x = x.contiguous(memory_format=torch.channels_last)
             return self.network.features(x, taps)
 
-    def _style_targets(self, region: Region, long_side: int, options: StyleOptions) -> dict[str, torch.Tensor]:
+    def _style_targets(self, region: Region, long_side: int, options: GatysOptions) -> dict[str, torch.Tensor]:
         style = _resize(region.style, max(32, min(MAX_WORKING_SIZE, int(long_side * options.style_scale))))
         with torch.no_grad():
             features = self._features(_to_tensor(style, self.device), options, STYLE_TAPS)
             return {name: losses.guided_gram(value) for name, value in features.items()}
 
-    def run(self, image: np.ndarray, regions: list[Region], options: StyleOptions) -> Iterator[Preview]:
+    def run(self, image: np.ndarray, regions: list[Region], options: GatysOptions) -> Iterator[Preview]:
         """Yield the starting image (step 0), a cheap progress event every step (layer drawn on
         demand; losses read every ``options.preview_every`` steps), then the final layer, whose
         ``info["stop"]`` says why and after how many steps the run stopped."""
@@ -180,7 +181,7 @@ class GatysEngine:
         sizes = stage_sizes(max(crop.size), None)
         for size in sizes:
             check_fits(size, crop.size, self.device, len(regions))
-        total = planned_steps(options)
+        total = options.planned_steps()
         budgets = stage_steps(total, len(sizes))
         info = {"perceptual_net": {"name": self.network.name, "source": self.network.source},
                 "device": str(self.device), "working_sizes": sizes}
@@ -240,7 +241,7 @@ class GatysEngine:
             return self.fast
 
     def _start_image(self, image: np.ndarray, regions: list[Region], content: np.ndarray,
-                     options: StyleOptions) -> tuple[np.ndarray, str]:
+                     options: GatysOptions) -> tuple[np.ndarray, str]:
         """The image the first stage starts from, at that stage's size (``content`` is the image
         there), and which start it is: the fast engine's result blended in through the regions'
         alphas (regions only) or the photo."""
@@ -255,7 +256,7 @@ class GatysEngine:
         start = composite(content, Box.whole(content.shape), layers, size, [region.alpha for region in small], small)
         return start, "fast"
 
-    def _stage(self, regions: list[Region], photo_crop: np.ndarray, size: int, options: StyleOptions,
+    def _stage(self, regions: list[Region], photo_crop: np.ndarray, size: int, options: GatysOptions,
                start: np.ndarray | torch.Tensor) -> StageProblem:
         """Targets and the image to optimise for one stage at ``size`` px (long side of the crop).
 

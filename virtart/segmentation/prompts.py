@@ -59,6 +59,18 @@ class Prompt:
     def is_empty(self) -> bool:
         return not self.points and self.box is None and not self.strokes
 
+    def with_click(self, x: float, y: float, label: int = 1) -> Prompt:
+        """This prompt and one more click (a page's click event, in the photo's pixels)."""
+        return replace(self, points=(*self.points, (float(x), float(y), int(label))))
+
+    def with_box(self, first: tuple[float, float], second: tuple[float, float]) -> Prompt:
+        """This prompt with the box spanned by two clicked corners (the page's box tool)."""
+        return replace(self, box=Box.between(first, second))
+
+    def with_stroke(self, stroke: Stroke) -> Prompt:
+        """This prompt and one more brush stroke."""
+        return replace(self, strokes=(*self.strokes, stroke))
+
     def check(self, size: tuple[int, int]) -> None:
         """Raise :class:`VirtArtError` unless the prompt fits a ``(width, height)`` photo."""
         check_prompts(size, list(self.points), self.box, self.strokes)

@@ -80,7 +80,7 @@ def detect_api(image: str, classes: str = "", min_score: float = 0.25) -> tuple[
 
 def stylize_request(photo: Photo, regions: str = "", masks: list[str] | None = None,
                     style_images: list[str] | None = None, mask: str | None = None, style: str = DEFAULT_STYLE,
-                    strength: float = 1.0, invert: bool = False, engine: str = AUTO, steps="auto",
+                    strength: float = 1.0, invert: bool = False, engine: str = AUTO, steps: str | float = "",
                     max_size: float = 0, preserve_color: bool = False, feather: float = DEFAULT_FEATHER,
                     request: str = "") -> StylizeRequest:
     """The checked request of one ``/stylize`` call: ``request`` (the JSON form), else a
@@ -90,7 +90,13 @@ def stylize_request(photo: Photo, regions: str = "", masks: list[str] | None = N
                 "feather": feather, "style": style or (0 if style_images else DEFAULT_STYLE), "preview_every": 1}
     uploads = {"masks": masks or [], "style_images": style_images or []}
     if str(request or "").strip():
-        return request_from_json(request, photo, **uploads, defaults=defaults)
+        try:
+            data = json.loads(request) if isinstance(request, str) else request
+        except json.JSONDecodeError:
+            data = request  # request_from_json says what is wrong with it
+        if isinstance(data, dict) and isinstance(data.get("options"), dict) and "device" in data["options"]:
+            raise VirtArtError("options.device is the server's to choose; leave it out of the request")
+        return request_from_json(data, photo, **uploads, defaults=defaults)
     if str(regions or "").strip():
         return request_from_json({"regions": regions_json(regions)}, photo, **uploads, defaults=defaults)
     if not mask:
@@ -111,14 +117,14 @@ def regions_json(text: str):
 @user_facing
 def stylize_api(image: str, regions: str = "", masks: list[str] | None = None, style_images: list[str] | None = None,
                 mask: str | None = None, style: str = DEFAULT_STYLE, strength: float = 1.0, invert: bool = False,
-                engine: str = AUTO, steps: str | float = "auto", max_size: float = 0, preserve_color: bool = False,
+                engine: str = AUTO, steps: str | float = "", max_size: float = 0, preserve_color: bool = False,
                 feather: float = DEFAULT_FEATHER, seed: float = 0,
                 request: str = "") -> Iterator[tuple[np.ndarray, str | None, dict]]:
     """Stream ``(preview, None, progress)`` while the engine works, then
     ``(final image at the photo's full size, PNG file, report)``. ``request``: the JSON form of
     :mod:`virtart.request` (regions with prompts or masks, engine, options); masks and paintings
-    it names by index are the uploaded ``masks`` and ``style_images``. ``engine`` "auto" and
-    ``max_size`` 0 take the registry's defaults for the server's device.
+    it names by index are the uploaded ``masks`` and ``style_images``. ``engine`` "auto",
+    ``steps`` "" and ``max_size`` 0 take the engine's registry defaults for the server's device.
 
     ``seed`` is accepted and ignored, so that existing clients' calls still work: no engine
     draws a random number (the Gatys optimisation starts from the photo), so there is nothing

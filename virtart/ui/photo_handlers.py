@@ -169,14 +169,14 @@ def click_photo(session: Session, mode: str, evt: gr.SelectData) -> tuple[Sessio
             session.corner = (x, y)
             return session, editor_image(session), "First corner set: click the opposite corner of the box."
         (cx, cy), session.corner = session.corner, None
-        box = (min(cx, x), min(cy, y), max(cx, x) + 1, max(cy, y) + 1)  # the clicked pixels are inside
-        if min(box[2] - box[0], box[3] - box[1]) < MIN_BOX_SIDE:
+        selection = current.with_box((cx, cy), (x, y))
+        if min(selection.box.width, selection.box.height) < MIN_BOX_SIDE:
             raise VirtArtError(f"the box is too thin (under {MIN_BOX_SIDE} px): click two opposite corners")
-        change_selection(session, replace(current, box=box), refine=False)
+        change_selection(session, selection, refine=False)
         return _view(session, started)
     session.corner = None
     label = 0 if mode == EXCLUDE else 1
-    change_selection(session, replace(current, points=(*current.points, (x, y, label))))
+    change_selection(session, current.with_click(x, y, label))
     return _view(session, started)
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from virtart import masks as mask_ops
-from virtart.engines.base import Preview, planned_steps
+from virtart.engines.base import Preview
 from virtart.engines.registry import gpu_seconds
 from virtart.geometry import resize_image, shrink_to
 from virtart.imageio import Photo, save_png
@@ -58,7 +58,7 @@ def shrink(photo: Photo, requests: list[RegionRequest], long_side: int | None) -
 
 
 def _gpu_seconds(request: StylizeRequest) -> int:
-    return gpu_seconds(request.engine, planned_steps(request.options), request.options.max_size)
+    return gpu_seconds(request.engine, request.options.planned_steps(), request.options.max_size)
 
 
 @on_gpu(duration=_gpu_seconds)

@@ -11,8 +11,9 @@ import gradio as gr
 import numpy as np
 
 from virtart.engines.base import Preview
+from virtart.engines.registry import parse_options
 from virtart.errors import VirtArtError
-from virtart.request import RegionRequest, StylizeRequest, parse_options
+from virtart.request import RegionRequest, StylizeRequest
 from virtart.ui import render
 from virtart.ui.limits import DISPLAY_MAX_SIDE
 from virtart.ui.messages import user_facing
@@ -68,7 +69,7 @@ def _stylize(session: Session, engine: str, auto_steps: bool, steps: float, max_
              feather: float, output_size: str):
     requests = region_requests(session)
     # Every step is reported; the Throttle below decides which ones the page draws.
-    options = parse_options("auto" if auto_steps else steps, max_size, preview_every=1)
+    options = parse_options(engine, {"steps": "auto" if auto_steps else steps, "max_size": max_size, "preview_every": 1})
     photo, requests = shrink(session.photo, requests, OUTPUT_SIZES.get(output_size))
     request = StylizeRequest.create(photo, requests, engine, options, preserve_color=preserve_color, feather=feather)
     history: list[tuple[int, dict]] = []
@@ -85,7 +86,7 @@ def _stylize(session: Session, engine: str, auto_steps: bool, steps: float, max_
                 continue
             previews += 1
             shown, _ = render.fit_display(preview.image, DISPLAY_MAX_SIDE)
-            yield session, shown, _progress(preview, options.steps == "auto"), gr.skip(), gr.skip(), gr.skip()
+            yield session, shown, _progress(preview, getattr(options, "steps", None) == "auto"), gr.skip(), gr.skip(), gr.skip()
             continue
         result = preview.result
         report = result.report

@@ -42,7 +42,15 @@ from virtart import pipeline
 from virtart.engines import composite
 from virtart.engines.base import Engine, Region, StyleOptions
 from virtart.engines.composite import DEFAULT_FEATHER
-from virtart.engines.registry import AUTO, ENGINES, engine_spec, resolve_device, shared_engine
+from virtart.engines.registry import (
+    AUTO,
+    ENGINES,
+    EngineSpec,
+    default_video_engine,
+    engine_spec,
+    resolve_device,
+    shared_engine,
+)
 from virtart.errors import VirtArtError
 from virtart.geometry import Box
 from virtart.imageio import Photo, encode_png, mask_to_uint8
@@ -188,17 +196,22 @@ class VideoRequest:
         return cls(keyframe, clip, video, inverted, labels)
 
 
+def optimises(spec: EngineSpec) -> bool:
+    """Whether an engine optimises (it has steps, so a frame costs seconds)."""
+    return spec.default_steps is not None
+
+
 def video_engine(name: str, device: str = "auto") -> str:
     """The engine a video gets for ``name``: "auto" is the device's default unless that one
     optimises (seconds per frame), then the first one-pass engine of the registry."""
-    if name == AUTO and engine_spec(AUTO, resolve_device(device)).optimises:
-        return next(spec.name for spec in ENGINES.values() if not spec.optimises)
+    if name == AUTO and optimises(engine_spec(AUTO, resolve_device(device))):
+        return default_video_engine()
     return name
 
 
 def check_engine(request: VideoRequest) -> None:
     """An engine that optimises paints video only on a GPU, and only short clips."""
-    if not engine_spec(request.keyframe.engine).optimises:
+    if not optimises(engine_spec(request.keyframe.engine)):
         return
     if not request.keyframe.options.device.startswith("cuda"):
         raise VirtArtError(f"the {engine_spec(request.keyframe.engine).label} engine paints video only on a CUDA GPU "
