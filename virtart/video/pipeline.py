@@ -203,7 +203,7 @@ def optimises(spec: EngineSpec) -> bool:
 
 def video_engine(name: str, device: str = "auto") -> str:
     """The engine a video gets for ``name``: "auto" is the device's default unless that one
-    optimises (seconds per frame), then the first one-pass engine of the registry."""
+    optimises (seconds per frame), then the registry's video default."""
     if name == AUTO and optimises(engine_spec(AUTO, resolve_device(device))):
         return default_video_engine()
     return name
