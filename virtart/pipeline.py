@@ -54,8 +54,8 @@ def stylize(
     """Yield previews, then a final :class:`Preview` whose ``result`` is the full-size result.
 
     ``engine``: a registry name, "auto" (the default for the device) or an engine object
-    (tests inject small ones). Inputs are checked before any work starts; closing the
-    generator stops the engine.
+    (tests inject small ones; checked as its registry entry, options type and limits, when it
+    has one). Inputs are checked before any work starts; closing the generator stops the engine.
     """
     if isinstance(photo, StylizeRequest):
         return run(photo, engine if not isinstance(engine, str) else None)

@@ -100,13 +100,16 @@ class AlbumWorker:
         return found
 
     def _clip(self, path: str, output: str) -> list[dict]:
+        from virtart.engines.base import StyleOptions
         from virtart.video.pipeline import VideoOptions, open_video, stylize_video
 
-        options = VideoOptions(device=self.device, engine=self.engine.name)
-        info, keyframe = open_video(path, options)
+        video = VideoOptions()
+        info, keyframe = open_video(path, video)
         requests, found, labels = self.recipe.clip_regions(keyframe, path, self.detect)
         target = self.out_dir / output
         target.parent.mkdir(parents=True, exist_ok=True)
-        for _ in stylize_video(path, requests, target, options=options, opened=(info, keyframe), labels=labels):
+        run = stylize_video(path, requests, target, engine=self.engine, options=StyleOptions(device=self.device),
+                            video=video, opened=(info, keyframe), labels=labels)
+        for _ in run:
             pass
         return found

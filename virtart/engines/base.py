@@ -67,10 +67,10 @@ class StyleOptions:
     it (:func:`~virtart.engines.options.option`).
 
     ``max_size`` caps the long side of the regions' box at the working resolution (None: the
-    engine's default for the device, from the registry, when the request is made). ``device``: "auto", "cpu", "cuda" or
-    "cuda:N". ``precision``: bf16 autocast where it is fast ("auto") or as asked.
-    ``preview_every``: how often, in steps, an optimising engine reads its losses.
-    Feather and colour preservation belong to each :class:`Region`.
+    engine's default for the device, from the registry, when the request is made).
+    ``device``: "auto", "cpu", "cuda" or "cuda:N". ``precision``: bf16 autocast where it is
+    fast ("auto") or as asked. ``preview_every``: how often, in steps, an optimising engine
+    reads its losses. Feather and colour preservation belong to each :class:`Region`.
     """
 
     max_size: int | None = option(None, "Working size (px)", "long side of the working resolution in px", "int", minimum=MIN_WORKING_SIZE,

@@ -159,6 +159,12 @@ def default_engine(device: str) -> str:
     return "gatys" if device.startswith("cuda") else "fast"
 
 
+def default_video_engine() -> str:
+    """The engine a clip gets when it names none: the one-pass network (the optimiser takes
+    seconds per frame even on a GPU)."""
+    return "fast"
+
+
 def engine_choices() -> list[tuple[str, str]]:
     """``(label, name)`` of every engine, for the page's engine control."""
     return [(spec.label, spec.name) for spec in ENGINES.values()]

@@ -42,7 +42,14 @@ from virtart import pipeline
 from virtart.engines import composite
 from virtart.engines.base import Engine, Region, StyleOptions
 from virtart.engines.composite import DEFAULT_FEATHER
-from virtart.engines.registry import AUTO, ENGINES, engine_spec, resolve_device, shared_engine
+from virtart.engines.registry import (
+    AUTO,
+    ENGINES,
+    default_video_engine,
+    engine_spec,
+    resolve_device,
+    shared_engine,
+)
 from virtart.errors import VirtArtError
 from virtart.geometry import Box
 from virtart.imageio import Photo, encode_png, mask_to_uint8
@@ -190,9 +197,9 @@ class VideoRequest:
 
 def video_engine(name: str, device: str = "auto") -> str:
     """The engine a video gets for ``name``: "auto" is the device's default unless that one
-    optimises (seconds per frame), then the first one-pass engine of the registry."""
+    optimises (seconds per frame), then the registry's video default."""
     if name == AUTO and engine_spec(AUTO, resolve_device(device)).optimises:
-        return next(spec.name for spec in ENGINES.values() if not spec.optimises)
+        return default_video_engine()
     return name
 
 
