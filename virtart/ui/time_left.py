@@ -1,0 +1,94 @@
+"""How long a running stylization has left, from the measured step time and the stopping rule.
+
+With a fixed number of steps the steps left are known. With ``steps="auto"`` the run stops
+(:class:`~virtart.engines.stopping.StopRule`) once the objective has improved by less than
+``auto_tolerance`` over the last ``auto_window`` steps, or at ``auto_max_steps``. The
+per-step relative improvement of an optimisation like this one falls off roughly
+exponentially, so :class:`TimeLeft` fits ``log(improvement) = a + b * step`` to the recent
+steps, extends it forward, and takes the first step at which the window's summed improvement
+drops under the tolerance. The objective is rebuilt from each region's reported losses with
+the options' weights (the total-variation term, which the engine reports no value for, is
+left out). Step time: the mean over the steps measured so far, the start excluded.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from virtart.engines.base import Preview, StyleOptions, planned_steps
+
+FIT_STEPS = 30  # the most recent steps the improvement curve is fitted on
+MIN_FIT = 3  # steps of improvement needed before the automatic stop is forecast
+FLOOR = 1e-6  # an improvement at or below zero (noise) counts as this, to keep the log defined
+
+
+class TimeLeft:
+    """Feed each :class:`Preview` to :meth:`update`; it returns the seconds left, or None
+    while there is not yet enough to tell."""
+
+    def __init__(self, options: StyleOptions) -> None:
+        self.options = options
+        self.auto = options.steps == "auto"
+        self.cap = planned_steps(options)
+        self.first: tuple[int, float] | None = None  # (step, elapsed) of the first optimisation step
+        self.objective: dict[int, float] = {}
+        self.last_steps: int | None = None  # the forecast total steps
+
+    def objective_of(self, losses: dict[int, dict[str, float]]) -> float:
+        return sum(self.options.style_weight * v.get("style", 0.0) + self.options.content_weight * v.get("content", 0.0)
+                   for v in losses.values())
+
+    def update(self, preview: Preview) -> float | None:
+        step = preview.step
+        if preview.final or step <= 0:
+            return None
+        if preview.losses:
+            self.objective[step] = self.objective_of(preview.losses)
+        if self.first is None:
+            self.first = (step, preview.elapsed)
+            return None
+        steps_timed = step - self.first[0]
+        if steps_timed <= 0:
+            return None
+        step_seconds = (preview.elapsed - self.first[1]) / steps_timed
+        total = self.forecast_steps(step) if self.auto else self.cap
+        if total is None:
+            return None
+        self.last_steps = total
+        return max(0, total - step) * step_seconds
+
+    def forecast_steps(self, step: int) -> int | None:
+        """The step the automatic stop is expected at (``step`` if it should already have)."""
+        window, tolerance = self.options.auto_window, self.options.auto_tolerance
+        steps = sorted(s for s in self.objective if s <= step)
+        gains = {s: (self.objective[p] - self.objective[s]) / abs(self.objective[p])
+                 for p, s in zip(steps, steps[1:], strict=False) if s == p + 1 and self.objective[p]}
+        recent = [s for s in gains if s > step - FIT_STEPS]
+        if len(recent) < MIN_FIT:
+            return None
+        xs = np.asarray(recent, np.float64)
+        ys = np.log(np.maximum([gains[s] for s in recent], FLOOR))
+        slope, intercept = np.polyfit(xs, ys, 1) if np.ptp(xs) > 0 else (0.0, float(ys.mean()))
+        if slope >= 0:  # not yet slowing down: the cap is the honest forecast
+            return self.cap
+
+        def gain(s: int) -> float:
+            return gains[s] if s in gains else math.exp(intercept + slope * s)
+
+        for end in range(max(step, window + 1), self.cap + 1):
+            if sum(gain(s) for s in range(end - window + 1, end + 1)) < tolerance:
+                return end
+        return self.cap
+
+
+def describe(seconds: float | None) -> str:
+    """``"about 40 s left"`` / ``"about 2 min left"``; "" when unknown."""
+    if seconds is None:
+        return ""
+    if seconds < 1.5:
+        return "almost done"
+    if seconds < 90:
+        return f"about {seconds:.0f} s left"
+    return f"about {seconds / 60:.0f} min left"
