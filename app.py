@@ -16,6 +16,7 @@ settings.apply_offline_defaults()
 import gradio as gr  # noqa: E402
 
 from virtart.engines import registry  # noqa: E402
+from virtart.engines.composite import DEFAULT_FEATHER  # noqa: E402
 from virtart.ui import (  # noqa: E402
     api,
     brush_handlers,
@@ -166,8 +167,9 @@ def _wire_api() -> None:
     with gr.Column(visible=False):
         image, points = gr.File(label="image", type="filepath"), gr.Textbox("", label="points")
         mask_out, info = gr.Image(label="mask", format="png", type="numpy"), gr.JSON(label="info")
-        box, strokes = gr.Textbox("", label="box"), gr.Textbox("", label="strokes")
-        gr.Button("segment").click(api.segment_api, [image, points, box, strokes], [mask_out, info], api_name="segment",
+        box, strokes, prompt = gr.Textbox("", label="box"), gr.Textbox("", label="strokes"), gr.Textbox("", label="prompt")
+        gr.Button("segment").click(api.segment_api, [image, points, box, strokes, prompt], [mask_out, info],
+                                   api_name="segment",
                                    **_segment())
         classes, min_score = gr.Textbox("", label="classes"), gr.Number(0.25, label="min_score")
         objects, masks_out = gr.JSON(label="objects"), gr.Gallery(label="masks", format="png")
@@ -177,9 +179,9 @@ def _wire_api() -> None:
                   gr.File(label="style_images", file_count="multiple", type="filepath"),
                   gr.File(label="mask", type="filepath"), gr.Textbox("starry_night", label="style"),
                   gr.Number(1.0, label="strength"), gr.Checkbox(False, label="invert"),
-                  gr.Textbox("auto", label="engine"), gr.Textbox("auto", label="steps"), gr.Number(0, label="max_size"),
-                  gr.Checkbox(False, label="preserve_color"), gr.Number(4.0, label="feather"),
-                  gr.Number(0, label="seed")]
+                  gr.Textbox("auto", label="engine"), gr.Textbox("", label="steps"), gr.Number(0, label="max_size"),
+                  gr.Checkbox(False, label="preserve_color"), gr.Number(DEFAULT_FEATHER, label="feather"),
+                  gr.Number(0, label="seed"), gr.Textbox("", label="request")]
         outputs = [gr.Image(label="image", format="png", type="numpy"), gr.File(label="png"), gr.JSON(label="progress")]
         gr.Button("stylize").click(api.stylize_api, inputs, outputs, api_name="stylize", **_heavy())
         catalogue = gr.JSON(label="catalogue")

@@ -23,8 +23,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from virtart.engines.base import Region, StyleOptions  # noqa: E402
+from virtart.engines.base import Region  # noqa: E402
 from virtart.engines.gatys import GatysEngine  # noqa: E402
+from virtart.engines.registry import GatysOptions  # noqa: E402
 from virtart.models.vgg import CONTENT_TAP, STYLE_TAPS, normalize  # noqa: E402
 from virtart.styles import load_style  # noqa: E402
 
@@ -43,7 +44,7 @@ def sample(size: int) -> tuple[np.ndarray, np.ndarray]:
 def ms_per_step(engine: GatysEngine, size: int, steps: int, precision: str) -> dict:
     photo, style = sample(size)
     mask = np.ones(photo.shape[:2], np.float32)
-    options = StyleOptions(steps=steps + 2, max_size=size, preview_every=1, precision=precision)
+    options = GatysOptions(steps=steps + 2, max_size=size, preview_every=1, precision=precision)
     stamps = []
     for preview in engine.run(photo, [Region(mask, style)], options):
         if engine.device.type == "cuda":

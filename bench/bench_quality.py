@@ -39,7 +39,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from virtart.engines import gatys  # noqa: E402
-from virtart.engines.base import StyleOptions  # noqa: E402
+from virtart.engines.registry import GatysOptions  # noqa: E402
 from virtart.evaluation.quality import QualityEvaluator, within_fraction  # noqa: E402
 from virtart.pipeline import RegionRequest, stylize  # noqa: E402
 from virtart.styles import load_style  # noqa: E402
@@ -50,8 +50,8 @@ PAINTINGS = ("starry_night", "the_scream", "great_wave")
 REGIONS = {"astronaut": (0.42, 0.55, 0.30, 0.45), "chelsea": (0.55, 0.55, 0.35, 0.42),
            "coffee": (0.50, 0.45, 0.32, 0.36)}
 
-REFERENCE = StyleOptions(steps=150, init="photo", optimizer="adam")
-NEW_DEFAULT = StyleOptions()
+REFERENCE = GatysOptions(steps=150, init="photo", optimizer="adam")
+NEW_DEFAULT = GatysOptions()
 VARIANTS = {
     "photo-auto": replace(NEW_DEFAULT, init="photo"),
     "fast-150": replace(NEW_DEFAULT, steps=150),
@@ -102,7 +102,7 @@ def select(cases: list[dict], spec: str) -> list[int]:
     return list(range(min(int(spec), len(cases))))
 
 
-def run_once(case: dict, options: StyleOptions, evaluator: QualityEvaluator, variant: str) -> dict:
+def run_once(case: dict, options: GatysOptions, evaluator: QualityEvaluator, variant: str) -> dict:
     painting, _ = load_style(case["painting"])
     photo, mask = case["photo"], case["mask"]
     coarsest, threads = gatys.COARSEST_STAGE, torch.get_num_threads()

@@ -42,6 +42,7 @@ from bench_gatys import TutorialLoss, image_tensor, tutorial_recipe  # noqa: E40
 from bench.harness.tiny_models import random_vgg19  # noqa: E402
 from virtart.engines.base import Region, StyleOptions  # noqa: E402
 from virtart.engines.gatys import GatysEngine  # noqa: E402
+from virtart.engines.registry import GatysOptions  # noqa: E402
 
 MODES = {
     "gpu": {"device": "cuda", "gatys_sizes": [512, 1024], "steps": 300, "snapshot_every": 25, "warmup_steps": 10,
@@ -91,7 +92,7 @@ def run_ours(engine: GatysEngine, photo, style, steps: int, precision: str = "au
              preview_every: int | None = None) -> tuple[float, list[tuple[float, np.ndarray]]]:
     """Seconds for ``steps`` steps over the whole photo, and ``(seconds, image)`` per preview."""
     mask = np.ones(photo.shape[:2], np.float32)
-    options = StyleOptions(steps=steps, max_size=photo.shape[0], preview_every=preview_every or steps,
+    options = GatysOptions(steps=steps, max_size=photo.shape[0], preview_every=preview_every or steps,
                            precision=precision)
     snapshots = []
     sync(str(engine.device))

@@ -6,6 +6,7 @@ checkpoint-free offline backend; stylizations run the real engines at tiny sizes
 
 from __future__ import annotations
 
+import json
 import threading
 import warnings
 from pathlib import Path
@@ -15,10 +16,9 @@ import numpy as np
 import pytest
 
 from virtart.engines import registry
-from virtart.engines.registry import engine_spec, gpu_seconds
+from virtart.engines.registry import engine_spec, gpu_seconds, parse_options
 from virtart.errors import VirtArtError, warn
-from virtart.imageio import save_png
-from virtart.request import parse_options
+from virtart.imageio import Photo, save_png
 from virtart.ui import api, gpu, messages, page, photo_handlers, region_handlers, runner, stylize_handlers
 from virtart.ui.state import Session, new_session
 
@@ -222,32 +222,34 @@ def test_unknown_engine_and_bad_steps_are_user_errors():
     with pytest.raises(VirtArtError, match="unknown engine"):
         engine_spec("turbo")
     with pytest.raises(VirtArtError, match="steps"):
-        parse_options(float("nan"), 512, False, 4)
-    assert parse_options(50, 512, True, 4).preserve_color == "luminance"
-    assert parse_options("auto", 512, False, 4).steps == parse_options("", 512, False, 4).steps == "auto"
-    assert parse_options("40", 512, False, 4).steps == 40
+        parse_options("gatys", {"steps": float("nan"), "max_size": 512})
+    assert parse_options("gatys", {"steps": "auto"}).steps == parse_options("gatys", {"steps": ""}).steps == "auto"
+    assert parse_options("Quality (Gatys)", {"steps": "40"}).steps == 40
     for bad in ("many", "nan", float("inf"), True):
         with pytest.raises(VirtArtError, match="steps"):
-            parse_options(bad, 512, False, 4)
+            parse_options("gatys", {"steps": bad})
 
 
-def test_api_parsers(astronaut: np.ndarray, tmp_path: Path, styles_dir):
-    assert api.parse_points("[[1, 2, 0], [3.5, 4]]") == [(1.0, 2.0, 0), (3.5, 4.0, 1)]
-    for bad in ("", "[]", "[[1]]", "{", '[["a", 2]]'):
-        with pytest.raises(VirtArtError):
-            api.parse_points(bad)
-    mask_path = str(save_png(tmp_path / "mask.png", np.full((512, 512, 3), 255, np.uint8)))
-    requests = api.parse_regions('[{"mask": 0, "style": "udnie", "strength": 0.5, "invert": true}]',
-                                 [mask_path], [], None, "", 1.0, False)
-    assert requests[0].style == "udnie" and requests[0].strength == 0.5 and requests[0].invert
-    single = api.parse_regions("", [], [mask_path], mask_path, "0", 1.0, False)
-    assert isinstance(single[0].style, np.ndarray)
-    with pytest.raises(VirtArtError, match="mask index 3"):
-        api.parse_regions('[{"mask": 3, "style": "udnie"}]', [mask_path], [], None, "", 1, False)
-    with pytest.raises(VirtArtError, match="not a gallery id"):
-        api.parse_regions('[{"mask": 0, "style": "nope"}]', [mask_path], [], None, "", 1, False)
-    with pytest.raises(VirtArtError, match="no region"):
-        api.parse_regions("", [], [], None, "udnie", 1, False)
+def test_api_requests_take_the_one_json_form(astronaut: np.ndarray, tmp_path: Path, styles_dir):
+    photo = Photo(astronaut, None, "astronaut")
+    half = np.zeros((512, 512, 3), np.uint8)
+    half[:, :256] = 255
+    mask_path = str(save_png(tmp_path / "mask.png", half))
+    request = api.stylize_request(photo, '[{"mask": 0, "style": "udnie", "strength": 0.5, "invert": true}]',
+                                  [mask_path], [], engine="fast")
+    region = request.regions[0]
+    assert region.style_name == "udnie" and region.strength == 0.5 and region.mask[0, 300] == 1 > region.mask[0, 10]
+    single = api.stylize_request(photo, "", [], [mask_path], mask_path, "0", engine="fast")  # the first upload
+    assert single.regions[0].style_name == "custom"
+    whole = api.stylize_request(photo, masks=[mask_path], request=json.dumps(
+        {"version": 1, "engine": "fast", "regions": [{"mask": 0, "style": "udnie", "feather": 1}]}))
+    assert whole.engine == "fast" and whole.regions[0].feather == 1.0
+    for regions, message in (('[{"mask": 3, "style": "udnie"}]', "mask index 3"),
+                             ('[{"mask": 0, "style": "nope"}]', "not a gallery id"),
+                             ('[{"mask": "/etc/hosts", "style": "udnie"}]', "read only from a request file"),
+                             ("{", "not valid JSON"), ("", "no region")):
+        with pytest.raises(VirtArtError, match=message):
+            api.stylize_request(photo, regions, [mask_path], [], engine="fast")
 
 
 def test_segment_api_returns_a_mask_at_the_photo_size(photo_file: Path):
@@ -255,6 +257,8 @@ def test_segment_api_returns_a_mask_at_the_photo_size(photo_file: Path):
     mask, info = api.segment_api(str(photo_file), "[[300, 150, 1]]")
     assert mask.shape == (512, 512) and mask.dtype == np.uint8 and mask[150, 300] == 255
     assert info["backend"] and 0 < info["area_fraction"] < 1
+    same, _ = api.segment_api(str(photo_file), prompt='{"points": [[300, 150, 1]]}')  # the prompt's JSON form
+    assert np.array_equal(same, mask)
     with pytest.raises(gr.Error, match="outside"):
         api.segment_api(str(photo_file), "[[900, 150, 1]]")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import cv2
 import numpy as np
 import pytest
@@ -40,8 +42,10 @@ def disc() -> np.ndarray:
     return (((x - 200) ** 2 + (y - 130) ** 2) < 80**2).astype(np.float32)
 
 
-def run_final(engine, photo, regions, **options):
-    previews = list(engine.run(photo, regions, StyleOptions(max_size=None, **options)))
+def run_final(engine, photo, regions, **region_settings):
+    """The engine's previews for ``regions``, each given ``region_settings`` (feather, preserve_color)."""
+    regions = [dataclasses.replace(region, **region_settings) for region in regions]
+    previews = list(engine.run(photo, regions, StyleOptions(max_size=None)))
     assert previews[-1].final and all(not p.final for p in previews[:-1])
     return previews
 

@@ -9,7 +9,8 @@ import time
 import numpy as np
 import pytest
 
-from virtart.engines.base import Region, StyleOptions
+from virtart.engines.base import Region
+from virtart.engines.registry import GatysOptions
 from virtart.pipeline import stylize
 
 
@@ -32,8 +33,9 @@ def left_half(photo: np.ndarray) -> np.ndarray:
 
 
 def test_outside_pixels_are_untouched_and_the_result_is_full_size(tiny_gatys, photo, painting):
-    options = StyleOptions(steps=6, max_size=64, preview_every=2, feather=2, init="photo")
-    previews = list(stylize(photo, [Region(left_half(photo), painting)], engine=tiny_gatys, options=options))
+    options = GatysOptions(steps=6, max_size=64, preview_every=2, init="photo")
+    previews = list(stylize(photo, [Region(left_half(photo), painting, feather=2)], engine=tiny_gatys,
+                            options=options))
     final = previews[-1]
     assert final.final and not previews[0].final
     assert final.image.shape == photo.shape and final.image.dtype == np.uint8
@@ -43,14 +45,15 @@ def test_outside_pixels_are_untouched_and_the_result_is_full_size(tiny_gatys, ph
 
 
 def test_same_inputs_same_result(tiny_gatys, photo, painting):
-    options = StyleOptions(steps=3, max_size=64, preview_every=3, feather=2, init="photo")
-    runs = [list(stylize(photo, [Region(left_half(photo), painting)], engine=tiny_gatys, options=options))[-1]
+    options = GatysOptions(steps=3, max_size=64, preview_every=3, init="photo")
+    runs = [list(stylize(photo, [Region(left_half(photo), painting, feather=2)], engine=tiny_gatys,
+                         options=options))[-1]
             for _ in range(2)]
     assert np.array_equal(runs[0].image, runs[1].image)
 
 
 def test_closing_the_generator_stops_work_promptly(tiny_gatys, photo, painting):
-    options = StyleOptions(steps=10_000, max_size=64, preview_every=1, init="photo")
+    options = GatysOptions(steps=10_000, max_size=64, preview_every=1, init="photo")
     generator = stylize(photo, [Region(left_half(photo), painting)], engine=tiny_gatys, options=options)
     started = time.perf_counter()
     first = next(generator)

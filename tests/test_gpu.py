@@ -28,14 +28,15 @@ def test_the_gatys_engine_lowers_the_style_loss_and_leaves_the_outside_alone(pho
     from skimage import data
 
     from bench.harness.tiny_models import random_vgg19
-    from virtart.engines.base import Region, StyleOptions
+    from virtart.engines.base import Region
     from virtart.engines.gatys import GatysEngine
+    from virtart.engines.registry import GatysOptions
 
     engine = GatysEngine(random_vgg19(DEVICE, 1 if DEVICE == "cuda" else 8), DEVICE)
     mask = np.zeros(photo.shape[:2], np.float32)
     mask[:, :96] = 1
-    options = StyleOptions(steps=30 if DEVICE == "cuda" else 6, max_size=192, preview_every=5, feather=2)
-    previews = list(engine.run(photo, [Region(mask, data.coffee())], options))
+    options = GatysOptions(steps=30 if DEVICE == "cuda" else 6, max_size=192, preview_every=5)
+    previews = list(engine.run(photo, [Region(mask, data.coffee(), feather=2)], options))
     first, last = previews[0].losses[0]["style"], previews[-1].losses[0]["style"]
     assert previews[-1].final and last < first
     result = previews[-1].image

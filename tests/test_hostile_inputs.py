@@ -202,10 +202,11 @@ def test_the_page_upload_path_gives_every_hostile_photo_a_clear_message(folder: 
 
 
 @pytest.mark.parametrize("flag, value, message", [
-    ("--feather", "nan", "feather must be between"), ("--feather", "inf", "feather must be between"),
+    ("--feather", "nan", "feather must be a finite number"), ("--feather", "inf", "feather must be a finite number"),
     ("--strength", "nan", "strength must be between"), ("--style-weight", "nan", "style weight must be a finite"),
     ("--content-weight", "inf", "content weight must be a finite"), ("--style-scale", "-1", "style scale must be"),
-    ("--max-size", "1e9", "invalid int value"), ("--steps", "0", "steps must be between"),
+    ("--max-size", "1e9", "max size must be between 64 and"), ("--steps", "0", "steps must be 'auto' or a whole number"),
+    ("--feather", "500", "feather must be between 0 and"), ("--max-size", "12.5", "max size must be a whole number"),
 ])
 def test_cli_refuses_numbers_that_are_not_numbers(folder: Path, capsys, flag: str, value: str, message: str):
     """NaN used to pass the checks: --feather nan returned the photo untouched, --style-weight nan one

@@ -29,8 +29,9 @@ def only_warning(caught) -> str:
 
 
 def test_a_corrupt_vgg19_falls_back_to_the_offline_vgg16_and_still_stylizes(tmp_path, monkeypatch, small_photo):
-    from virtart.engines.base import Region, StyleOptions
+    from virtart.engines.base import Region
     from virtart.engines.gatys import GatysEngine
+    from virtart.engines.registry import GatysOptions
     from virtart.models.vgg import load_perceptual_network
 
     monkeypatch.setenv("VIRTART_CHECKPOINTS", str(tmp_path))
@@ -46,7 +47,7 @@ def test_a_corrupt_vgg19_falls_back_to_the_offline_vgg16_and_still_stylizes(tmp_
     mask[8:40, 8:56] = 1
     style = np.flipud(small_photo).copy()
     previews = list(GatysEngine(network).run(small_photo, [Region(mask, style)],
-                                             StyleOptions(steps=2, max_size=64, preview_every=1)))
+                                             GatysOptions(steps=2, max_size=64, preview_every=1)))
     assert previews[-1].final and previews[-1].image.shape == small_photo.shape
 
 

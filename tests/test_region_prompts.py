@@ -189,14 +189,15 @@ def test_segment_cli_takes_strokes(capsys, tmp_path, monkeypatch):
     assert not (tmp_path / "x.png").exists()
 
 
-def test_api_parses_box_and_strokes():
-    from virtart.ui import api
+def test_prompt_json_parsers_read_box_strokes_and_points():
+    from virtart.segmentation.prompts import box_from_json, points_from_json, strokes_from_json
 
-    assert api.parse_box("[1, 2, 30, 40]") == (1.0, 2.0, 30.0, 40.0) and api.parse_box("") is None
-    strokes = api.parse_strokes('[{"points": [[1, 2], [3, 4]], "label": 0}, {"points": [[5, 6], [7, 8]]}]')
+    assert box_from_json("[1, 2, 30, 40]") == (1.0, 2.0, 30.0, 40.0) and box_from_json("") is None
+    strokes = strokes_from_json('[{"points": [[1, 2], [3, 4]], "label": 0}, {"points": [[5, 6], [7, 8]]}]')
     assert strokes == (Stroke(((1.0, 2.0), (3.0, 4.0)), 0), Stroke(((5.0, 6.0), (7.0, 8.0)), 1))
-    assert api.parse_points("", required=False) == []
-    for text, parse in (("[1, 2]", api.parse_box), ('[{"points": 3}]', api.parse_strokes),
-                        ('[{"points": [[1]]}]', api.parse_strokes)):
+    assert points_from_json("") == [] and points_from_json("[[1, 2], [3, 4, 0]]") == [(1.0, 2.0, 1), (3.0, 4.0, 0)]
+    for text, parse in (("[1, 2]", box_from_json), ('[{"points": 3}]', strokes_from_json),
+                        ('[{"points": [[1]]}]', strokes_from_json), ("[[1, 2, 7]]", points_from_json),
+                        ('[["a", 2]]', points_from_json), ("[1, 2, NaN, 4]", box_from_json)):
         with pytest.raises(VirtArtError):
             parse(text)

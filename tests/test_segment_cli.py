@@ -39,7 +39,10 @@ def test_segment_writes_a_mask_and_a_report(capsys, tmp_path, photo_path) -> Non
     assert mask[24, 32] == 1.0 and mask[2, 2] == 0.0  # inside the red square / the excluded corner
     data = json.loads(report.read_text())
     assert data["backend"] == "offline"
-    assert data["set_image_seconds"] >= 0 and data["predict_seconds"] >= 0
+    # The report describes the mask that was written: its size, the area it covers, where it is.
+    assert data["size"] == [64, 48] and data["mask"] == str(out)
+    assert data["mask_fraction"] == round(float((mask >= 0.5).mean()), 6) and 0 < data["mask_fraction"] < 1
+    assert isinstance(data["set_image_seconds"], float) and isinstance(data["predict_seconds"], float)
     assert data["points"] == [[30.0, 22.0, 1], [2.0, 2.0, 0]]
 
 

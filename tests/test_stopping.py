@@ -2,7 +2,7 @@
 
 import pytest
 
-from virtart.engines.base import StyleOptions, planned_steps
+from virtart.engines.registry import GatysOptions
 from virtart.engines.stopping import StopRule
 from virtart.errors import VirtArtError
 
@@ -15,30 +15,30 @@ def steps_taken(rule: StopRule, curve) -> int:
 
 
 def test_auto_stops_when_the_last_window_improved_by_less_than_the_tolerance():
-    rule = StopRule(StyleOptions(steps="auto", auto_window=5, auto_tolerance=0.01, auto_max_steps=100))
+    rule = StopRule(GatysOptions(steps="auto", auto_window=5, auto_tolerance=0.01, auto_max_steps=100))
     curve = [100 * 0.8**i for i in range(20)] + [1.0] * 80  # falls fast, then flat
     taken = steps_taken(rule, curve)
     assert rule.reason == "converged" and 20 < taken <= 26
 
 
 def test_auto_stops_at_the_cap_while_still_improving():
-    rule = StopRule(StyleOptions(steps="auto", auto_window=5, auto_max_steps=30))
+    rule = StopRule(GatysOptions(steps="auto", auto_window=5, auto_max_steps=30))
     assert steps_taken(rule, [100 * 0.9**i for i in range(100)]) == 30 and rule.reason == "cap"
 
 
 def test_an_explicit_count_means_exactly_that_many_steps():
-    rule = StopRule(StyleOptions(steps=12, auto_window=2))
+    rule = StopRule(GatysOptions(steps=12, auto_window=2))
     assert steps_taken(rule, [1.0] * 50) == 12 and rule.reason == "steps"
-    assert steps_taken(StopRule(StyleOptions(steps=40), budget=7), [1.0] * 50) == 7
+    assert steps_taken(StopRule(GatysOptions(steps=40), budget=7), [1.0] * 50) == 7
 
 
 def test_planned_steps_and_bad_step_settings():
-    assert planned_steps(StyleOptions(steps="auto", auto_max_steps=77)) == 77
-    assert planned_steps(StyleOptions(steps=5)) == 5
-    from virtart.request import check_options
+    assert GatysOptions(steps="auto", auto_max_steps=77).planned_steps() == 77
+    assert GatysOptions(steps=5).planned_steps() == 5
+    from virtart.engines.options import check_options
 
-    for options, message in ((StyleOptions(steps=0), "steps must be between"), (StyleOptions(steps="many"), "'auto'"),
-                             (StyleOptions(init="noise"), "init must be"),
-                             (StyleOptions(auto_tolerance=float("nan")), "tolerance")):
+    for options, message in ((GatysOptions(steps=0), "steps must be 'auto' or a whole number between 1 and"), (GatysOptions(steps="many"), "'auto'"),
+                             (GatysOptions(init="noise"), "init must be"),
+                             (GatysOptions(auto_tolerance=float("nan")), "tolerance")):
         with pytest.raises(VirtArtError, match=message):
             check_options(options)

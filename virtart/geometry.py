@@ -16,7 +16,9 @@ import numpy as np
 
 
 class Box(NamedTuple):
-    """``(x0, y0, x1, y1)`` integer pixel box, ends exclusive; unpacks like a tuple."""
+    """``(x0, y0, x1, y1)`` pixel box, ends exclusive; unpacks like a tuple. Crops and unions
+    (:meth:`around`, :meth:`of`) are in whole pixels; a prompt's box (what a user drew,
+    :class:`~virtart.segmentation.prompts.Prompt`) may hold sub-pixel floats."""
 
     x0: int
     y0: int

@@ -68,6 +68,15 @@ def erode(mask: np.ndarray, radius: int) -> np.ndarray:
     return cv2.erode(hard, _disk(radius), borderType=cv2.BORDER_REPLICATE).astype(np.float32)
 
 
+def grow(mask: np.ndarray, pixels: int) -> np.ndarray:
+    """``mask`` grown by ``pixels`` (negative: shrunk); the mask itself for 0."""
+    if pixels > 0:
+        return dilate(mask, pixels)
+    if pixels < 0:
+        return erode(mask, -pixels)
+    return mask
+
+
 def fill_holes(mask: np.ndarray) -> np.ndarray:
     """Fill background pockets fully enclosed by the region."""
     return ndimage.binary_fill_holes(binary(mask)).astype(np.float32)

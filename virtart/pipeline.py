@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 from virtart.engines.base import Engine, Preview, Region, StyleOptions, StylizeResult
 from virtart.engines.composite import composite_layers, outside_changed_pixels, region_alphas
-from virtart.engines.registry import shared_engine
+from virtart.engines.registry import AUTO, ENGINES, shared_engine
 from virtart.imageio import ImageSource, Photo
 from virtart.request import RegionRequest, StylizeRequest
 
@@ -25,18 +25,19 @@ def stylize(
     photo: Photo | ImageSource | StylizeRequest,
     regions: Sequence[RegionRequest | Region] = (),
     *,
-    engine: str | Engine = "auto",
+    engine: str | Engine = AUTO,
     options: StyleOptions | None = None,
 ) -> Iterator[Preview]:
     """Yield previews, then a final :class:`Preview` whose ``result`` is the full-size result.
 
-    ``engine``: a registry name ("fast", "gatys", "auto": the default for the device) or an
+    ``engine``: a registry name ("auto": the default for the device) or an
     engine object (tests inject small ones). Inputs are checked before any work starts;
     closing the generator stops the engine.
     """
     if isinstance(photo, StylizeRequest):
         return run(photo)
-    name = engine if isinstance(engine, str) else "auto"
+    # An injected engine object is checked as its registry entry (options type, limits) when it has one.
+    name = engine if isinstance(engine, str) else engine.name if engine.name in ENGINES else AUTO
     request = StylizeRequest.create(photo, regions, name, options)
     return run(request, engine if not isinstance(engine, str) else None)
 
@@ -48,7 +49,7 @@ def run(request: StylizeRequest, engine: Engine | None = None) -> Iterator[Previ
     first_losses: dict[int, dict[str, float]] = {}
     # The one feathering of the masks: the engine paints inside these alphas' boxes, the
     # composite blends through them and the report counts with them.
-    alphas = region_alphas([region.mask for region in request.regions], request.options.feather)
+    alphas = region_alphas([region.mask for region in request.regions], [region.feather for region in request.regions])
     regions = [replace(region, alpha=alpha) for region, alpha in zip(request.regions, alphas, strict=True)]
     generator = runner.run(request.photo.rgb, regions, request.options)
     try:
@@ -69,7 +70,6 @@ def run(request: StylizeRequest, engine: Engine | None = None) -> Iterator[Previ
 def build_report(runner: Engine, request: StylizeRequest, final: Preview,
                  first_losses: dict[int, dict[str, float]], seconds: float, outside_changed: int) -> dict:
     """The run's report as plain JSON-ready data."""
-    options = request.options
     return {
         "engine": runner.name,
         "perceptual_net": final.info.get("perceptual_net"),
@@ -85,16 +85,14 @@ def build_report(runner: Engine, request: StylizeRequest, final: Preview,
             {
                 "style": region.style_name,
                 "strength": region.strength,
+                "preserve_color": region.preserve_color,
+                "feather": region.feather,
                 "area_fraction": round(float((region.mask >= 0.5).mean()), 4),
                 "first": first_losses.get(index),
                 "last": final.losses.get(index),
             }
             for index, region in enumerate(request.regions)
         ],
-        "options": {
-            "steps": options.steps, "init": options.init, "max_size": options.max_size, "optimizer": options.optimizer,
-            "preserve_color": options.preserve_color, "feather": options.feather,
-            "style_weight": options.style_weight, "content_weight": options.content_weight,
-        },
+        "options": asdict(request.options),  # the engine's own options, as its registry entry declares them
         "outside_changed_pixels": outside_changed,
     }

@@ -51,6 +51,7 @@ CATALOGUE: tuple[Painting, ...] = (
              "mondrian_composition.jpg", source=_commons("Mondrian Composition 1913")),
 )
 BY_ID = {painting.id: painting for painting in CATALOGUE}
+DEFAULT_STYLE = "starry_night"  # the painting a request or the page starts with
 
 
 def painting_path(painting: Painting) -> Path | None:

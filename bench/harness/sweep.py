@@ -103,9 +103,10 @@ def stylize_outcome(case: HostileCase, photo_path: Path, style_path: Path) -> Ou
         else:
             photo = load_photo(photo_path)
             mask = load_mask(case.data, photo.size, label=case.name)
-        options = StyleOptions(max_size=64, feather=0, device="cpu")
+        options = StyleOptions(max_size=64, device="cpu")
         try:
-            previews = list(stylize(photo, [RegionRequest(mask, str(style_path))], engine="fast", options=options))
+            previews = list(stylize(photo, [RegionRequest(mask, str(style_path), feather=0)], engine="fast",
+                                    options=options))
         except VirtArtError as exc:
             return judge(case, "stylize", "refuse", str(exc))
         except Exception as exc:  # noqa: BLE001

@@ -22,7 +22,9 @@ from pathlib import Path
 from virtart.errors import VirtArtError
 from virtart.imageio import atomic_write, load_image, save_mask
 from virtart.segmentation import BACKENDS
-from virtart.segmentation.base import Box, Point, Stroke, check_prompts
+from virtart.segmentation.base import check_prompts
+from virtart.segmentation.detect import parse_classes
+from virtart.segmentation.prompts import parse_box, parse_point, parse_stroke
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -87,44 +89,6 @@ def _detector_settings(args: argparse.Namespace) -> dict:
             "augment": AUGMENT if args.augment is None else args.augment}
 
 
-def parse_point(text: str) -> Point:
-    """``"X,Y"`` or ``"X,Y,LABEL"`` -> ``(x, y, label)``."""
-    fields = [f.strip() for f in text.split(",")]
-    try:
-        if len(fields) not in (2, 3):
-            raise ValueError
-        x, y = float(fields[0]), float(fields[1])
-        label = int(fields[2]) if len(fields) == 3 else 1
-    except ValueError:
-        raise VirtArtError(f"--point {text!r}: expected X,Y or X,Y,LABEL (e.g. 120,80 or 120,80,0)") from None
-    return (x, y, label)
-
-
-def parse_stroke(text: str) -> Stroke:
-    """``"X0,Y0,X1,Y1,...[:LABEL]"`` -> a :class:`Stroke` of two or more points."""
-    coords, _, label_text = text.partition(":")
-    try:
-        values = [float(f) for f in coords.split(",")]
-        label = int(label_text) if label_text.strip() else 1
-        if len(values) < 4 or len(values) % 2 or label not in (0, 1):
-            raise ValueError
-    except ValueError:
-        raise VirtArtError(f"--stroke {text!r}: expected X0,Y0,X1,Y1,... (two or more points) and an optional "
-                           f":LABEL of 1 or 0 (e.g. 10,20,40,25,80,30:0)") from None
-    return Stroke(tuple(zip(values[0::2], values[1::2], strict=True)), label)
-
-
-def parse_box(text: str) -> Box:
-    """``"X0,Y0,X1,Y1"`` -> a box."""
-    try:
-        values = tuple(float(f) for f in text.split(","))
-    except ValueError:
-        values = ()
-    if len(values) != 4:
-        raise VirtArtError(f"--box {text!r}: expected X0,Y0,X1,Y1 (e.g. 10,20,300,240)")
-    return values  # type: ignore[return-value]
-
-
 def _write_json(path: str | Path, data: object) -> None:
     atomic_write(path, (json.dumps(data, indent=2) + "\n").encode())
 
@@ -158,13 +122,6 @@ def run_segment(args: argparse.Namespace) -> int:
     return 0
 
 
-def _classes(text: str | None) -> list[str] | None:
-    if not text:
-        return None
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    return names or None
-
-
 def run_detect(args: argparse.Namespace) -> int:
     from virtart.segmentation import get_segmenter
     from virtart.segmentation.detect import detect_objects, get_detector
@@ -173,7 +130,7 @@ def run_detect(args: argparse.Namespace) -> int:
     image = load_image(args.photo)
     segmenter = get_segmenter(args.backend)
     started = time.perf_counter()
-    objects = detect_objects(image, classes=_classes(args.classes), min_score=args.min_score,
+    objects = detect_objects(image, classes=parse_classes(args.classes), min_score=args.min_score,
                              segmenter=segmenter, **detector_settings)
     seconds = time.perf_counter() - started
     out_dir = Path(args.out_dir)

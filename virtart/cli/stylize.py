@@ -9,12 +9,20 @@ from pathlib import Path
 
 import numpy as np
 
-from virtart.engines.base import StyleOptions, planned_steps
-from virtart.engines.registry import AUTO, ENGINES
-from virtart.errors import VirtArtError
+from virtart.engines.composite import DEFAULT_FEATHER
+from virtart.engines.options import OptionSpec
+from virtart.engines.registry import (
+    AUTO,
+    ENGINES,
+    all_option_specs,
+    auto_engine_help,
+    engine_spec,
+    parse_options,
+)
+from virtart.errors import VirtArtError, warn
 from virtart.imageio import atomic_write, load_photo, save_png
 from virtart.pipeline import RegionRequest, StylizeRequest, stylize
-from virtart.request import parse_steps
+from virtart.request import EXAMPLE_REQUEST, load_request_file, parse_region
 
 STOP_REASONS = {"converged": "converged", "cap": "reached the automatic stop's cap", "steps": "as asked"}
 
@@ -23,63 +31,61 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "stylize", help="repaint regions of a photo in a painting's style",
         description="Repaint the regions of PHOTO given by masks (white = region) in the style of paintings. "
-                    "Without --mask or --region the whole photo is repainted.",
+                    "Without --mask or --region the whole photo is repainted. With --request, the regions, "
+                    "engine and options come from a JSON request file (see --print-request-example).",
     )
-    parser.add_argument("photo", help="the photo (PNG, JPEG, WebP, ...)")
+    parser.add_argument("photo", nargs="?", help="the photo (PNG, JPEG, WebP, ...); with --request, "
+                                                  "instead of the request's own 'photo'")
+    parser.add_argument("--request", metavar="FILE.json",
+                        help="a JSON request (regions with prompts or masks, paintings, engine, options); "
+                             "its file names are read relative to its folder")
+    parser.add_argument("--print-request-example", action="store_true",
+                        help="print an example JSON request and exit")
     parser.add_argument("--style", help="gallery id (see `virtart styles`) or an image file")
     parser.add_argument("--mask", help="PNG mask for --style, white = region")
     parser.add_argument("--invert-mask", action="store_true", help="repaint everything outside --mask")
     parser.add_argument("--region", action="append", default=[], metavar="MASK.png=STYLE[@STRENGTH]",
                         help="an extra region with its own style and strength (repeatable)")
-    parser.add_argument("--engine", choices=[*ENGINES, AUTO], default=AUTO,
-                        help="auto: gatys where a GPU is usable, else fast")
-    parser.add_argument("--steps", type=steps_value, default="auto",
-                        help="'auto' (default: stop when the result has converged) or an exact number of steps")
-    parser.add_argument("--init", choices=["fast", "photo"], default="fast",
-                        help="start the optimisation from the fast engine's result (default) or from the photo")
-    parser.add_argument("--max-size", type=int, default=None,
-                        help="long side of the working resolution in px (default: the engine's for the device: "
-                        + "; ".join(f"{s.name} {s.working_size['cpu']} on a CPU, {s.working_size['cuda']} on a GPU"
-                                    for s in ENGINES.values()) + ")")
+    parser.add_argument("--engine", choices=[*ENGINES, AUTO], default=AUTO, help=auto_engine_help())
     parser.add_argument("--strength", type=float, default=1.0, help="0 keeps the photo, 1 is the full style")
     parser.add_argument("--preserve-color", nargs="?", const="luminance", default=False,
-                        choices=["luminance", "histogram"], help="keep the photo's colours")
-    parser.add_argument("--feather", type=float, default=4.0, help="soft-edge radius in px")
-    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    parser.add_argument("--optimizer", choices=["adam", "lbfgs"], default="adam")
-    parser.add_argument("--style-weight", type=float, default=StyleOptions.style_weight)
-    parser.add_argument("--content-weight", type=float, default=StyleOptions.content_weight)
-    parser.add_argument("--style-scale", type=float, default=1.0)
-    parser.add_argument("--preview-every", type=int, default=10)
-    parser.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
-                        help="bf16 autocast (auto: bf16 on CUDA and on CPUs with AVX512-BF16, else fp32)")
-    parser.add_argument("--out", required=True, help="output PNG (full resolution)")
+                        choices=["luminance", "histogram"], help="keep the photo's colours, in every region")
+    parser.add_argument("--feather", type=float, default=DEFAULT_FEATHER,
+                        help="soft-edge radius in px (default %(default)s), for every region")
+    add_option_flags(parser)
+    parser.add_argument("--out", help="output PNG (full resolution; required unless --print-request-example)")
     parser.add_argument("--report", help="write a JSON report here")
     parser.add_argument("--plot", help="write the loss curves here as a PNG")
     parser.set_defaults(handler=run)
 
 
-def steps_value(text: str) -> str | int:
-    """``--steps``: "auto" or a whole number (range-checked with the other options)."""
-    try:
-        return parse_steps(text)
-    except VirtArtError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+def add_option_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per engine option, from the registry (``--steps``, ``--max-size``, ...); each
+    defaults to None, meaning the chosen engine's own default."""
+    for spec in all_option_specs().values():
+        engines = [s.name for s in ENGINES.values() if spec in s.option_specs]
+        default = "the engine's for the device: " + "; ".join(
+            f"{s.name} {s.working_size['cpu']} on a CPU, {s.working_size['cuda']} on a GPU"
+            for s in ENGINES.values()) if spec.name == "max_size" else spec.default
+        only = f"; {', '.join(engines)} only" if len(engines) < len(ENGINES) else ""
+        parser.add_argument(spec.flag, dest=spec.name, type=_flag_type(spec), default=None,
+                            choices=spec.choices or None, help=f"{spec.help} (default: {default}{only})")
 
 
-def parse_region(text: str) -> RegionRequest:
-    """``MASK.png=STYLE[@STRENGTH]`` -> :class:`RegionRequest`."""
-    if "=" not in text:
-        raise VirtArtError(f"--region '{text}': expected MASK.png=STYLE[@STRENGTH]")
-    mask, style = text.split("=", 1)
-    strength = 1.0
-    if "@" in style:
-        style, _, value = style.rpartition("@")
+def _flag_type(spec: OptionSpec):
+    def parse(text: str):
         try:
-            strength = float(value)
-        except ValueError:
-            raise VirtArtError(f"--region '{text}': strength '{value}' is not a number") from None
-    return RegionRequest(mask=mask, style=style, strength=strength)
+            return spec.parse(text)
+        except VirtArtError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parse.__name__ = spec.name  # argparse names the option in its message
+    return parse
+
+
+def option_values(args: argparse.Namespace) -> dict:
+    """The option flags that were given, by option name."""
+    return {name: getattr(args, name) for name in all_option_specs() if getattr(args, name) is not None}
 
 
 def _check_output(path: str, inputs: list[str], suffix: str, flag: str) -> None:
@@ -108,28 +114,47 @@ def build_requests(args: argparse.Namespace, size: tuple[int, int]) -> list[Regi
     return requests
 
 
+def build_request(args: argparse.Namespace) -> StylizeRequest:
+    """The checked request: from ``--request FILE.json`` (the photo argument, if given, replaces
+    the file's; flags fill in what the file leaves out), else from the region and option flags."""
+    if args.request:
+        if args.style or args.mask or args.region:
+            raise VirtArtError("--request gives the regions; leave out --style, --mask and --region")
+        photo = load_photo(args.photo, label=args.photo) if args.photo else None
+        defaults = {**option_values(args), "preserve_color": args.preserve_color, "feather": args.feather}
+        if args.engine != AUTO:
+            defaults["engine"] = args.engine
+        return load_request_file(args.request, photo, defaults)
+    if not args.photo:
+        raise VirtArtError("give the photo (or --request FILE.json)")
+    photo = load_photo(args.photo, label=args.photo)
+    options = parse_options(args.engine, option_values(args))
+    spec = engine_spec(args.engine, options.device)
+    for name in set(option_values(args)) - {option.name for option in spec.option_specs}:
+        warn(f"{all_option_specs()[name].flag} does not apply to the {spec.label} engine; ignored")
+    return StylizeRequest.create(photo, build_requests(args, photo.size), args.engine, options,
+                                 preserve_color=args.preserve_color, feather=args.feather)
+
+
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    inputs = [args.photo, args.mask] + [r.split("=", 1)[0] for r in args.region]
+    if args.print_request_example:
+        print(json.dumps(EXAMPLE_REQUEST, indent=2))
+        return 0
+    if not args.out:
+        raise VirtArtError("--out is required: the PNG to write")
+    inputs = [args.photo, args.mask, args.request] + [r.split("=", 1)[0] for r in args.region]
     _check_output(args.out, inputs, ".png", "--out")
     if args.report:
         _check_output(args.report, inputs, ".json", "--report")
     if args.plot:
         _check_output(args.plot, inputs, ".png", "--plot")
-    photo = load_photo(args.photo, label=args.photo)
-    requests = build_requests(args, photo.size)
-    options = StyleOptions(
-        steps=args.steps, init=args.init, max_size=args.max_size, optimizer=args.optimizer,
-        style_weight=args.style_weight,
-        content_weight=args.content_weight, style_scale=args.style_scale, preserve_color=args.preserve_color,
-        feather=args.feather, device=args.device, preview_every=max(1, args.preview_every),
-        precision=args.precision,
-    )
-    request = StylizeRequest.create(photo, requests, args.engine, options)
+    request = build_request(args)
+    photo, options = request.photo, request.options
     history: list[tuple[int, dict[int, dict[str, float]]]] = []
     final = None
-    with tqdm(total=planned_steps(options), desc=f"stylize ({request.engine})", unit="step", disable=None) as bar:
+    with tqdm(total=options.planned_steps(), desc=f"stylize ({request.engine})", unit="step", disable=None) as bar:
         for preview in stylize(request):
             bar.total = preview.total_steps
             bar.update(preview.step - bar.n)

@@ -15,12 +15,14 @@ import json
 
 import numpy as np
 
-from virtart.cli.segment_commands import _classes, parse_box, parse_point
 from virtart.cli.stylize import _check_output
+from virtart.engines.registry import ENGINES, default_video_engine
 from virtart.errors import VirtArtError
 from virtart.imageio import atomic_write
 from virtart.pipeline import RegionRequest
 from virtart.segmentation import BACKENDS
+from virtart.segmentation.detect import parse_classes
+from virtart.segmentation.prompts import parse_box, parse_point
 from virtart.video import io
 from virtart.video.pipeline import VideoOptions, check_outputs, open_video, stylize_video
 from virtart.video.selection import Selection, region_requests
@@ -52,8 +54,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="long side in px at which each region is painted (default %(default)s)")
     parser.add_argument("--refresh-every", type=int, default=VideoOptions.refresh_every,
                         help="paint anew every N frames; the flow carries the paint in between")
-    parser.add_argument("--engine", choices=["fast", "gatys"], default="fast",
-                        help="gatys: the Quality engine, for clips of up to 10 s on a CUDA GPU")
+    parser.add_argument("--engine", choices=list(ENGINES), default=default_video_engine(),
+                        help="default %(default)s; the optimising engine is for clips of up to 10 s on a CUDA GPU")
     parser.add_argument("--recut", action="store_true",
                         help="re-cut each carried mask with GrabCut (sharper moving objects, ~3x tracking time)")
     parser.add_argument("--max-seconds", type=float, default=io.MAX_SECONDS, help="longer clips are refused")
@@ -71,7 +73,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def build_requests(args: argparse.Namespace, keyframe: np.ndarray) -> tuple[list[RegionRequest], list[str | None]]:
     """Regions for :func:`stylize_video` from the flags, and the classes of detected ones."""
     selection = Selection(points=[parse_point(text) for text in args.point],
-                          box=parse_box(args.box) if args.box else None, detect=_classes(args.detect),
+                          box=parse_box(args.box) if args.box else None, detect=parse_classes(args.detect),
                           masks=[args.mask] if args.mask else [], everything_else=args.everything_else,
                           backend=args.backend, min_score=args.min_score)
     return region_requests(selection, keyframe, args.style, args.strength)

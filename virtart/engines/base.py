@@ -14,6 +14,9 @@ from typing import Literal, Protocol
 
 import numpy as np
 
+from virtart.engines.composite import DEFAULT_FEATHER
+from virtart.engines.options import option
+
 
 @dataclass
 class Region:
@@ -22,6 +25,8 @@ class Region:
     ``mask``: ``(H, W) float32`` in ``[0, 1]`` at the photo's resolution (1 = repaint).
     ``style``: the painting, ``(h, w, 3) uint8`` RGB, any size.
     ``strength``: 0 keeps the photo, 1 is the full style.
+    ``feather``: the soft-edge radius in photo pixels. ``preserve_color``: False, "luminance"
+    (transfer lightness only) or "histogram" (match the style's colours to the region's first).
     ``alpha``: the feathered blend weight ``(H, W) float32`` when the pipeline has computed it
     (engines then use it rather than feather the mask again).
     """
@@ -31,42 +36,39 @@ class Region:
     strength: float = 1.0
     style_name: str = "custom"
     alpha: np.ndarray | None = None
+    feather: float = DEFAULT_FEATHER
+    preserve_color: bool | str = False
+
+
+MAX_WORKING_SIZE = 4096
+MIN_WORKING_SIZE = 64
 
 
 @dataclass
 class StyleOptions:
-    """Settings shared by the engines; each engine ignores what does not apply to it.
+    """The options every engine takes; each registry entry's options type adds the engine's own
+    (:mod:`virtart.engines.registry`). Each field's spec (label, help, limits) is declared with
+    it (:func:`~virtart.engines.options.option`).
 
     ``max_size`` caps the long side of the working resolution (None: the engine's default
-    for the device, from :mod:`virtart.engines.registry`, when the request is made; an engine
-    run directly with None works at the photo's own size, up to 4096). ``feather`` is the soft-edge radius in output pixels. The Gatys losses are
-    relative (scale-free), so ``style_weight`` is the style-to-content balance.
-    ``preserve_color``: False, "luminance" (transfer lightness only) or "histogram"
-    (match the style's colours to the photo's first).
-
-    ``steps``: "auto" stops the optimisation when its objective has improved by less than
-    ``auto_tolerance`` (a fraction) over the last ``auto_window`` steps, or at ``auto_max_steps``;
-    a number means exactly that many steps. ``init``: the image the optimisation starts from,
-    "fast" (the fast engine's result, region-aware) or "photo" (Gatys et al.'s content start).
+    for the device, from the registry, when the request is made; an engine run directly with
+    None works at the photo's own size, up to 4096). ``device``: "auto", "cpu", "cuda" or
+    "cuda:N". ``precision``: bf16 autocast where it is fast ("auto") or as asked.
+    ``preview_every``: how often, in steps, an optimising engine reads its losses.
+    Feather and colour preservation belong to each :class:`Region`.
     """
 
-    steps: int | Literal["auto"] = "auto"
-    init: Literal["fast", "photo"] = "fast"
-    auto_tolerance: float = 0.07
-    auto_window: int = 10
-    auto_max_steps: int = 300
-    max_size: int | None = None
-    optimizer: Literal["adam", "lbfgs"] = "adam"
-    learning_rate: float = 0.02
-    style_weight: float = 10.0
-    content_weight: float = 1.0
-    tv_weight: float = 1e-1
-    style_scale: float = 1.0
-    preserve_color: bool | str = False
-    feather: float = 4.0
-    device: str = "auto"
-    preview_every: int = 10
-    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    max_size: int | None = option(None, "Working size (px)", "long side of the working resolution in px", "int", minimum=MIN_WORKING_SIZE,
+                                  maximum=MAX_WORKING_SIZE, optional=True)
+    device: str = option("auto", "Device", "auto, cpu or cuda", "text")
+    precision: Literal["auto", "fp32", "bf16"] = option(
+        "auto", "Precision", "bf16 autocast (auto: bf16 on CUDA and on CPUs with AVX512-BF16, else fp32)", "choice",
+        choices=("auto", "fp32", "bf16"))
+    preview_every: int = option(10, "Losses every (steps)", "read the losses every N steps", "int", minimum=1)
+
+    def planned_steps(self) -> int:
+        """The most steps a run can take (one pass for an engine without steps)."""
+        return 1
 
 
 class Preview:
@@ -129,10 +131,3 @@ class Engine(Protocol):
     def run(self, photo: np.ndarray, regions: list[Region], options: StyleOptions) -> Iterator[Preview]:
         ...
 
-
-MAX_WORKING_SIZE = 4096
-
-
-def planned_steps(options: StyleOptions) -> int:
-    """The most steps a run can take: the explicit count, or the automatic stop's cap."""
-    return options.auto_max_steps if options.steps == "auto" else int(options.steps)

@@ -6,16 +6,21 @@ bit-identical to the input, however the stylised image was computed or resized.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from virtart import masks
-from virtart.engines.base import Region
 from virtart.geometry import Box
+
+if TYPE_CHECKING:  # base imports DEFAULT_FEATHER from here
+    from virtart.engines.base import Region
 
 # Rows blended at a time: the float copies of a large photo stay small.
 COMPOSITE_ROWS = 512
+DEFAULT_FEATHER = 4.0  # px of soft edge a region gets when its request names none
 
 
 @dataclass
@@ -31,13 +36,15 @@ class Layer:
     regions: tuple[int, ...]
 
 
-def region_alphas(regions_masks: list[np.ndarray], feather: float) -> list[np.ndarray]:
-    """Feathered ``(H, W) float32`` alpha for each region, later regions on top.
+def region_alphas(regions_masks: list[np.ndarray], feather: float | Sequence[float]) -> list[np.ndarray]:
+    """Feathered ``(H, W) float32`` alpha for each region (``feather``: one radius in px, or one
+    per region), later regions on top.
 
     Earlier regions lose the pixels a later region takes, so overlapping regions never
     mix two styles at full strength.
     """
-    alphas = [masks.feather(mask, feather) for mask in regions_masks]
+    radii = [feather] * len(regions_masks) if isinstance(feather, (int, float)) else list(feather)
+    alphas = [masks.feather(mask, radius) for mask, radius in zip(regions_masks, radii, strict=True)]
     for index in range(len(alphas) - 1):
         later = np.maximum.reduce(alphas[index + 1 :])
         alphas[index] = np.minimum(alphas[index], 1.0 - later)
@@ -60,11 +67,12 @@ def composite(original: np.ndarray, layers: list[tuple[np.ndarray, np.ndarray]])
     return np.where(touched[:, :, None], blended, original)
 
 
-def alphas_of(regions: list[Region], feather: float) -> list[np.ndarray]:
-    """The regions' alphas: those the pipeline attached, else :func:`region_alphas` of their masks."""
+def alphas_of(regions: list[Region]) -> list[np.ndarray]:
+    """The regions' alphas: those the pipeline attached, else :func:`region_alphas` of their
+    masks, each with its own feather."""
     if all(region.alpha is not None for region in regions):
         return [region.alpha for region in regions]
-    return region_alphas([region.mask for region in regions], feather)
+    return region_alphas([region.mask for region in regions], [region.feather for region in regions])
 
 
 def composite_layers(photo: np.ndarray, layers: list[Layer], alphas: list[np.ndarray]) -> np.ndarray:

@@ -76,7 +76,7 @@ class FastEngine:
         vectors = []
         for region in regions:
             style = region.style
-            if options.preserve_color == "histogram":
+            if region.preserve_color == "histogram":
                 style = match_color_statistics(style, photo, where=region.mask >= 0.5)
             vector = self.stylizer.style_vector(style)
             if region.strength < 1.0:
@@ -86,7 +86,7 @@ class FastEngine:
         return vectors
 
     def paint(self, photo: np.ndarray, alphas: list[np.ndarray], regions: list[Region], vectors: list[np.ndarray],
-              max_size: int | None, preserve_color: bool | str) -> tuple[list[Layer], tuple[int, int]]:
+              max_size: int | None) -> tuple[list[Layer], tuple[int, int]]:
         """One :class:`Layer` per region (its alpha's box, repainted at the photo's resolution; none
         for an empty alpha or strength 0), and the working size of the regions' box."""
         boxes = [Box.around(alpha, threshold=0) for alpha in alphas]
@@ -107,7 +107,7 @@ class FastEngine:
                 continue  # strength 0: the photo itself, no need to run the network
             photo_box = box.of(photo)
             stylised = self.stylise_box(working, box, scales, vector)
-            if preserve_color in (True, "luminance"):
+            if region.preserve_color in (True, "luminance"):
                 stylised = keep_photo_chroma(stylised, photo_box)
             if weight < 1.0:
                 mixed = photo_box.astype(np.float32) + weight * (stylised.astype(np.float32) - photo_box)
@@ -116,12 +116,12 @@ class FastEngine:
         return layers, (round(outer.width * scale), round(outer.height * scale))
 
     def render(self, photo: np.ndarray, region_masks: list[np.ndarray], regions: list[Region],
-               vectors: list[np.ndarray], feather: float, max_size: int | None,
-               preserve_color: bool | str) -> tuple[np.ndarray, tuple[int, int]]:
+               vectors: list[np.ndarray], scale: float, max_size: int | None) -> tuple[np.ndarray, tuple[int, int]]:
         """The photo with every region repainted (for previews and starting images), and the
-        working size of the regions' box."""
-        alphas = region_alphas(region_masks, feather)
-        layers, working_size = self.paint(photo, alphas, regions, vectors, max_size, preserve_color)
+        working size of the regions' box; ``photo`` and ``region_masks`` are ``scale`` x the
+        regions' own size, and so are their feathers."""
+        alphas = region_alphas(region_masks, [region.feather * scale for region in regions])
+        layers, working_size = self.paint(photo, alphas, regions, vectors, max_size)
         return composite_layers(photo, layers, alphas), working_size
 
     def stylise_box(self, working: np.ndarray, box: Box, scales: tuple[float, float],
@@ -160,13 +160,12 @@ class FastEngine:
             size = (max(8, round(width * shrink)), max(8, round(height * shrink)))
             small = cv2.resize(photo, size, interpolation=cv2.INTER_AREA)
             small_masks = [mask_ops.resize_mask(region.mask, size) for region in regions]
-            image, working_size = self.render(small, small_masks, regions, vectors, options.feather * shrink,
-                                              options.max_size, options.preserve_color)
+            image, working_size = self.render(small, small_masks, regions, vectors, shrink, options.max_size)
             info["working_sizes"].append(list(working_size))
             yield Preview(step=0, total_steps=1, image=image, elapsed=time.perf_counter() - started,
                           stage="preview", info={**info, "working_sizes": list(info["working_sizes"])})
-        alphas = alphas_of(regions, options.feather)
-        layers, working_size = self.paint(photo, alphas, regions, vectors, options.max_size, options.preserve_color)
+        alphas = alphas_of(regions)
+        layers, working_size = self.paint(photo, alphas, regions, vectors, options.max_size)
         info["working_sizes"].append(list(working_size))
         yield Preview(step=1, total_steps=1, image=lambda: composite_layers(photo, layers, alphas),
                       elapsed=time.perf_counter() - started, final=True, stage="final", info=info, layers=layers)

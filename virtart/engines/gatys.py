@@ -23,10 +23,11 @@ import torch.nn.functional as F
 
 from virtart import masks as mask_ops
 from virtart.engines import losses
-from virtart.engines.base import MAX_WORKING_SIZE, Preview, Region, StyleOptions, planned_steps
+from virtart.engines.base import MAX_WORKING_SIZE, Preview, Region
 from virtart.engines.color import keep_photo_chroma, match_color_statistics
 from virtart.engines.composite import Layer, alphas_of, composite, composite_layers, region_alphas
 from virtart.engines.memory import check_fits
+from virtart.engines.registry import GatysOptions
 from virtart.engines.stopping import StopRule
 from virtart.errors import CheckpointError, warn
 from virtart.geometry import Box, fit_long_side, resize_image
@@ -45,12 +46,16 @@ def bf16_is_fast(device: torch.device) -> bool:
     return bool(check and check())
 
 
-def regions_crop(regions: list[Region], feather: float, shape: tuple[int, int]) -> Box:
-    """The part of the photo that is optimised: the regions' box grown by the feather band and
-    a context margin."""
+def regions_crop(regions: list[Region], shape: tuple[int, int]) -> Box:
+    """The part of the photo that is optimised: the regions' box grown by the widest feather
+    band and a context margin."""
     union = mask_ops.union(*[region.mask for region in regions])
     box = Box.around(union) or Box.whole(shape)
-    return box.grown(int(np.ceil(feather)) + 16, shape)
+    return box.grown(int(np.ceil(max(region.feather for region in regions))) + 16, shape)
+
+
+def keeps_chroma(region: Region) -> bool:
+    return region.preserve_color in (True, "luminance")
 
 
 def stage_sizes(crop_long_side: int, max_size: int | None) -> list[int]:
@@ -97,7 +102,7 @@ class Guide:
 class StageProblem:
     """The optimisation at one working size: an image parameter, its targets, its optimiser."""
 
-    def __init__(self, engine: GatysEngine, options: StyleOptions, image: torch.Tensor,
+    def __init__(self, engine: GatysEngine, options: GatysOptions, image: torch.Tensor,
                  content_target: torch.Tensor, guides: list[Guide]) -> None:
         self.engine, self.options, self.image = engine, options, image
         self.content_target, self.guides = content_target, guides
@@ -161,11 +166,11 @@ class GatysEngine:
         """Build with the best perceptual network the checkpoint registry can provide."""
         return cls(load_perceptual_network(prefer, device), device)
 
-    def _autocast(self, options: StyleOptions):
+    def _autocast(self, options: GatysOptions):
         use_bf16 = options.precision == "bf16" or (options.precision == "auto" and bf16_is_fast(self.device))
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=use_bf16)
 
-    def _features(self, image01: torch.Tensor, options: StyleOptions, taps: tuple[str, ...]) -> dict[str, torch.Tensor]:
+    def _features(self, image01: torch.Tensor, options: GatysOptions, taps: tuple[str, ...]) -> dict[str, torch.Tensor]:
         with self._autocast(options):
             x = normalize(image01)
             if self.device.type == "cuda":
@@ -173,32 +178,32 @@ class GatysEngine:
             return self.network.features(x, taps)
 
     def _style_targets(self, region: Region, photo_crop: np.ndarray, mask_crop: np.ndarray, long_side: int,
-                       options: StyleOptions) -> dict[str, torch.Tensor]:
+                       options: GatysOptions) -> dict[str, torch.Tensor]:
         style = region.style
-        if options.preserve_color == "histogram":
+        if region.preserve_color == "histogram":
             style = match_color_statistics(style, photo_crop, mask_crop >= 0.5)
         style = _resize(style, max(32, min(MAX_WORKING_SIZE, int(long_side * options.style_scale))))
         with torch.no_grad():
             features = self._features(_to_tensor(style, self.device), options, STYLE_TAPS)
             return {name: losses.guided_gram(value) for name, value in features.items()}
 
-    def run(self, photo: np.ndarray, regions: list[Region], options: StyleOptions) -> Iterator[Preview]:
+    def run(self, photo: np.ndarray, regions: list[Region], options: GatysOptions) -> Iterator[Preview]:
         """Yield the starting image (step 0), a cheap progress event every step (picture drawn on
         demand; losses read every ``options.preview_every`` steps), then the final layer, whose
         ``info["stop"]`` says why and after how many steps the run stopped."""
         started = time.perf_counter()
-        crop = regions_crop(regions, options.feather, photo.shape[:2])
+        crop = regions_crop(regions, photo.shape[:2])
         photo_crop = crop.of(photo)
         sizes = stage_sizes(max(crop.size), options.max_size)
         for size in sizes:
             check_fits(size, crop.size, self.device, len(regions))
-        total = planned_steps(options)
+        total = options.planned_steps()
         budgets = stage_steps(total, len(sizes))
         preview_scale = min(1.0, PREVIEW_LONG_SIDE / max(photo.shape[:2]))
         preview_photo = _resize(photo, max(1, round(max(photo.shape[:2]) * preview_scale)))
         preview_alphas = region_alphas(
             [mask_ops.resize_mask(r.mask, (preview_photo.shape[1], preview_photo.shape[0])) for r in regions],
-            options.feather * preview_scale,
+            [region.feather * preview_scale for region in regions],
         )
         info = {"perceptual_net": {"name": self.network.name, "source": self.network.source},
                 "device": str(self.device), "working_sizes": sizes, "crop": [crop.x0, crop.y0, crop.x1, crop.y1]}
@@ -210,9 +215,9 @@ class GatysEngine:
             canvas[box[1] : box[1] + height, box[0] : box[0] + width] = resize_image(current, (width, height))[
                 : canvas.shape[0] - box[1], : canvas.shape[1] - box[0]
             ]
-            if options.preserve_color in (True, "luminance"):
-                canvas = keep_photo_chroma(canvas, preview_photo)
-            return composite(preview_photo, [(canvas, alpha) for alpha in preview_alphas])
+            kept = keep_photo_chroma(canvas, preview_photo) if any(map(keeps_chroma, regions)) else canvas
+            return composite(preview_photo, [(kept if keeps_chroma(region) else canvas, alpha)
+                                             for region, alpha in zip(regions, preview_alphas, strict=True)])
 
         start, info["start"] = self._start_image(photo, regions, crop, _resize(photo_crop, sizes[0]), options)
         yield Preview(0, total, preview_image(start), time.perf_counter() - started, {}, stage="start",
@@ -240,8 +245,8 @@ class GatysEngine:
                                   stage=f"{size}px", info=dict(info))
                 stages.append({"size": size, "steps": len(rule.values), "reason": rule.reason})
             info["stop"] = {"reason": stages[-1]["reason"], "steps": step, "stages": stages}
-            layers = [self._final_layer(photo, crop, _to_image(image), options, len(regions))]
-            alphas = alphas_of(regions, options.feather)
+            layers = self._final_layers(photo, crop, _to_image(image), regions)
+            alphas = alphas_of(regions)
             yield Preview(step, step, lambda: composite_layers(photo, layers, alphas), time.perf_counter() - started,
                           dict(last_losses), final=True, stage="final", info=dict(info), layers=layers)
         finally:
@@ -262,7 +267,7 @@ class GatysEngine:
             return self.fast
 
     def _start_image(self, photo: np.ndarray, regions: list[Region], crop: Box, content: np.ndarray,
-                     options: StyleOptions) -> tuple[np.ndarray, str]:
+                     options: GatysOptions) -> tuple[np.ndarray, str]:
         """The image the first stage starts from, at that stage's size (``content`` is the crop there),
         and which start it is: the fast engine's result on the crop (regions only) or the photo."""
         fast = self._fast_engine() if options.init == "fast" else None
@@ -272,10 +277,10 @@ class GatysEngine:
         masks = [mask_ops.resize_mask(crop.of(region.mask), (width, height)) for region in regions]
         vectors = fast.style_vectors(photo, regions, options)
         scale = width / crop.size[0]
-        start, _ = fast.render(content, masks, regions, vectors, options.feather * scale, None, options.preserve_color)
+        start, _ = fast.render(content, masks, regions, vectors, scale, None)
         return start, "fast"
 
-    def _stage(self, regions: list[Region], crop: Box, photo_crop: np.ndarray, size: int, options: StyleOptions,
+    def _stage(self, regions: list[Region], crop: Box, photo_crop: np.ndarray, size: int, options: GatysOptions,
                start: np.ndarray | torch.Tensor) -> StageProblem:
         """Targets and the image to optimise for one stage at ``size`` px (long side of the crop).
 
@@ -302,10 +307,14 @@ class GatysEngine:
             image = F.interpolate(start.detach(), size=(height, width), mode="bicubic", align_corners=False)
         return StageProblem(self, options, image.clamp(0, 1).requires_grad_(True), content_target, guides)
 
-    def _final_layer(self, photo: np.ndarray, crop: Box, stylised_crop: np.ndarray, options: StyleOptions,
-                     count: int) -> Layer:
-        """The optimised crop at full resolution, for every region (the pipeline blends it in)."""
+    def _final_layers(self, photo: np.ndarray, crop: Box, stylised_crop: np.ndarray,
+                      regions: list[Region]) -> list[Layer]:
+        """The optimised crop at full resolution (the pipeline blends it in): one layer for the
+        regions that keep the photo's colours (chroma restored), one for the others."""
         pixels = resize_image(stylised_crop, crop.size)
-        if options.preserve_color in (True, "luminance"):
-            pixels = keep_photo_chroma(pixels, crop.of(photo))
-        return Layer(crop, pixels, tuple(range(count)))
+        layers = []
+        for keep in (False, True):
+            indices = tuple(i for i, region in enumerate(regions) if keeps_chroma(region) == keep)
+            if indices:
+                layers.append(Layer(crop, keep_photo_chroma(pixels, crop.of(photo)) if keep else pixels, indices))
+        return layers

@@ -8,16 +8,19 @@ stops after exactly that many steps. ``reason`` says which: "converged", "cap" o
 
 from __future__ import annotations
 
-from virtart.engines.base import StyleOptions, planned_steps
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from virtart.engines.registry import GatysOptions
 
 
 class StopRule:
     """Decides, after each step, whether the run (or one stage of it) is done."""
 
-    def __init__(self, options: StyleOptions, budget: int | None = None) -> None:
+    def __init__(self, options: GatysOptions, budget: int | None = None) -> None:
         """``budget``: the most steps of this rule (a stage's share); default the whole run's."""
         self.auto = options.steps == "auto"
-        self.budget = planned_steps(options) if budget is None else budget
+        self.budget = options.planned_steps() if budget is None else budget
         self.window, self.tolerance = options.auto_window, options.auto_tolerance
         self.values: list[float] = []
         self.reason = ""

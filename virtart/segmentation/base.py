@@ -22,9 +22,9 @@ from typing import Any, NamedTuple, Protocol
 import numpy as np
 
 from virtart.errors import VirtArtError
+from virtart.geometry import Box  # the one box type; the segmenters import it from here
 
 Point = tuple[float, float, int]
-Box = tuple[float, float, float, float]
 
 
 class Stroke(NamedTuple):

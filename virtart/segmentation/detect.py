@@ -157,6 +157,13 @@ def object_boxes(image: np.ndarray, min_score: float = 0.25) -> list[Box]:
     return [found.box for found in get_detector().detect(image, min_score=min_score)]
 
 
+def parse_classes(text: str | None) -> list[str] | None:
+    """A list of class names as the CLI, the API and the page take it (``"person, dog"``) ->
+    ``["person", "dog"]``; None (every class) when it names none."""
+    names = [name.strip() for name in str(text or "").split(",") if name.strip()]
+    return names or None
+
+
 def detect_objects(image: np.ndarray, *, classes: list[str] | None = None, min_score: float = 0.25,
                    segmenter: Segmenter | None = None, image_size: int = IMAGE_SIZE,
                    augment: bool = AUGMENT) -> list[Detection]:

@@ -20,11 +20,11 @@ from virtart import settings
 from virtart.errors import VirtArtError
 from virtart.imageio import load_photo
 from virtart.segmentation import get_segmenter
-from virtart.segmentation.prompts import detector_prior
+from virtart.segmentation.prompts import Prompt, detector_prior
 from virtart.ui import render
 from virtart.ui.limits import DISPLAY_MAX_SIDE, MIN_PHOTO_SIDE
 from virtart.ui.page import PageUpdate
-from virtart.ui.state import HISTORY, NEXT_REGION, Selection, Session
+from virtart.ui.state import HISTORY, NEXT_REGION, Session
 
 INCLUDE, EXCLUDE, BOX = "Include", "Exclude", "Box"  # Box: two corner clicks
 MIN_BOX_SIDE = 2  # px of the photo
@@ -130,18 +130,19 @@ def display_to_original(session: Session, x: float, y: float) -> tuple[float, fl
     return round(ox, 2), round(oy, 2)
 
 
-def _predict(session: Session, selection: Selection, refine: bool) -> None:
-    """Segment ``selection`` (clicks, box, strokes, then grown or shrunk); update the session
+def _predict(session: Session, selection: Prompt, refine: bool) -> None:
+    """Segment ``selection`` (clicks, box, strokes, then grown or shrunk; with neither clicks nor
+    strokes, its ``previous`` mask, a detected object's, is only grown or shrunk); update the session
     only when it succeeded. Clicks inside a detected object's box lean on it (the detector
     prior) where the quiet detection after upload found objects."""
-    if selection.is_empty():
+    if selection.is_empty() and selection.previous is None:
         session.clear_clicks()
         return
-    if selection.base is not None and not selection.points and not selection.strokes:
+    if selection.previous is not None and not selection.points and not selection.strokes:
         # a detected object's own mask, grown or shrunk: nothing to segment
-        session.points, session.box, session.strokes, session.base = [], selection.box, [], selection.base
+        session.points, session.box, session.strokes, session.base = [], selection.box, [], selection.previous
         session.grow, session.previous = selection.grow, None
-        session.mask = grown(selection.base, selection.grow)
+        session.mask = mask_ops.grow(selection.previous, selection.grow)
         return
     model = segmenter()
     state = model.set_image(session.photo.rgb)
@@ -150,21 +151,14 @@ def _predict(session: Session, selection: Selection, refine: bool) -> None:
                                previous=session.previous if refine else None, strokes=selection.strokes,
                                prior=prior)
     session.points, session.box, session.strokes = list(selection.points), selection.box, list(selection.strokes)
-    session.grow, session.previous, session.base = selection.grow, prediction, selection.base
-    session.mask = grown(np.asarray(prediction.mask, dtype=np.float32), selection.grow)
+    session.grow, session.previous, session.base = selection.grow, prediction, selection.previous
+    session.mask = mask_ops.grow(np.asarray(prediction.mask, dtype=np.float32), selection.grow)
     session.segmenter_name = prediction.backend or getattr(model, "name", "")
 
 
-def grown(mask: np.ndarray, pixels: int) -> np.ndarray:
-    """``mask`` grown by ``pixels`` (negative: shrunk), in the photo's pixels."""
-    if pixels > 0:
-        return mask_ops.dilate(mask, pixels)
-    if pixels < 0:
-        return mask_ops.erode(mask, -pixels)
-    return mask
 
 
-def change_selection(session: Session, selection: Selection, refine: bool = True) -> None:
+def change_selection(session: Session, selection: Prompt, refine: bool = True) -> None:
     """Make ``selection`` current (re-segmenting), keeping the one before for undo."""
     before = session.selection
     _predict(session, selection, refine)
@@ -197,7 +191,7 @@ def click_photo(session: Session, mode: str, evt: gr.SelectData) -> PageUpdate:
         box = (min(cx, x), min(cy, y), max(cx, x) + 1, max(cy, y) + 1)  # the clicked pixels are inside
         if min(box[2] - box[0], box[3] - box[1]) < MIN_BOX_SIDE:
             raise VirtArtError(f"the box is too thin (under {MIN_BOX_SIDE} px): click two opposite corners")
-        change_selection(session, replace(current, box=box, base=None), refine=False)
+        change_selection(session, replace(current, box=box, previous=None), refine=False)
         session.corner = None
         return _view(session, started)
     label = 0 if mode == EXCLUDE else 1

@@ -18,10 +18,11 @@ from virtart import styles
 from virtart.errors import VirtArtError
 from virtart.imageio import load_image
 from virtart.request import MAX_REGIONS
+from virtart.segmentation.prompts import Prompt
 from virtart.ui import render
 from virtart.ui.page import PageUpdate
 from virtart.ui.photo_handlers import editor_image, status_text
-from virtart.ui.state import NEXT_REGION, RegionEntry, Selection, Session
+from virtart.ui.state import NEXT_REGION, RegionEntry, Session
 
 MIN_PAINTING_SIDE = 8
 
@@ -42,7 +43,7 @@ def _require_photo(session: Session) -> None:
         raise VirtArtError("upload a photo (or pick an example) first")
 
 
-def _new_region(session: Session, mask: np.ndarray, name: str, selection: Selection | None) -> RegionEntry:
+def _new_region(session: Session, mask: np.ndarray, name: str, selection: Prompt | None) -> RegionEntry:
     if len(session.regions) >= MAX_REGIONS:
         raise VirtArtError(f"at most {MAX_REGIONS} regions per photo: delete one first")
     if not np.any(mask >= 0.5):
@@ -89,7 +90,7 @@ def edit_region(session: Session, index: int | None) -> PageUpdate:
     session.clear_clicks()
     selection = region.selection
     session.points, session.box, session.strokes = list(selection.points), selection.box, list(selection.strokes)
-    session.grow, session.base, session.mask = selection.grow, selection.base, region.mask.copy()
+    session.grow, session.base, session.mask = selection.grow, selection.previous, region.mask.copy()
     session.editing = session.selected = int(index)
     update = regions_update(session)
     update.status += f" Editing region {int(index) + 1}: click, box, brush or grow, then *Add selection*."
@@ -256,7 +257,7 @@ def add_detected(session: Session, ticked: list[str] | None) -> PageUpdate:
     for index in chosen:
         found = session.detections[index]
         mask = found.mask.astype(np.float32)
-        new.append(_new_region(session, mask, f"{found.label} {index + 1}", Selection(box=found.box, base=mask)))
+        new.append(_new_region(session, mask, f"{found.label} {index + 1}", Prompt(box=found.box, previous=mask)))
     update = _append(session, *new)
     update.detected = gr.update(value=[])
     return update

@@ -10,7 +10,7 @@ import numpy as np
 from virtart import masks as mask_ops
 from virtart import styles
 from virtart.engines import registry
-from virtart.engines.base import StyleOptions
+from virtart.engines.composite import DEFAULT_FEATHER
 from virtart.geometry import resize_image, shrink_to
 from virtart.segmentation.base import Box, Stroke
 from virtart.segmentation.detect import Detection
@@ -172,7 +172,7 @@ def thumbnail(display: np.ndarray, mask: np.ndarray, color: tuple[int, int, int]
 def look_summary(region: RegionEntry) -> str:
     look = region.look
     parts = [look.style_name, f"@ {look.strength:.2f}"] + (["photo colours"] if look.preserve_color else []) + \
-        ([f"feather {look.feather:g}"] if look.feather != StyleOptions.feather else []) + \
+        ([f"feather {look.feather:g}"] if look.feather != DEFAULT_FEATHER else []) + \
         (["inverted"] if region.invert else [])
     return " ".join(parts)
 

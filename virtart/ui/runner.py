@@ -14,12 +14,13 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from virtart import masks as mask_ops
-from virtart.engines.base import Preview, planned_steps
+from virtart.engines.base import Preview
 from virtart.engines.registry import gpu_seconds
 from virtart.geometry import resize_image, shrink_to
 from virtart.imageio import Photo, save_png
@@ -51,13 +52,13 @@ def shrink(photo: Photo, requests: list[RegionRequest], long_side: int | None) -
         return photo, requests
     rgb = resize_image(photo.rgb, size)
     alpha = None if photo.alpha is None else resize_image(photo.alpha, size)
-    resized = [RegionRequest(mask_ops.resize_mask(np.asarray(r.mask, np.float32), size), r.style, r.strength, r.invert)
+    resized = [replace(r, mask=mask_ops.resize_mask(np.asarray(r.mask, np.float32), size))
                if isinstance(r.mask, np.ndarray) else r for r in requests]
     return Photo(rgb, alpha, photo.name), resized
 
 
 def _gpu_seconds(request: StylizeRequest) -> int:
-    return gpu_seconds(request.engine, planned_steps(request.options), request.options.max_size)
+    return gpu_seconds(request.engine, request.options.planned_steps(), request.options.max_size)
 
 
 @on_gpu(duration=_gpu_seconds)

@@ -18,31 +18,15 @@ from typing import Any
 
 import numpy as np
 
-from virtart.engines.base import StyleOptions
+from virtart.engines.composite import DEFAULT_FEATHER
 from virtart.imageio import Photo
-from virtart.segmentation.base import Box, Point, Stroke
+from virtart.segmentation.base import Box, Stroke
 from virtart.segmentation.detect import Detection
+from virtart.segmentation.prompts import Prompt
 
 Style = str | np.ndarray  # a gallery id, or a user's painting as (h, w, 3) uint8
 HISTORY = 50  # undo steps kept per visitor
 NEXT_REGION = -1  # the region picker's value for "what the next region gets"
-
-
-@dataclass(frozen=True, eq=False)
-class Selection:
-    """What the current mask was made from: clicks, a box, brush strokes, ``grow`` px of
-    growing (negative: shrinking), and ``base``, a mask it started from (a detected object's,
-    ``(H, W) float32``): with no clicks nor strokes the mask is ``base`` grown; the first
-    click or stroke re-segments from the prompts."""
-
-    points: tuple[Point, ...] = ()
-    box: Box | None = None
-    strokes: tuple[Stroke, ...] = ()
-    grow: int = 0
-    base: np.ndarray | None = None
-
-    def is_empty(self) -> bool:
-        return not self.points and self.box is None and not self.strokes and self.base is None
 
 
 @dataclass(frozen=True)
@@ -54,7 +38,7 @@ class Look:
     style_name: str = "starry_night"
     strength: float = 1.0
     preserve_color: bool = False
-    feather: float = StyleOptions.feather
+    feather: float = DEFAULT_FEATHER
 
     def with_values(self, **changes) -> Look:
         return replace(self, **changes)
@@ -68,7 +52,7 @@ class RegionEntry:
     name: str
     look: Look = field(default_factory=Look)
     invert: bool = False
-    selection: Selection | None = None  # the prompts it was made from (None: "everything else")
+    selection: Prompt | None = None  # the prompts it was made from (None: "everything else")
 
     def effective_mask(self) -> np.ndarray:
         return 1.0 - self.mask if self.invert else self.mask
@@ -100,8 +84,8 @@ class Session:
     grow: int = 0  # px the current mask is grown (negative: shrunk) by
     base: np.ndarray | None = None  # the mask the selection started from (a detected object's)
     corner: tuple[float, float] | None = None  # the first corner of a box being drawn
-    undo_stack: list[Selection] = field(default_factory=list)
-    redo_stack: list[Selection] = field(default_factory=list)
+    undo_stack: list[Prompt] = field(default_factory=list)
+    redo_stack: list[Prompt] = field(default_factory=list)
     editing: int | None = None  # the region whose selection came back for editing
     mask: np.ndarray | None = None  # the current click mask, (H, W) float32
     previous: Any = None  # the segmenter's Prediction, passed back on the next click
@@ -130,8 +114,9 @@ class Session:
         self.box, self.strokes, self.grow, self.corner, self.editing = None, [], 0, None, None
 
     @property
-    def selection(self) -> Selection:
-        return Selection(tuple(self.points), self.box, tuple(self.strokes), self.grow, self.base)
+    def selection(self) -> Prompt:
+        """The current prompt; ``previous`` is the mask it started from (a detected object's)."""
+        return Prompt(tuple(self.points), self.box, tuple(self.strokes), self.grow, self.base)
 
     def remember(self) -> None:
         """Keep the current selection for undo (a new action forgets what redo held)."""

@@ -13,8 +13,9 @@ import numpy as np
 
 from virtart.engines import registry
 from virtart.engines.base import Preview
+from virtart.engines.registry import parse_options
 from virtart.errors import VirtArtError
-from virtart.request import RegionRequest, StylizeRequest, parse_options
+from virtart.request import RegionRequest, StylizeRequest
 from virtart.ui import render
 from virtart.ui.limits import DISPLAY_MAX_SIDE
 from virtart.ui.page import KEEP, PageUpdate
@@ -26,27 +27,22 @@ OUTPUT_SIZES = {"Full resolution": None, "2048 px": 2048, "1024 px": 1024, "512 
 RESULT_FIELDS = ("result", "download", "plot")
 
 
-def region_requests(session: Session) -> tuple[list[RegionRequest], list[Look]]:
-    """The session's regions for the pipeline, with their looks; the current selection alone
-    (with the default look) if none was added."""
+def _request(mask: np.ndarray, look: Look, invert: bool) -> RegionRequest:
+    return RegionRequest(mask, look.style, look.strength, invert, preserve_color=look.preserve_color,
+                         feather=look.feather)
+
+
+def region_requests(session: Session) -> list[RegionRequest]:
+    """The session's regions for the pipeline, each with its own look; the current selection
+    alone (with the default look) if none was added."""
     if session.photo is None:
         raise VirtArtError("upload a photo (or pick an example) first")
     if session.regions:
-        return ([RegionRequest(r.mask, r.look.style, r.look.strength, r.invert) for r in session.regions],
-                [r.look for r in session.regions])
+        return [_request(r.mask, r.look, r.invert) for r in session.regions]
     if session.mask is not None and np.any(session.mask >= 0.5):
         gr.Info("No region added yet: stylizing the current selection.")
-        return [RegionRequest(session.mask, session.look.style, session.look.strength, False)], [session.look]
+        return [_request(session.mask, session.look, False)]
     raise VirtArtError("no region to repaint: click on the photo (or detect objects) and add a region first")
-
-
-def shared_finish(looks: list[Look]) -> tuple[bool, float, str]:
-    """``(preserve colours, feather, note)`` for the run: the engines take one of each per run,
-    so regions that differ get the first region's, and ``note`` says so."""
-    first = looks[0]
-    differ = any(look.preserve_color != first.preserve_color or look.feather != first.feather for look in looks)
-    note = " One colour and feather setting per run for now: region 1's was used." if differ else ""
-    return first.preserve_color, first.feather, note
 
 
 def _progress(preview: Preview, auto: bool, left: str) -> str:
@@ -69,10 +65,9 @@ def stylize(session: Session, engine: str, auto_steps: bool, steps: float, max_s
     the result. ``engine``: a registry label or name; ``auto_steps``: stop the optimisation
     when converged (else exactly ``steps`` steps). A run that fails midway puts the last result
     back (the refusal itself is :func:`virtart.ui.page.stream`'s)."""
-    requests, looks = region_requests(session)
-    preserve_color, feather, note = shared_finish(looks)
+    requests = region_requests(session)
     # Every step is reported; the Throttle below decides which ones the page draws.
-    options = parse_options("auto" if auto_steps else steps, max_size, preserve_color, feather, preview_every=1)
+    options = parse_options(engine, {"steps": "auto" if auto_steps else steps, "max_size": max_size, "preview_every": 1})
     photo, requests = shrink(session.photo, requests, OUTPUT_SIZES.get(output_size))
     request = StylizeRequest.create(photo, requests, engine, options)
     label = registry.engine_spec(request.engine).label
@@ -96,7 +91,7 @@ def stylize(session: Session, engine: str, auto_steps: bool, steps: float, max_s
                 shown, _ = render.fit_display(preview.image, DISPLAY_MAX_SIDE)
                 session.preview = ResultView(before, shown)
                 session.preview_step = preview.step
-                yield PageUpdate(result=(before, shown), run_status=_progress(preview, options.steps == "auto", left),
+                yield PageUpdate(result=(before, shown), run_status=_progress(preview, clock.auto, left),
                                  notice=KEEP)
                 continue
             result, report = preview.result, preview.result.report
@@ -105,7 +100,7 @@ def stylize(session: Session, engine: str, auto_steps: bool, steps: float, max_s
             session.result, session.preview = ResultView(before, after, download), None
             status = (f"Done in {time.perf_counter() - started:.1f} s{_stopped_because(report)} ({previews} previews). "
                       f"Result {preview.image.shape[1]}x{preview.image.shape[0]} px; pixels changed outside the "
-                      f"regions: {report['outside_changed_pixels']}.{note}")
+                      f"regions: {report['outside_changed_pixels']}.")
             figure = render.loss_figure(history, preview.info.get("start"))  # None: the engine reports no losses
             yield PageUpdate(session=session, result=(before, after), run_status=status, download=download,
                              plot=gr.update(value=figure, visible=figure is not None))

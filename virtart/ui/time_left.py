@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from virtart.engines.base import Preview, StyleOptions, planned_steps
+from virtart.engines.base import Preview, StyleOptions
 
 FIT_STEPS = 30  # the most recent steps the improvement curve is fitted on
 MIN_FIT = 3  # steps of improvement needed before the automatic stop is forecast
@@ -26,12 +26,13 @@ FLOOR = 1e-6  # an improvement at or below zero (noise) counts as this, to keep 
 
 class TimeLeft:
     """Feed each :class:`Preview` to :meth:`update`; it returns the seconds left, or None
-    while there is not yet enough to tell."""
+    while there is not yet enough to tell. ``options``: the engine's (the automatic stop's
+    fields, ``steps``, ``auto_*`` and the loss weights, where the engine has them)."""
 
     def __init__(self, options: StyleOptions) -> None:
         self.options = options
-        self.auto = options.steps == "auto"
-        self.cap = planned_steps(options)
+        self.auto = getattr(options, "steps", None) == "auto"  # an optimising engine's automatic stop
+        self.cap = options.planned_steps()
         self.first: tuple[int, float] | None = None  # (step, elapsed) of the first optimisation step
         self.objective: dict[int, float] = {}
         self.last_steps: int | None = None  # the forecast total steps

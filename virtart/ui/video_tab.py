@@ -20,9 +20,9 @@ import gradio as gr
 import numpy as np
 
 from virtart import styles
-from virtart.cli.segment_commands import parse_box
 from virtart.errors import VirtArtError
-from virtart.ui.api import parse_points
+from virtart.segmentation.detect import parse_classes
+from virtart.segmentation.prompts import parse_box, points_from_json
 from virtart.ui.messages import user_facing
 from virtart.ui.render import draw_points
 from virtart.video.pipeline import VideoOptions, open_video, stylize_video
@@ -86,9 +86,9 @@ def stylize_video_api(video: str, points: str = "", box: str = "", detect: str =
     ``detect``: classes such as ``"person,dog"``; ``mask``: a mask PNG of the keyframe; none of
     them: the whole frame. ``everything_else``: "" (off), "true" (everything outside the
     selection instead) or a style id (also everything else, in that style)."""
-    selection = Selection(points=parse_points(points) if str(points or "").strip() else [],
-                          box=parse_box(box) if str(box or "").strip() else None,
-                          detect=[c.strip() for c in (detect or "").split(",") if c.strip()] or None,
+    selection = Selection(points=points_from_json(points),
+                          box=parse_box(box, "box") if str(box or "").strip() else None,
+                          detect=parse_classes(detect),
                           masks=[mask] if mask else [], everything_else=_everything_else(everything_else))
     yield from run_video(video, selection, style, strength, keyframe, feather)
 
@@ -120,8 +120,8 @@ def clear_clicks(clean: np.ndarray | None):
 @user_facing
 def stylize_from_tab(video, keyframe, points, detect, rest, style, strength):
     """The tab's Stylize button: stream previews, then the MP4."""
-    selection = Selection(points=list(points or []), detect=[c.strip() for c in (detect or "").split(",")
-                                                             if c.strip()] or None, everything_else=True if rest else None)
+    selection = Selection(points=list(points or []), detect=parse_classes(detect),
+                          everything_else=True if rest else None)
     for preview, path, state in run_video(video, selection, style, strength, keyframe, 4.0):
         text = f"Frame {state['frame']}/{state['total']}"
         if path:

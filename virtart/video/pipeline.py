@@ -242,7 +242,7 @@ def region_painters(info: io.VideoInfo, keyframe: np.ndarray, regions: list, opt
         engine = shared_engine("gatys", device)
         return [quality_painter(engine, region.style) for region in regions]
     engine = shared_engine("fast", options.device)
-    vectors = engine.style_vectors(keyframe, regions, StyleOptions(feather=options.feather))
+    vectors = engine.style_vectors(keyframe, regions, StyleOptions())
     return [fast_painter(engine, vector) for vector in vectors]
 
 

@@ -16,8 +16,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from virtart.engines.base import Engine, Region, StyleOptions
+from virtart.engines.base import Engine, Region
 from virtart.engines.fast import FastEngine, working_scale
+from virtart.engines.registry import GatysOptions
 from virtart.geometry import Box, fit_long_side, resize_image
 from virtart.video.flow import Flows, warp
 
@@ -34,14 +35,14 @@ def fast_painter(engine: FastEngine, vector: np.ndarray) -> Painter:
 def quality_painter(engine: Engine, style: np.ndarray) -> Painter:
     """The Quality (Gatys) engine on the box at working size: started from the fast engine's
     result and stopped when converged, as for a photo. For short clips on a GPU."""
-    options = StyleOptions(steps="auto", feather=0.0)
+    options = GatysOptions()
 
     def paint(working: np.ndarray, box: Box, scales: tuple[float, float]) -> np.ndarray:
         inner = box.scaled(*scales)
         inner = Box(inner.x0, inner.y0, min(inner.x1, working.shape[1]), min(inner.y1, working.shape[0]))
         crop = np.ascontiguousarray(inner.of(working))
         whole = np.ones(crop.shape[:2], np.float32)
-        final = list(engine.run(crop, [Region(whole, style, alpha=whole)], options))[-1]
+        final = list(engine.run(crop, [Region(whole, style, alpha=whole, feather=0.0)], options))[-1]
         return resize_image(final.layers[0].pixels, box.size)
 
     return paint
