@@ -245,9 +245,20 @@ def _hub_checkpoint(spec: ModelSpec, source: HubSource) -> Path:
                     raise
                 corrupt = True
     if offline:
+        earlier = hub.earlier_copy(source, spec.sha256)
+        if earlier is not None:
+            return earlier
         raise CheckpointError("not in the Hub cache, and the Hub is offline or unreachable")
     # A cached copy without a record is checked against the served digest, not fetched again.
-    return hub.download(source, spec.sha256, force=corrupt)
+    try:
+        return hub.download(source, spec.sha256, force=corrupt)
+    except Exception:
+        earlier = hub.earlier_copy(source, spec.sha256)  # a verified copy of an earlier revision serves
+        if earlier is None:
+            raise
+        warn(f"{spec.name}: using the copy downloaded earlier, as the Hub's cannot be used now",
+             detail=f"{earlier}; {hub.fetch_status(source.describe()) or ''}")
+        return earlier
 
 
 def _try_source(spec: ModelSpec, source: Source | Path) -> Path:
@@ -286,7 +297,7 @@ def resolve(name: str) -> Checkpoint:
         except CheckpointError as exc:
             failures.append(f"{description}: {exc}")
         except Exception as exc:  # noqa: BLE001 - unreachable source: try the next one
-            failures.append(f"{description}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+            failures.append(f"{description}: {hub.failure_reason(exc)}")
     hint = f"put {spec.filename} in a folder named by VIRTART_CHECKPOINTS"
     if spec.sha256 is None:
         hint += f", with its sha256 in that folder's {SUMS_FILE}"

@@ -12,7 +12,7 @@ import sys
 import warnings
 
 from virtart import settings
-from virtart.errors import VirtArtError, VirtArtWarning
+from virtart.errors import VirtArtError, VirtArtWarning, public_text, user_message
 
 COMMAND_MODULES = (
     "virtart.cli.stylize",
@@ -25,7 +25,7 @@ COMMAND_MODULES = (
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     if issubclass(category, VirtArtWarning):
-        print(f"warning: {message}", file=sys.stderr)
+        print(f"warning: {public_text(str(message), cli=True)}", file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except VirtArtError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {user_message(exc, cli=True)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
@@ -58,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - last resort: one line, not a traceback
         if os.environ.get("VIRTART_DEBUG") == "1":
             raise
-        print(f"error: unexpected {type(exc).__name__}: {exc} (set VIRTART_DEBUG=1 for details)", file=sys.stderr)
+        print(f"error: unexpected {type(exc).__name__}: {public_text(str(exc), cli=True)} "
+              "(set VIRTART_DEBUG=1 for details)", file=sys.stderr)
         return 1
 
 

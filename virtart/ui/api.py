@@ -5,7 +5,6 @@ original image's pixels; masks are 8-bit PNGs, white = region. Every function is
 stateless: nothing of one call is kept for the next, so clients cannot see each other.
 """
 
-import json
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -16,6 +15,7 @@ from virtart.engines.composite import DEFAULT_FEATHER
 from virtart.engines.registry import AUTO
 from virtart.errors import VirtArtError
 from virtart.imageio import Photo, load_mask, load_photo, mask_to_uint8
+from virtart.json_limits import load_json
 from virtart.request import StylizeRequest, prompt_from_json, request_from_json
 from virtart.segmentation.detect import parse_classes
 from virtart.segmentation.prompts import Prompt, box_from_json, cut, points_from_json, strokes_from_json
@@ -101,11 +101,9 @@ def stylize_request(photo: Photo, regions: str = "", masks: list[str] | None = N
 
 
 def regions_json(text: str):
-    """The ``regions`` parameter's JSON text -> its value (a clear message for broken JSON)."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise VirtArtError(f"regions is not valid JSON ({exc.msg} at character {exc.pos})") from None
+    """The ``regions`` parameter's JSON text -> its value (a clear message for broken JSON; size
+    and depth checked before parsing: :mod:`virtart.json_limits`)."""
+    return load_json(text, "regions")
 
 
 @user_facing

@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import functools
 import inspect
-import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from typing import Any
 
 import gradio as gr
 
-from virtart.errors import VirtArtError, collect_warnings
-
-log = logging.getLogger(__name__)
+from virtart.errors import collect_warnings, public_text, user_message
 
 
 class _Keep:
@@ -32,7 +29,6 @@ class _Keep:
 
 KEEP: Any = _Keep()
 TOAST_SECONDS = 5
-UNEXPECTED = "Something went wrong on the server with that action; your work is kept. Try again."
 
 
 @dataclass
@@ -68,11 +64,10 @@ FIELDS = tuple(f.name for f in fields(PageUpdate))
 
 
 def message_text(exc: BaseException) -> str:
-    """What the visitor reads for a refusal: one sentence, capitalised.
-
-    (The message layer that strips server paths, library names and flags is
-    :mod:`virtart.ui.messages`; this is the one call to switch to it.)"""
-    text = str(exc).strip() or "that did not work"
+    """What the visitor reads for a refusal: the one message layer's line
+    (:func:`virtart.errors.user_message`: no server path, library name or flag; a bug's
+    traceback goes to the log), as a capitalised sentence."""
+    text = user_message(exc).strip() or "that did not work"
     text = text[0].upper() + text[1:]
     return text if text.endswith((".", "!", "?")) else text + "."
 
@@ -90,11 +85,7 @@ def _toast(message: str) -> None:
 
 
 def _failure(exc: Exception, also: tuple[str, ...]) -> PageUpdate:
-    if isinstance(exc, VirtArtError):
-        message = message_text(exc)
-    else:  # a bug: the visitor gets a calm line, the log the traceback
-        log.exception("page handler failed")
-        message = UNEXPECTED
+    message = message_text(exc)  # a bug: a calm line for the visitor, the traceback in the log
     _toast(message)
     return refused(message, *also)
 
@@ -107,7 +98,7 @@ def call(handler: Callable[..., PageUpdate], *args, also: tuple[str, ...] = (), 
         except Exception as exc:  # noqa: BLE001 - the page must never lose the visitor's work
             update = _failure(exc, also)
     for message in collected:
-        _toast(message)
+        _toast(public_text(message))
     return update
 
 
@@ -126,7 +117,7 @@ def stream(handler: Callable[..., Iterator[PageUpdate]], *args, also: tuple[str,
                 except Exception as exc:  # noqa: BLE001 - as in call()
                     failed = update = _failure(exc, also)
             for message in collected:
-                _toast(message)
+                _toast(public_text(message))
             yield update
             if failed is not None:
                 return

@@ -22,6 +22,10 @@ import numpy as np
 # gives 0.85 / 0.90 (480 px: 0.93 / 0.91 at twice the time).
 FLOW_LONG_SIDE = 320
 FINEST_SCALE = 1
+# DIS builds an image pyramid and asserts when a level would be under a patch or two wide (a
+# 320x8 flow image of an 1800x16 clip crashed it): thinner frames are padded to this side
+# (edge copied) for the estimate, and the flow is cropped back.
+FLOW_MIN_SIDE = 32
 
 
 # A pixel whose grey level differs from the previous frame's (moved along the flow) by more
@@ -45,9 +49,18 @@ def flow_image(rgb: np.ndarray, long_side: int = FLOW_LONG_SIDE) -> np.ndarray:
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     scale = long_side / max(grey.shape)
     if scale < 1.0:
-        size = (max(8, round(grey.shape[1] * scale)), max(8, round(grey.shape[0] * scale)))
+        # a thin side never shrinks below what it was, nor below 8 px
+        size = (max(min(8, grey.shape[1]), round(grey.shape[1] * scale)),
+                max(min(8, grey.shape[0]), round(grey.shape[0] * scale)))
         grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
     return grey
+
+
+def _padded(grey: np.ndarray) -> np.ndarray:
+    """``grey`` grown (edge copied, right and bottom) to at least :data:`FLOW_MIN_SIDE` on each side."""
+    height, width = grey.shape
+    return cv2.copyMakeBorder(grey, 0, max(0, FLOW_MIN_SIDE - height), 0, max(0, FLOW_MIN_SIDE - width),
+                              cv2.BORDER_REPLICATE)
 
 
 class FlowEstimator:
@@ -58,9 +71,11 @@ class FlowEstimator:
         self.dis.setFinestScale(finest_scale)
 
     def between(self, previous: np.ndarray, current: np.ndarray, size: tuple[int, int]) -> Flows:
-        """Flows between two :func:`flow_image` frames, scaled to a full frame of ``size = (W, H)``."""
-        backward = self.dis.calc(current, previous, None)
-        forward = self.dis.calc(previous, current, None)
+        """Flows between two :func:`flow_image` frames (same shape, any shape), scaled to a full
+        frame of ``size = (W, H)``."""
+        height, width = current.shape
+        backward = self.dis.calc(_padded(current), _padded(previous), None)[:height, :width]
+        forward = self.dis.calc(_padded(previous), _padded(current), None)[:height, :width]
         small = Flows(backward, forward)
         stable = consistent(small) & unchanged(small, previous, current)
         stable = cv2.resize(stable.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)

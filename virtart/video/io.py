@@ -30,6 +30,9 @@ from virtart.errors import VirtArtError, warn
 
 MAX_SECONDS = 60.0
 MAX_SIDE = 1920
+MIN_SIDE = 16  # the short side, upright and after any downscale: below it nothing can be selected
+MAX_ASPECT = 120  # long side / short side: an 1800x16 strip is served, a 1:200 one is refused
+MAX_FRAMES = 3600  # 60 s at 60 frames/s; a clip of more (however small) is refused
 # Audio codecs the MP4 muxer takes as they are; anything else (PCM, Vorbis, FLAC...) becomes AAC.
 MP4_AUDIO_CODECS = frozenset({"aac", "mp3", "ac3", "eac3", "alac"})
 OUTPUT_TIME_BASE = Fraction(1, 90_000)
@@ -64,7 +67,7 @@ def _open(path: str | os.PathLike, label: str):
     try:
         return av.open(os.fspath(path), metadata_errors="ignore")
     except av.FFmpegError as exc:
-        raise VirtArtError(f"{label}: not a video FFmpeg can read ({_reason(exc)})") from None
+        raise VirtArtError(f"{label}: not a video that can be read ({_reason(exc)})") from None
 
 
 def _reason(exc: Exception) -> str:
@@ -120,12 +123,27 @@ def probe(path: str | os.PathLike, *, max_seconds: float = MAX_SECONDS, max_side
     if max(upright) > max_side:
         if not downscale:
             raise VirtArtError(f"{label}: {upright[0]}x{upright[1]} is over the {max_side} px limit on the long "
-                               "side; ask for a downscale (--downscale) or resize it first")
+                               "side; ask for a downscale or resize it first")
         scale = max_side / max(upright)
         warn(f"{label}: {upright[0]}x{upright[1]} shrunk to fit {max_side} px on the long side")
-    size = (max(2, round(upright[0] * scale)), max(2, round(upright[1] * scale)))
+    size = (max(1, round(upright[0] * scale)), max(1, round(upright[1] * scale)))
+    check_shape(size, upright, frames, label)
     return VideoInfo(os.fspath(path), size, (width, height), rotation, Fraction(fps), seconds, int(frames),
                      audio, scale, start)
+
+
+def check_shape(size: tuple[int, int], source: tuple[int, int], frames: int, label: str) -> None:
+    """Refuse, with one line, a clip whose working ``size`` (upright ``source`` after a downscale)
+    is too thin or too elongated, or that holds more than :data:`MAX_FRAMES` frames."""
+    shown = f"{source[0]}x{source[1]}" if source == size else f"{source[0]}x{source[1]} (shrunk to {size[0]}x{size[1]})"
+    if min(size) < MIN_SIDE:
+        raise VirtArtError(f"{label}: the video is {shown} pixels; each side must be at least {MIN_SIDE} px")
+    if max(size) > MAX_ASPECT * min(size):
+        raise VirtArtError(f"{label}: the video is {shown} pixels, more elongated than the 1:{MAX_ASPECT} limit; "
+                           "crop it first")
+    if frames > MAX_FRAMES:
+        raise VirtArtError(f"{label}: the video has {frames} frames, over the {MAX_FRAMES} frame limit; "
+                           "trim it or lower its frame rate first")
 
 
 def _duration(container, stream) -> float:
@@ -168,6 +186,9 @@ def read_frames(info: VideoInfo, *, label: str | None = None) -> Iterator[Frame]
         stream.thread_type = "AUTO"
         try:
             for decoded in container.decode(stream):
+                if index >= MAX_FRAMES:  # the container's count was wrong (or missing)
+                    raise VirtArtError(f"{label}: the video has more than {MAX_FRAMES} frames, over the limit; "
+                                       "trim it or lower its frame rate first")
                 time = float(decoded.time) - info.start if decoded.time is not None else previous + step
                 if time <= previous:
                     time = previous + step
