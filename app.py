@@ -37,9 +37,10 @@ from virtart.ui.photo_handlers import BOX, EXCLUDE, GROW_STEP, INCLUDE  # noqa: 
 from virtart.ui.state import NEXT_REGION, Look, Session, new_session  # noqa: E402
 from virtart.ui.tempfiles import start_sweeper  # noqa: E402
 
-INTRO = ("**VirtArt** repaints parts of a photo in a painting's style. "
+INTRO = ("**VirtArt** repaints parts of a photo in a painting's style. <span class='steps'>"
          "**1** Upload a photo or pick an example. **2** Click what to repaint (or *Box*, *Brush*, *Detect*), "
-         "*Add selection*. **3** Pick a painting. **4** *Stylize*. Pixels outside your regions stay exactly as they were.")
+         "*Add selection*. **3** Pick a painting. **4** *Stylize*. Pixels outside your regions stay exactly as they "
+         "were.</span>")
 HELP = """Clicks: green dots include, red exclude; *Box* takes two corner clicks; the *Brush* panel paints
 include (green) and exclude (red) strokes. *Grow*/*Shrink* move the outline; *Undo*/*Redo* step back and
 forth. Pick a region in the list to give it its own painting, strength, colours and feather (they apply at
@@ -50,8 +51,10 @@ CSS = """
 #notice { color: var(--error-text-color, #b91c1c); }
 #status, #run-status, #model-status { font-size: var(--text-sm); }
 @media (max-width: 640px) {
-  #photo, #result { height: 340px !important; max-height: 340px; }
-  #styles { height: 120px !important; }
+  #photo, #result { height: 300px !important; max-height: 300px; }
+  #styles { height: 110px !important; }
+  #regions { height: 80px !important; }
+  #intro .steps { display: none; }
 }
 """
 
@@ -244,12 +247,12 @@ def build_app() -> gr.Blocks:
         _wire_api()  # first, so the public endpoints own their names
         ui: dict = {"session": gr.State(new_session(), time_to_live=7200)}
         with gr.Sidebar(open=False, label="Settings", elem_id="sidebar"):
-            model_status = gr.Markdown(health.status_markdown, elem_id="model-status")
             _build_settings(ui)
             gr.Markdown(HELP)
+        gr.Markdown(INTRO, elem_id="intro")
+        model_status = gr.Markdown(health.status_markdown, elem_id="model-status")
         status_timer = gr.Timer(5)  # ticks while models download at start-up (health.refresh stops it)
         status_timer.tick(health.refresh, None, [model_status, status_timer], **PRIVATE)
-        gr.Markdown(INTRO, elem_id="intro")
         with gr.Tabs():
             with gr.Tab("Photo", elem_id="photo-tab"), gr.Row(equal_height=False):
                 with gr.Column(scale=5, min_width=320):
