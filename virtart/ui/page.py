@@ -90,13 +90,31 @@ def _failure(exc: Exception, also: tuple[str, ...]) -> PageUpdate:
     return refused(message, *also)
 
 
+def restores(shown: Callable[..., PageUpdate]) -> Callable[[Callable], Callable]:
+    """Mark a handler whose trigger changes a field in the browser before the handler runs
+    (an upload shows the uploaded file at once): on a refusal, ``shown(*args)`` (the fields as
+    the session has them) is sent back with the message."""
+
+    def mark(handler: Callable) -> Callable:
+        handler.on_refusal = shown
+        return handler
+
+    return mark
+
+
 def call(handler: Callable[..., PageUpdate], *args, also: tuple[str, ...] = (), **kwargs) -> PageUpdate:
-    """Run ``handler``; a refusal (or a bug) becomes :func:`refused`, warnings become toasts."""
+    """Run ``handler``; a refusal (or a bug) becomes :func:`refused` (plus what the handler
+    :func:`restores`), warnings become toasts."""
     with collect_warnings() as collected:
         try:
             update = handler(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - the page must never lose the visitor's work
             update = _failure(exc, also)
+            shown = getattr(handler, "on_refusal", None)
+            if shown is not None:
+                for name, value in shown(*args, **kwargs).changed().items():
+                    if name != "notice":
+                        setattr(update, name, value)
     for message in collected:
         _toast(public_text(message))
     return update

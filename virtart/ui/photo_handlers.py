@@ -23,7 +23,7 @@ from virtart.segmentation import get_segmenter
 from virtart.segmentation.prompts import Prompt, detector_prior
 from virtart.ui import render
 from virtart.ui.limits import DISPLAY_MAX_SIDE, MIN_PHOTO_SIDE
-from virtart.ui.page import PageUpdate
+from virtart.ui.page import PageUpdate, restores
 from virtart.ui.state import HISTORY, NEXT_REGION, Session
 
 INCLUDE, EXCLUDE, BOX = "Include", "Exclude", "Box"  # Box: two corner clicks
@@ -73,6 +73,13 @@ def status_text(session: Session) -> str:
     return text
 
 
+def shown_photo(path: str | None, session: Session) -> PageUpdate:
+    """The photo panel as the session has it (sent back when an upload is refused: the browser
+    already shows the refused file)."""
+    return PageUpdate(photo=editor_image(session))
+
+
+@restores(shown_photo)
 def upload_photo(path: str | None, session: Session) -> PageUpdate:
     """A new photo (a file path from ``gr.Image(type="filepath")``): decode, check, show; the
     regions, the detections and the result of the old photo go. A bad file leaves the session
