@@ -192,12 +192,17 @@ def _wire_api() -> None:
         video_tab.wire_api(_heavy())
 
 
+def _wire(trigger, handler, inputs, names, ui: dict, **options):
+    """``handler`` (returning a PageUpdate) on ``trigger``, its fields ``names`` shown by ``ui[name]``."""
+    return trigger(page.event(handler, names, options.pop("also", ())), inputs, [ui[n] for n in names],
+                   **PRIVATE, **options)
+
+
 def _wire_photo_tab(ui: dict) -> None:
     """Every photo-tab event: a handler returning a PageUpdate, wired to the fields it may change."""
 
     def on(trigger, handler, inputs, names, **options):
-        return trigger(page.event(handler, names, options.pop("also", ())), inputs, [ui[n] for n in names],
-                       **PRIVATE, **options)
+        return _wire(trigger, handler, inputs, names, ui, **options)
 
     session = ui["session"]
     quiet = {"show_progress": "hidden"}
@@ -261,7 +266,7 @@ def build_app() -> gr.Blocks:
                     _build_regions(ui)
                 with gr.Column(scale=5, min_width=320):
                     _build_results(ui)
-            video_tab.build_tab(_heavy())
+            video_tab.build_tab(_heavy(), _wire)
         _wire_photo_tab(ui)
     return demo
 
