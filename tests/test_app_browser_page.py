@@ -42,6 +42,15 @@ def upload(page, path: Path, size: str = "512x512") -> None:
     page.wait_for_selector(f"#status:has-text('{size}')", timeout=60_000)
 
 
+def press(page, button: str, until: str, name: str, timeout: float = 60_000) -> str:
+    """Click ``button``, wait for ``until`` (a selector), screenshot as ``name``; the text of ``until``."""
+    page.locator(button).click()
+    page.wait_for_selector(until, timeout=timeout)
+    time.sleep(0.5)  # let the new image paint
+    shot(page, name)
+    return page.locator(until.split(":")[0]).inner_text()
+
+
 def messages_shown(page) -> list[str]:
     """Every message line and toast on the page now."""
     return [t for t in page.evaluate("""() => [...document.querySelectorAll(
@@ -113,11 +122,7 @@ def test_detect_draws_numbered_outlines_and_a_detected_region_is_editable(page):
     photo = load_image(image)
     upload(page, image, f"{photo.shape[1]}x{photo.shape[0]}")
     before = photo_pixels(page)
-    page.locator("#detect").click()
-    page.wait_for_selector("#detected:has-text('Detected:')", timeout=180_000)
-    time.sleep(1)
-    shot(page, "page-4-detected")
-    label = page.locator("#detected").inner_text()
+    label = press(page, "#detect", "#detected:has-text('Detected:')", "page-4-detected", timeout=180_000)
     assert "elephant" in label, label
     drawn = np.abs(photo_pixels(page).astype(int) - before.astype(int)).max(axis=2) > 60
     assert drawn.mean() > 0.002, "no outlines drawn on the photo"
@@ -145,11 +150,7 @@ def test_quality_shows_the_time_left_and_stop_keeps_the_last_preview(page, photo
     page.wait_for_selector("#run-status:has-text('left')", timeout=240_000)
     shot(page, "page-6-quality-time-left")
     page.wait_for_function("() => window.__previews.size >= 2", timeout=120_000)  # the slider follows
-    page.locator("#stop").click()
-    page.wait_for_selector("#run-status:has-text('Stopped')", timeout=60_000)
-    time.sleep(0.5)
-    shot(page, "page-7-stopped-kept")
-    status = page.locator("#run-status").inner_text()
+    status = press(page, "#stop", "#run-status:has-text('Stopped')", "page-7-stopped-kept")
     assert "kept as the result" in status, status
     assert page.locator("#result img").count() >= 1
     with page.expect_download(timeout=30_000) as download:
