@@ -229,6 +229,8 @@ def detect(session: Session) -> PageUpdate:
                                            else "Detected objects: none"))
     if not found:
         update.notice = "No objects found: click on the photo instead."
+    else:
+        update.status += f" Detected {detection_summary(session)}: tick them in the list (numbered as drawn)."
     return update
 
 
