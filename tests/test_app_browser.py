@@ -114,15 +114,16 @@ def record_previews(page) -> None:
 
 def open_settings(page) -> None:
     """Open the Settings sidebar (closed when the page loads)."""
-    if not page.locator("#engine").is_visible():
+    if not page.locator("#sidebar.open").count():
         page.get_by_label("Toggle Sidebar").click()
-        page.locator("#engine").wait_for(state="visible", timeout=10_000)
+        page.locator("#sidebar.open").wait_for(timeout=10_000)
+        page.wait_for_timeout(800)  # the slide-in animation
 
 
 def close_settings(page) -> None:
-    if page.locator("#engine").is_visible():
+    if page.locator("#sidebar.open").count():
         page.get_by_label("Toggle Sidebar").click()
-        page.wait_for_timeout(500)
+        page.wait_for_timeout(800)
 
 
 def choose_engine(page, name: str) -> None:
