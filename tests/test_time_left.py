@@ -41,5 +41,5 @@ def test_a_fixed_step_count_is_counted_down_and_the_words():
     for step in range(1, 11):
         left = clock.update(Preview(step, 40, None, step * 2.0, {}))
     assert left == pytest.approx(60.0)
-    assert describe(None) == "" and describe(1.0) == "almost done" and describe(42) == "about 42 s left"
+    assert describe(None) == "" and describe(1.0) == "a second or two left" and describe(42) == "about 42 s left"
     assert describe(600) == "about 10 min left"

@@ -93,7 +93,7 @@ def describe(seconds: float | None) -> str:
     if seconds is None:
         return ""
     if seconds < 1.5:
-        return "almost done"
+        return "a second or two left"
     if seconds < 90:
         return f"about {seconds:.0f} s left"
     return f"about {seconds / 60:.0f} min left"
