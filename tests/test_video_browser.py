@@ -19,7 +19,7 @@ def test_video_tab_end_to_end(page, tmp_path, styles_dir):  # noqa: F811 - the i
     page.get_by_role("tab", name="Video").click()
     page.locator("#video-in input[type=file]").set_input_files(str(clip))
     page.wait_for_selector("#video-keyframe img", timeout=60_000)
-    page.locator("#video-keyframe img").click(position={"x": 10, "y": 10})
+    page.locator("#video-keyframe img").click()  # the centre: the frame itself, not its letterbox
     page.wait_for_selector("#video-keyframe-status:has-text('1 click')", timeout=60_000)
     page.locator("#video-add-region").click()
     page.wait_for_selector("#video-regions img", timeout=60_000)
