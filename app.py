@@ -24,6 +24,7 @@ from virtart.ui import (  # noqa: E402
     health,
     limits,
     mcp_tools,
+    page,
     photo_handlers,
     region_handlers,
     render,
@@ -35,21 +36,37 @@ from virtart.ui.brush_handlers import BRUSH_EXCLUDE, BRUSH_INCLUDE  # noqa: E402
 from virtart.ui.components import photo_image  # noqa: E402
 from virtart.ui.examples import example_photos  # noqa: E402
 from virtart.ui.photo_handlers import BOX, EXCLUDE, GROW_STEP, INCLUDE  # noqa: E402
-from virtart.ui.state import Session, new_session  # noqa: E402
+from virtart.ui.state import NEXT_REGION, Look, Session, new_session  # noqa: E402
 from virtart.ui.tempfiles import start_sweeper  # noqa: E402
 
-INTRO = """# VirtArt
-**1.** Upload a photo (or pick an example). **2.** Click on what you want to repaint (green dots
-include, red exclude), or draw a *Box* around it (two corner clicks) and fix it with clicks or the
-*Brush*; then *Add selection as region* (pick a region and *Edit* to change it later); or *Detect
-objects*; or take *Everything else*.
-**3.** Pick a painting for each region. **4.** *Stylize*. Pixels outside your regions stay exactly as they were.
+INTRO = ("**VirtArt** repaints parts of a photo in a painting's style. <span class='steps'>"
+         "**1** Upload a photo or pick an example. **2** Click what to repaint (or *Box*, *Brush*, *Detect*), "
+         "*Add selection*. **3** Pick a painting. **4** *Stylize*. Pixels outside your regions stay exactly as they "
+         "were.</span>")
+HELP = """Clicks: green dots include, red exclude; *Box* takes two corner clicks; the *Brush* panel paints
+include (green) and exclude (red) strokes. *Grow*/*Shrink* move the outline; *Undo*/*Redo* step back and
+forth. Pick a region in the list to give it its own painting, strength, colours and feather (they apply at
+once); with *New regions* picked they set what the next region gets. *Edit* brings a region's clicks, box
+or detected outline back to refine it."""
+CSS = """
+#notice:empty, #notice .prose:empty { display: none; }
+#notice { color: var(--error-text-color, #b91c1c); }
+#status, #run-status, #model-status { font-size: var(--text-sm); }
+@media (max-width: 640px) {
+  #photo, #result { height: 300px !important; max-height: 300px; }
+  #styles { height: 110px !important; }
+  #regions { height: 80px !important; }
+  #intro .steps { display: none; }
+}
 """
 
 
 def load_example(session: Session, evt: gr.SelectData):
     """An example thumbnail was clicked: load it like an upload."""
-    return photo_handlers.upload_photo(str(example_photos()[evt.index]), session)
+    photos = example_photos()
+    index = getattr(evt, "index", None)
+    return photo_handlers.upload_photo(str(photos[index]) if isinstance(index, int) and 0 <= index < len(photos)
+                                       else None, session)
 
 
 def _heavy() -> dict:
@@ -61,95 +78,93 @@ def _segment() -> dict:
 
 
 PRIVATE = {"api_visibility": "private"}
-SHOW_RESULT = "() => document.getElementById('preview')?.scrollIntoView({behavior: 'smooth', block: 'end'})"
+SHOW_RESULT = "() => document.getElementById('result')?.scrollIntoView({behavior: 'smooth', block: 'nearest'})"
+# What each kind of event may change (fields of virtart.ui.page.PageUpdate).
+VIEW = ("session", "photo", "status", "notice")
+REGIONS = (*VIEW, "thumbs", "picker", "caption", "strength", "preserve", "feather")
+LOADED = (*REGIONS, "detected", "brush", "result", "run_status", "download", "plot")
+RUN = ("session", "notice", "result", "run_status", "download", "plot")
 
 
-def _build_editor() -> dict:
-    """Photo, clicks and examples."""
-    ui: dict = {}
+def _build_editor(ui: dict) -> None:
+    """Photo, click tools, the status and notice lines, the brush, the examples."""
     ui["photo"] = photo_image(label="Photo: click to select", sources=["upload", "clipboard"],
-                              elem_id="photo", height=540, buttons=["fullscreen"])
+                              elem_id="photo", height=480, buttons=["fullscreen"])
     with gr.Row():
-        ui["mode"] = gr.Radio([INCLUDE, EXCLUDE, BOX], value=INCLUDE, label="Clicks", elem_id="click-mode", scale=4)
-        ui["undo"] = gr.Button("Undo", elem_id="undo", size="sm", scale=1, min_width=60)
-        ui["redo"] = gr.Button("Redo", elem_id="redo", size="sm", scale=1, min_width=60)
-        ui["grow"] = gr.Button(f"Grow {GROW_STEP} px", elem_id="grow", size="sm", scale=1, min_width=60)
-        ui["shrink"] = gr.Button(f"Shrink {GROW_STEP} px", elem_id="shrink", size="sm", scale=1, min_width=60)
-        ui["clear"] = gr.Button("Clear", elem_id="clear", size="sm", scale=1, min_width=60)
+        ui["mode"] = gr.Radio([INCLUDE, EXCLUDE, BOX], value=INCLUDE, show_label=False, elem_id="click-mode",
+                              scale=4, min_width=240, container=False)
+        for key, label in (("undo", "Undo"), ("redo", "Redo"), ("grow", f"Grow {GROW_STEP} px"),
+                           ("shrink", f"Shrink {GROW_STEP} px"), ("clear", "Clear")):
+            ui[key] = gr.Button(label, elem_id=key, size="sm", scale=1, min_width=56)
     ui["status"] = gr.Markdown("Upload a photo or pick an example.", elem_id="status")
+    ui["notice"] = gr.Markdown("", elem_id="notice")
     with gr.Accordion("Brush: paint include (green) and exclude (red) strokes", open=False, elem_id="brush-panel"):
         ui["brush"] = gr.ImageEditor(type="numpy", sources=(), transforms=(), layers=False, label="Brush",
                                      brush=gr.Brush(colors=[BRUSH_INCLUDE, BRUSH_EXCLUDE], default_color=BRUSH_INCLUDE,
                                                     color_mode="fixed", default_size=12),
                                      eraser=False, height=420, elem_id="brush")
         ui["apply_brush"] = gr.Button("Apply strokes", elem_id="apply-brush", size="sm")
-    ui["examples"] = gr.Gallery([str(p) for p in example_photos()], label="Examples (public domain)",
-                                columns=4, height=150, allow_preview=False, object_fit="cover", elem_id="examples")
-    return ui
+    ui["examples"] = gr.Gallery([str(p) for p in example_photos()], label="Examples (public domain)", columns=6,
+                                height=90, allow_preview=False, object_fit="cover", elem_id="examples")
 
 
-def _build_regions() -> dict:
-    ui: dict = {}
+def _build_regions(ui: dict) -> None:
+    """Making regions, the region list, and the painting controls that act on the picked region."""
     with gr.Row():
-        ui["add"] = gr.Button("Add selection as region", variant="secondary", elem_id="add-region", size="sm")
-        ui["rest"] = gr.Button("Everything else", elem_id="everything-else", size="sm")
+        ui["add"] = gr.Button("Add selection", variant="secondary", elem_id="add-region", size="sm", min_width=80)
+        ui["rest"] = gr.Button("Everything else", elem_id="everything-else", size="sm", min_width=80)
+        ui["detect"] = gr.Button("Detect objects", elem_id="detect", size="sm", min_width=80)
+    with gr.Row(equal_height=False):
+        ui["detected"] = gr.Dropdown([], value=[], multiselect=True, label="Detected objects", elem_id="detected",
+                                     scale=3, min_width=160, container=False)
+        ui["add_detected"] = gr.Button("Add ticked", elem_id="add-detected", size="sm", scale=1, min_width=60)
+    ui["thumbs"] = gr.Gallery(label="Regions", columns=5, height=110, allow_preview=False, object_fit="contain",
+                              fit_columns=False, elem_id="regions", show_label=False)
+    ui["picker"] = gr.Dropdown([("New regions (default)", NEXT_REGION)], value=NEXT_REGION, label="Painting for",
+                               type="value", elem_id="region-picker", container=False)
     with gr.Row():
-        ui["detect"] = gr.Button("Detect objects", elem_id="detect", size="sm")
-        ui["add_detected"] = gr.Button("Add ticked objects", elem_id="add-detected", size="sm")
-    ui["detected"] = gr.CheckboxGroup([], type="value", label="Detected objects", elem_id="detected")
-    ui["thumbs"] = gr.Gallery(label="Regions", columns=4, height=170, allow_preview=False, object_fit="contain",
-                                  fit_columns=False, elem_id="regions")
-    with gr.Row():
-        ui["picker"] = gr.Dropdown([], label="Region", type="value", elem_id="region-picker", scale=2)
-        ui["edit"] = gr.Button("Edit", size="sm", scale=1, elem_id="edit-region")
-        ui["restyle"] = gr.Button("Apply style & strength", size="sm", scale=1)
-        ui["invert"] = gr.Button("Invert", size="sm", scale=1)
-        ui["delete"] = gr.Button("Delete", variant="stop", size="sm", scale=1)
-    return ui
-
-
-def _build_styles() -> dict:
-    ui: dict = {}
-    ui["gallery"] = gr.Gallery(render.style_gallery(), label="Paintings (click one)", columns=4, height=230,
+        ui["edit"] = gr.Button("Edit", size="sm", elem_id="edit-region", min_width=40)
+        ui["invert"] = gr.Button("Invert", size="sm", elem_id="invert-region", min_width=40)
+        ui["delete"] = gr.Button("Delete", variant="stop", size="sm", elem_id="delete-region", min_width=40)
+        ui["upload"] = gr.UploadButton("Own painting", file_types=["image"], type="filepath", size="sm",
+                                       elem_id="own-painting", min_width=40)
+    ui["caption"] = gr.Markdown(render.look_caption(Session()), elem_id="style-caption")
+    ui["gallery"] = gr.Gallery(render.style_gallery(), show_label=False, columns=5, height=130,
                                allow_preview=False, elem_id="styles")
+    look = Look()
     with gr.Row():
-        ui["caption"] = gr.Markdown("Style: **The Starry Night**, Vincent van Gogh (1889)", elem_id="style-caption")
-        ui["upload"] = gr.UploadButton("Use my own painting", file_types=["image"], type="filepath", size="sm")
-    return ui
+        ui["strength"] = gr.Slider(0, 1, value=look.strength, step=0.05, label="Strength", elem_id="strength",
+                                   min_width=120)
+        ui["feather"] = gr.Slider(0, region_handlers.FEATHER_MAX, value=look.feather, step=1, label="Soft edge (px)",
+                                  elem_id="feather", min_width=120)
+    ui["preserve"] = gr.Checkbox(look.preserve_color, label="Keep the photo's colours", elem_id="preserve")
 
 
-def _build_settings() -> dict:
-    ui: dict = {}
-    with gr.Accordion("Settings", open=False, elem_id="settings"):
-        device = registry.resolve_device()
-        ui["engine"] = gr.Radio([spec.label for spec in registry.ENGINES.values()],
-                                value=registry.engine_spec("auto", device).label, label="Engine", elem_id="engine",
-                                info="Fast: one pass, seconds on a CPU. Quality: optimisation.")
-        ui["auto_steps"] = gr.Checkbox(True, label="Quality engine: stop when the picture has converged",
-                                       elem_id="auto-steps")
-        ui["steps"] = gr.Slider(1, 2000, value=150, step=1, label="Steps (Quality engine, when not automatic)",
-                                elem_id="steps")
-        ui["strength"] = gr.Slider(0, 1, value=1.0, step=0.05, label="Strength of new regions", elem_id="strength")
-        ui["preserve"] = gr.Checkbox(False, label="Preserve the photo's colours", elem_id="preserve")
-        ui["feather"] = gr.Slider(0, 50, value=4, step=1, label="Feather (soft edge, px)", elem_id="feather")
-        ui["max_size"] = gr.Slider(0, 4096, value=0, step=64, label="Working size (px; 0 = the engine's default)",
-                                   elem_id="working-size",
-                                   info=", ".join(f"{spec.label} {spec.default_max_size(device)} px"
-                                                  for spec in registry.ENGINES.values()) + " here")
-        ui["output_size"] = gr.Dropdown(list(stylize_handlers.OUTPUT_SIZES), value="Full resolution",
-                                        label="Output size", elem_id="output-size")
-    return ui
+def _build_settings(ui: dict) -> None:
+    device = registry.resolve_device()
+    ui["engine"] = gr.Radio([spec.label for spec in registry.ENGINES.values()],
+                            value=registry.engine_spec("auto", device).label, label="Engine", elem_id="engine",
+                            info="one pass takes seconds on a CPU; the optimisation takes longer and refines")
+    ui["auto_steps"] = gr.Checkbox(True, label="Optimisation: stop when the picture has converged", elem_id="auto-steps")
+    ui["steps"] = gr.Slider(1, 2000, value=150, step=1, label="Steps (when not automatic)", elem_id="steps")
+    ui["max_size"] = gr.Slider(0, 4096, value=0, step=64, label="Working size (px; 0 = the engine's default)",
+                               elem_id="working-size",
+                               info=", ".join(f"{spec.label} {spec.default_max_size(device)} px"
+                                              for spec in registry.ENGINES.values()) + " here")
+    ui["output_size"] = gr.Dropdown(list(stylize_handlers.OUTPUT_SIZES), value="Full resolution",
+                                    label="Output size", elem_id="output-size")
 
 
-def _build_results() -> dict:
-    ui: dict = {}
+def _build_results(ui: dict) -> None:
     with gr.Row():
-        ui["preview"] = gr.Image(label="Preview", format="png", interactive=False, elem_id="preview", height=420)
-        ui["slider"] = gr.ImageSlider(label="Before / after", format="png", interactive=False, elem_id="slider")
-    with gr.Row():
-        ui["download"] = gr.File(label="Full-resolution PNG", interactive=False, elem_id="download")
-        ui["plot"] = gr.Plot(label="Loss curves", elem_id="plot", visible=False)
-    return ui
+        ui["run"] = gr.Button("Stylize", variant="primary", elem_id="stylize", min_width=100, scale=3)
+        ui["stop"] = gr.Button("Stop", variant="stop", elem_id="stop", min_width=60, scale=1)
+    ui["result"] = gr.ImageSlider(label="Before / after", format="png", interactive=False, elem_id="result",
+                                  height=480, type="numpy")
+    ui["run_status"] = gr.Markdown("", elem_id="run-status")
+    ui["download"] = gr.DownloadButton("Download the full-resolution PNG", elem_id="download", size="sm")
+    with gr.Accordion("Loss curves", open=False, elem_id="plot-panel"):
+        ui["plot"] = gr.Plot(show_label=False, elem_id="plot", visible=False)
 
 
 def _wire_api() -> None:
@@ -179,84 +194,90 @@ def _wire_api() -> None:
         video_tab.wire_api(_heavy())
 
 
+def _wire(trigger, handler, inputs, names, ui: dict, **options):
+    """``handler`` (returning a PageUpdate) on ``trigger``, its fields ``names`` shown by ``ui[name]``."""
+    return trigger(page.event(handler, names, options.pop("also", ())), inputs, [ui[n] for n in names],
+                   **PRIVATE, **options)
+
+
+def _wire_photo_tab(ui: dict) -> None:
+    """Every photo-tab event: a handler returning a PageUpdate, wired to the fields it may change."""
+
+    def on(trigger, handler, inputs, names, **options):
+        return _wire(trigger, handler, inputs, names, ui, **options)
+
+    session = ui["session"]
+    quiet = {"show_progress": "hidden"}
+    for trigger, handler, inputs in ((ui["photo"].upload, photo_handlers.upload_photo, [ui["photo"], session]),
+                                     (ui["examples"].select, load_example, [session])):
+        on(trigger, handler, inputs, LOADED).then(photo_handlers.warm_segmenter, session, None, **PRIVATE,
+                                                   **_segment())
+    on(ui["photo"].clear, photo_handlers.clear_photo, [session], LOADED)
+    on(ui["photo"].select, photo_handlers.click_photo, [session, ui["mode"]], VIEW, **quiet, **_segment())
+    on(ui["undo"].click, photo_handlers.undo_click, [session], VIEW, **quiet, **_segment())
+    on(ui["redo"].click, photo_handlers.redo_click, [session], VIEW, **quiet, **_segment())
+    on(ui["grow"].click, lambda s: photo_handlers.grow_selection(s, GROW_STEP), [session], VIEW, **quiet)
+    on(ui["shrink"].click, lambda s: photo_handlers.grow_selection(s, -GROW_STEP), [session], VIEW, **quiet)
+    on(ui["clear"].click, photo_handlers.clear_clicks, [session], VIEW, **quiet)
+    on(ui["apply_brush"].click, brush_handlers.apply_brush, [session, ui["brush"]], (*VIEW, "brush"), **_segment())
+
+    picker = ui["picker"]
+    on(ui["add"].click, region_handlers.add_click_region, [session], REGIONS, **quiet)
+    on(ui["rest"].click, region_handlers.add_everything_else, [session], REGIONS, **quiet)
+    on(ui["invert"].click, region_handlers.invert_region, [session, picker], REGIONS, **quiet)
+    on(ui["delete"].click, region_handlers.delete_region, [session, picker], REGIONS, **quiet)
+    on(ui["edit"].click, region_handlers.edit_region, [session, picker], REGIONS, **quiet)
+    on(picker.input, region_handlers.pick_region, [session, picker], REGIONS, **quiet)
+    on(ui["detect"].click, region_handlers.detect, [session], (*VIEW, "detected"),
+       show_progress_on=[ui["detected"]], **_heavy())
+    on(ui["add_detected"].click, region_handlers.add_detected, [session, ui["detected"]], (*REGIONS, "detected"),
+       **quiet)
+    on(ui["gallery"].select, region_handlers.select_style, [session], REGIONS, **quiet)
+    on(ui["upload"].upload, region_handlers.upload_style, [session, ui["upload"]], REGIONS, **quiet)
+    on(ui["strength"].release, region_handlers.set_strength, [session, ui["strength"]], REGIONS, **quiet)
+    on(ui["feather"].release, region_handlers.set_feather, [session, ui["feather"]], REGIONS, **quiet)
+    on(ui["preserve"].input, region_handlers.set_preserve, [session, ui["preserve"]], REGIONS, **quiet)
+
+    knobs = [ui[k] for k in ("engine", "auto_steps", "steps", "max_size", "output_size")]
+    # Progress is the status line's job: Gradio marks a cancelled event's outputs "Error" unless hidden.
+    run_event = on(ui["run"].click, stylize_handlers.queued, None, ("notice", "run_status"), queue=False).then(
+        page.event(stylize_handlers.stylize, RUN, also=("run_status",)), [session, *knobs], [ui[n] for n in RUN],
+        show_progress="hidden", **PRIVATE, **_heavy())
+    ui["run"].click(None, None, None, js=SHOW_RESULT, **PRIVATE)
+    ui["stop"].click(None, None, None, cancels=[run_event], **PRIVATE).then(
+        page.event(stylize_handlers.stopped, RUN), session, [ui[n] for n in RUN], **PRIVATE)
+
+
 def build_app() -> gr.Blocks:
     """The whole page; each visitor gets their own :class:`~virtart.ui.state.Session`."""
     with gr.Blocks(title="VirtArt") as demo:  # temp files: start_sweeper, not delete_cache
         _wire_api()  # first, so the public endpoints own their names
         mcp_tools.register(_heavy(), _segment())  # typed endpoints, the MCP tools (--mcp)
-        session = gr.State(new_session(), time_to_live=7200)
-        gr.Markdown(INTRO)
+        ui: dict = {"session": gr.State(new_session(), time_to_live=7200)}
+        with gr.Sidebar(open=False, label="Settings", elem_id="sidebar"):
+            _build_settings(ui)
+            gr.Markdown(HELP)
+        gr.Markdown(INTRO, elem_id="intro")
         model_status = gr.Markdown(health.status_markdown, elem_id="model-status")
         status_timer = gr.Timer(5)  # ticks while models download at start-up (health.refresh stops it)
         status_timer.tick(health.refresh, None, [model_status, status_timer], **PRIVATE)
         with gr.Tabs():
-            with gr.Tab("Photo", elem_id="photo-tab"):
-                with gr.Row():
-                    with gr.Column(scale=3):
-                        editor = _build_editor()
-                    with gr.Column(scale=2):
-                        regions = _build_regions()
-                        style = _build_styles()
-                        settings_ui = _build_settings()
-                        with gr.Row():
-                            run = gr.Button("Stylize", variant="primary", elem_id="stylize")
-                            stop = gr.Button("Stop", variant="stop", elem_id="stop")
-                        run_status = gr.Markdown("", elem_id="run-status")
-                results = _build_results()
-            video_tab.build_tab(_heavy())
-
-        photo, status, thumbs, picker = editor["photo"], editor["status"], regions["thumbs"], regions["picker"]
-        brush, view = editor["brush"], [session, photo, status]
-        loaded = [session, photo, thumbs, status]
-        photo.upload(photo_handlers.upload_photo, [photo, session], loaded, **PRIVATE).then(
-            brush_handlers.brush_canvas, session, brush, **PRIVATE).then(
-            photo_handlers.warm_segmenter, session, None, **PRIVATE, **_segment())
-        photo.clear(photo_handlers.clear_photo, session, [session, thumbs, status], **PRIVATE)
-        editor["examples"].select(load_example, session, loaded, **PRIVATE).then(
-            brush_handlers.brush_canvas, session, brush, **PRIVATE).then(
-            photo_handlers.warm_segmenter, session, None, **PRIVATE, **_segment())
-        photo.select(photo_handlers.click_photo, [session, editor["mode"]], view,
-                     show_progress="hidden", **PRIVATE, **_segment())
-        editor["undo"].click(photo_handlers.undo_click, session, view, **PRIVATE, **_segment())
-        editor["redo"].click(photo_handlers.redo_click, session, view, **PRIVATE, **_segment())
-        editor["grow"].click(lambda s: photo_handlers.grow_selection(s, GROW_STEP), session, view, **PRIVATE)
-        editor["shrink"].click(lambda s: photo_handlers.grow_selection(s, -GROW_STEP), session, view, **PRIVATE)
-        editor["clear"].click(photo_handlers.clear_clicks, session, view, **PRIVATE)
-        editor["apply_brush"].click(brush_handlers.apply_brush, [session, brush], [*view, brush],
-                                    **PRIVATE, **_segment())
-
-        strength = settings_ui["strength"]
-        changed = [session, photo, thumbs, picker, status]
-        regions["add"].click(region_handlers.add_click_region, [session, strength], changed, **PRIVATE)
-        regions["rest"].click(region_handlers.add_everything_else, [session, strength], changed, **PRIVATE)
-        regions["invert"].click(region_handlers.invert_region, [session, picker], changed, **PRIVATE)
-        regions["delete"].click(region_handlers.delete_region, [session, picker], changed, **PRIVATE)
-        regions["edit"].click(region_handlers.edit_region, [session, picker], changed, **PRIVATE)
-        regions["restyle"].click(region_handlers.restyle_region, [session, picker, strength], changed, **PRIVATE)
-        regions["detect"].click(region_handlers.detect, session, [session, regions["detected"]], **PRIVATE, **_heavy())
-        regions["add_detected"].click(region_handlers.add_detected, [session, regions["detected"], strength],
-                                      changed, **PRIVATE)
-        style["gallery"].select(region_handlers.select_style, session, [session, style["caption"]], **PRIVATE)
-        style["upload"].upload(region_handlers.upload_style, [session, style["upload"]], [session, style["caption"]],
-                               **PRIVATE)
-
-        knobs = [settings_ui[k] for k in ("engine", "auto_steps", "steps", "max_size", "preserve", "feather", "output_size")]
-        # Progress is the status line's job: Gradio marks a cancelled event's outputs "Error" unless hidden.
-        run_event = run.click(stylize_handlers.queued, None, run_status, queue=False, **PRIVATE).then(
-            stylize_handlers.stylize, [session, *knobs],
-            [session, results["preview"], run_status, results["slider"], results["download"], results["plot"]],
-            show_progress="hidden", **PRIVATE, **_heavy())
-        # The result appears under the photo: bring it into view as the run starts.
-        run.click(None, None, None, js=SHOW_RESULT, **PRIVATE)
-        stop.click(None, None, None, cancels=[run_event], **PRIVATE).then(
-            stylize_handlers.stopped, None, run_status, **PRIVATE)
+            with gr.Tab("Photo", elem_id="photo-tab"), gr.Row(equal_height=False):
+                with gr.Column(scale=5, min_width=320):
+                    _build_editor(ui)
+                with gr.Column(scale=3, min_width=300):
+                    _build_regions(ui)
+                with gr.Column(scale=5, min_width=320):
+                    _build_results(ui)
+            video_tab.build_tab(_heavy(), _wire)
+        _wire_photo_tab(ui)
     return demo
 
 
 def launch_options() -> dict:
     """``launch()`` keyword arguments shared by ``python app.py``, the tests and the benchmark."""
     return {"max_file_size": limits.max_file_size(), "state_session_capacity": limits.max_sessions(),
-            "footer_links": ["api", "gradio"], "app_kwargs": request_guard.app_kwargs()}
+            "footer_links": ["api", "gradio"], "app_kwargs": request_guard.app_kwargs(), "css": CSS}
 
 
 def queue(app: gr.Blocks) -> gr.Blocks:

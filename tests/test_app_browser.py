@@ -103,23 +103,50 @@ def photo_pixels(page) -> np.ndarray:
 
 
 def record_previews(page) -> None:
+    """Collect every image the result slider shows (its streamed previews, then the result)."""
     page.evaluate("""() => {
         window.__previews = new Set();
-        const note = () => document.querySelectorAll('#preview img').forEach(i => i.src && window.__previews.add(i.src));
-        new MutationObserver(note).observe(document.querySelector('#preview'),
+        const note = () => document.querySelectorAll('#result img').forEach(i => i.src && window.__previews.add(i.src));
+        new MutationObserver(note).observe(document.querySelector('#result'),
                                            {subtree: true, childList: true, attributes: true});
     }""")
 
 
-def choose_quality_engine(page, steps: int, working_size: int) -> None:
-    """Open Settings, pick the Gatys engine, turn the automatic stop off and type the step count and working size."""
-    page.locator("#settings").click()
-    page.get_by_label("Quality (Gatys)").check()
-    page.locator("#auto-steps input[type=checkbox]").uncheck()
-    for elem_id, value in (("steps", steps), ("working-size", working_size)):
+def open_settings(page) -> None:
+    """Open the Settings sidebar (closed when the page loads)."""
+    if not page.locator("#sidebar.open").count():
+        page.get_by_label("Toggle Sidebar").click()
+        page.locator("#sidebar.open").wait_for(timeout=10_000)
+        page.wait_for_timeout(800)  # the slide-in animation
+
+
+def close_settings(page) -> None:
+    if page.locator("#sidebar.open").count():
+        page.get_by_label("Toggle Sidebar").click()
+        page.wait_for_timeout(800)
+
+
+def choose_engine(page, name: str) -> None:
+    """Pick an engine in Settings by its registry name (the page shows its label)."""
+    from virtart.engines import registry
+
+    open_settings(page)
+    page.locator("#engine").get_by_label(registry.ENGINES[name].label).check()
+
+
+def choose_quality_engine(page, steps: int | None, working_size: int) -> None:
+    """Open Settings, pick the Gatys engine, set the step count (None: the automatic stop) and working size."""
+    choose_engine(page, "gatys")
+    if steps is None:
+        values = (("working-size", working_size),)
+    else:
+        page.locator("#auto-steps input[type=checkbox]").uncheck()
+        values = (("steps", steps), ("working-size", working_size))
+    for elem_id, value in values:
         number = page.locator(f"#{elem_id} input[type=number]")
         number.fill(str(value))
         number.press("Enter")
+    close_settings(page)
 
 
 def test_upload_click_style_stylize(page, photo_file: Path, styles_dir: Path, astronaut: np.ndarray):
@@ -154,8 +181,10 @@ def test_upload_click_style_stylize(page, photo_file: Path, styles_dir: Path, as
     assert "512x512" in status and "changed outside the regions: 0" in status
     previews = page.evaluate("() => window.__previews.size")
     assert previews >= 3, f"expected at least two previews and the final image, saw {previews} images"
-    assert page.locator("#slider img").count() >= 1
-    assert page.locator("#download a").count() >= 1
+    assert page.locator("#result img").count() >= 1
+    with page.expect_download(timeout=30_000) as download:
+        page.locator("#download").click()
+    assert download.value.suggested_filename.endswith(".png")
 
 
 def test_stop_frees_the_worker_at_once(page, photo_file: Path, styles_dir: Path):
@@ -179,7 +208,8 @@ def test_stop_frees_the_worker_at_once(page, photo_file: Path, styles_dir: Path)
     else:
         pytest.fail(f"the run kept going after Stop: {current}")
     shot(page, "7-stopped")
-    page.get_by_label("Fast").check()
+    choose_engine(page, "fast")
+    close_settings(page)
     started = time.time()
     page.locator("#stylize").click()
     page.wait_for_selector("#run-status:has-text('Done')", timeout=120_000)
@@ -195,8 +225,8 @@ def test_sessions_are_kept_apart_and_bad_actions_are_explained(browser, url, pho
             page.goto(url)
             page.wait_for_selector("#photo", timeout=30_000)
         page_b.locator("#stylize").click()
-        page_b.get_by_text("upload a photo").first.wait_for(timeout=30_000)
-        page_b.wait_for_selector("#run-status:has-text('Not stylized: upload a photo')", timeout=30_000)
+        page_b.wait_for_selector("#run-status:has-text('Not done: Upload a photo')", timeout=30_000)
+        page_b.wait_for_selector("#notice:has-text('Upload a photo')", timeout=30_000)
         shot(page_b, "5-stylize-before-upload")
 
         page_a.locator("#photo input[type=file]").set_input_files(str(photo_file))

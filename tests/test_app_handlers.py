@@ -15,11 +15,16 @@ import gradio as gr
 import numpy as np
 import pytest
 
+from virtart.engines import registry
 from virtart.engines.registry import engine_spec, gpu_seconds, parse_options
 from virtart.errors import VirtArtError, warn
 from virtart.imageio import Photo, save_png
-from virtart.ui import api, gpu, messages, photo_handlers, region_handlers, runner, stylize_handlers
+from virtart.ui import api, gpu, messages, page, photo_handlers, region_handlers, runner, stylize_handlers
 from virtart.ui.state import Session, new_session
+
+
+def registry_label(name: str) -> str:
+    return registry.ENGINES[name].label
 
 
 def click(x: float, y: float) -> gr.SelectData:
@@ -33,8 +38,7 @@ def photo_file(tmp_path: Path, astronaut: np.ndarray) -> Path:
 
 @pytest.fixture()
 def loaded(photo_file: Path) -> Session:
-    session, *_ = photo_handlers.upload_photo(str(photo_file), new_session())
-    return session
+    return photo_handlers.upload_photo(str(photo_file), new_session()).session
 
 
 def needs_segmenter() -> None:
@@ -51,15 +55,17 @@ def test_upload_shows_photo_and_resets_session(loaded: Session, astronaut: np.nd
 
 
 def test_removing_the_photo_starts_over_but_keeps_the_style(loaded: Session):
-    loaded.style, loaded.points = "udnie", [(1.0, 1.0, 1)]
-    session, thumbs, status = photo_handlers.clear_photo(loaded)
-    assert session.photo is None and session.points == [] and session.style == "udnie"
-    assert thumbs == [] and "Upload a photo" in status
+    loaded.look, loaded.points = loaded.look.with_values(style="udnie"), [(1.0, 1.0, 1)]
+    update = photo_handlers.clear_photo(loaded)
+    session = update.session
+    assert session.photo is None and session.points == [] and session.look.style == "udnie"
+    assert update.thumbs == [] and "Upload a photo" in update.status and update.result is None
 
 
 def test_large_photo_is_displayed_smaller_and_clicks_map_back(tmp_path: Path):
     big = np.zeros((1536, 2048, 3), np.uint8)
-    session, view, _, _ = photo_handlers.upload_photo(str(save_png(tmp_path / "big.png", big)), new_session())
+    update = photo_handlers.upload_photo(str(save_png(tmp_path / "big.png", big)), new_session())
+    session, view = update.session, update.photo
     assert view.shape == (768, 1024, 3) and session.scale == pytest.approx(2.0)
     assert photo_handlers.display_to_original(session, 100, 50) == (200.5, 100.5)
     assert photo_handlers.display_to_original(session, 1023.9, 767.9) == (2047.0, 1535.0)
@@ -73,38 +79,40 @@ def test_bad_upload_is_refused_and_work_is_kept(tmp_path: Path, loaded: Session,
     loaded.points = [(10.0, 10.0, 1)]
     bad = tmp_path / "bad.png"
     bad.write_bytes(content)
-    with pytest.raises(gr.Error, match=message):
+    with pytest.raises(VirtArtError, match=message):
         photo_handlers.upload_photo(str(bad), loaded)
     assert loaded.points == [(10.0, 10.0, 1)] and loaded.photo.size == (512, 512)
 
 
 def test_tiny_and_oversized_photos_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     tiny = save_png(tmp_path / "tiny.png", np.zeros((4, 4, 3), np.uint8))
-    with pytest.raises(gr.Error, match="too small"):
+    with pytest.raises(VirtArtError, match="too small"):
         photo_handlers.upload_photo(str(tiny), new_session())
     monkeypatch.setenv("VIRTART_APP_MAX_PIXELS", "10000")
     big = save_png(tmp_path / "big.png", np.zeros((200, 200, 3), np.uint8))
-    with pytest.raises(gr.Error, match="over the limit"):
+    with pytest.raises(VirtArtError, match="over the limit"):
         photo_handlers.upload_photo(str(big), new_session())
 
 
 def test_click_before_upload_says_so():
-    with pytest.raises(gr.Error, match="upload a photo"):
+    with pytest.raises(VirtArtError, match="upload a photo"):
         photo_handlers.click_photo(new_session(), photo_handlers.INCLUDE, click(5, 5))
 
 
 def test_clicks_make_a_mask_then_undo_and_clear(loaded: Session):
     needs_segmenter()
-    session, view, status = photo_handlers.click_photo(loaded, photo_handlers.INCLUDE, click(300, 150))
+    update = photo_handlers.click_photo(loaded, photo_handlers.INCLUDE, click(300, 150))
+    session, view, status = update.session, update.photo, update.status
     first = session.mask.copy()
     assert first.shape == (512, 512) and first[150, 300] >= 0.5
     assert "1 click" in status and not np.array_equal(view, session.display)  # overlay and dot drawn
-    session, _, _ = photo_handlers.click_photo(session, photo_handlers.EXCLUDE, click(20, 20))
+    session = photo_handlers.click_photo(session, photo_handlers.EXCLUDE, click(20, 20)).session
     assert session.points[-1] == (20.0, 20.0, 0) and session.mask[20, 20] < 0.5
-    session, _, _ = photo_handlers.undo_click(session)
+    session = photo_handlers.undo_click(session).session
     assert session.points == [(300.0, 150.0, 1)]
     assert np.array_equal(session.mask, first)
-    session, view, _ = photo_handlers.clear_clicks(session)
+    update = photo_handlers.clear_clicks(session)
+    session, view = update.session, update.photo
     assert session.points == [] and session.mask is None and np.array_equal(view, session.display)
 
 
@@ -112,44 +120,51 @@ def test_regions_add_everything_else_invert_restyle_delete(loaded: Session):
     square = np.zeros((512, 512), np.float32)
     square[100:200, 100:300] = 1.0
     loaded.mask = square
-    session, _, thumbs, picker, status = region_handlers.add_click_region(loaded, 0.7)
-    assert len(session.regions) == 1 and session.mask is None and session.regions[0].strength == 0.7
-    assert len(thumbs) == 1 and picker["choices"] == [("1. selection 1", 0)] and "1 region" in status
-    session, _, thumbs, _, _ = region_handlers.add_everything_else(session, 1.0)
+    loaded.look = loaded.look.with_values(strength=0.7)
+    update = region_handlers.add_click_region(loaded)
+    session = update.session
+    assert len(session.regions) == 1 and session.mask is None and session.regions[0].look.strength == 0.7
+    assert len(update.thumbs) == 1 and update.picker["choices"][1:] == [("1. selection 1", 0)]
+    assert "1 region" in update.status and update.picker["value"] == 0 and "region 1" in update.caption
+    session = region_handlers.add_everything_else(session).session
     rest = session.regions[1].mask
     assert np.all((rest >= 0.5) != (square >= 0.5))  # exactly the complement
-    with pytest.raises(gr.Error, match="nothing is left"):
-        region_handlers.add_everything_else(session, 1.0)
+    with pytest.raises(VirtArtError, match="nothing is left"):
+        region_handlers.add_everything_else(session)
     assert len(session.regions) == 2
-    session.style, session.style_name = "the_scream", "the_scream"
-    session, *_ = region_handlers.restyle_region(session, 0, 0.5)
-    assert session.regions[0].style == "the_scream" and session.regions[0].strength == 0.5
-    session, *_ = region_handlers.invert_region(session, 0)
+    region_handlers.pick_region(session, 0)
+    region_handlers.set_feather(session, 9)
+    update = region_handlers.set_strength(session, 0.5)
+    picked = session.regions[0].look
+    assert picked.feather == 9 and picked.strength == 0.5 and update.strength == 0.5 and "feather 9" in update.thumbs[0][1]
+    assert session.regions[1].look.strength == 0.7 == session.look.strength  # the others keep theirs
+    session = region_handlers.invert_region(session, 0).session
     assert session.regions[0].invert and np.array_equal(session.regions[0].effective_mask(), rest)
-    session, _, thumbs, picker, _ = region_handlers.delete_region(session, 1)
-    assert len(session.regions) == 1 and len(thumbs) == 1
-    with pytest.raises(gr.Error, match="choose a region"):
+    update = region_handlers.delete_region(session, 1)
+    assert len(update.session.regions) == 1 and len(update.thumbs) == 1
+    with pytest.raises(VirtArtError, match="choose a region"):
         region_handlers.delete_region(session, 5)
 
 
 def test_add_region_without_a_selection_is_explained(loaded: Session):
-    with pytest.raises(gr.Error, match="click on the photo first"):
-        region_handlers.add_click_region(loaded, 1.0)
-    with pytest.raises(gr.Error, match="upload a photo"):
-        region_handlers.add_everything_else(new_session(), 1.0)
+    with pytest.raises(VirtArtError, match="click on the photo first"):
+        region_handlers.add_click_region(loaded)
+    with pytest.raises(VirtArtError, match="upload a photo"):
+        region_handlers.add_everything_else(new_session())
 
 
 @pytest.mark.weights
 def test_detected_objects_become_regions(loaded: Session):
-    session, choices = region_handlers.detect(loaded)
+    update = region_handlers.detect(loaded)
+    session, choices = update.session, update.detected
     labels = [label for label, _ in choices["choices"]]
     assert any(label.startswith("person") for label in labels), labels
     person = next(index for label, index in choices["choices"] if label.startswith("person"))
-    session, _, thumbs, picker, _ = region_handlers.add_detected(session, [person], 0.8)
+    session = region_handlers.add_detected(session, [person]).session
     assert len(session.regions) == 1 and session.regions[0].name.startswith("person")
     assert session.regions[0].mask.shape == (512, 512) and 0.05 < session.regions[0].mask.mean() < 0.9
-    with pytest.raises(gr.Error, match="tick at least one"):
-        region_handlers.add_detected(session, [], 1.0)
+    with pytest.raises(VirtArtError, match="tick at least one"):
+        region_handlers.add_detected(session, [])
     assert len(session.regions) == 1
 
 
@@ -157,24 +172,27 @@ def test_style_gallery_and_own_painting(tmp_path: Path, loaded: Session, styles_
     from virtart import styles
 
     index = [p.id for p in styles.available()].index("great_wave")
-    session, caption = region_handlers.select_style(loaded, gr.SelectData(None, {"index": index, "value": None}))
-    assert session.style == "great_wave" and "Hokusai" in caption
+    update = region_handlers.select_style(loaded, gr.SelectData(None, {"index": index, "value": None}))
+    session = update.session
+    assert session.look.style == "great_wave" and "Hokusai" in update.caption and "next new region" in update.caption
     not_image = tmp_path / "painting.jpg"
     not_image.write_text("hello")
-    with pytest.raises(gr.Error, match="not an image"):
+    with pytest.raises(VirtArtError, match="not an image"):
         region_handlers.upload_style(session, str(not_image))
-    assert session.style == "great_wave"
+    assert session.look.style == "great_wave"
     painting = save_png(tmp_path / "mine.png", np.full((32, 32, 3), 90, np.uint8))
-    session, caption = region_handlers.upload_style(session, str(painting))
-    assert isinstance(session.style, np.ndarray) and "your own" in caption
+    update = region_handlers.upload_style(session, str(painting))
+    assert isinstance(session.look.style, np.ndarray) and "your own" in update.caption
 
 
 def test_stylize_without_region_keeps_the_session(loaded: Session):
+    from virtart.ui import page
+
     loaded.points = [(1.0, 2.0, 1)]
-    run = stylize_handlers.stylize(loaded, "Fast", True, 10, 128, False, 4, "Full resolution")
-    assert "Not stylized: no region" in next(run)[2]  # the status line says why, not "Waiting..."
-    with pytest.raises(gr.Error, match="no region"):
-        next(run)
+    updates = list(page.stream(stylize_handlers.stylize, loaded, "auto", True, 10, 128, "Full resolution",
+                               also=("run_status",)))
+    assert len(updates) == 1 and "Not done: No region" in updates[0].run_status  # says why, not "Waiting..."
+    assert set(updates[0].changed()) == {"notice", "run_status"}  # the photo, regions and result stay
     assert loaded.points == [(1.0, 2.0, 1)]
 
 
@@ -185,13 +203,16 @@ def test_stylize_streams_previews_then_the_full_size_result(loaded: Session, ast
     square = np.zeros((512, 512), np.float32)
     square[64:192, 256:448] = 1.0
     loaded.mask = square
-    region_handlers.add_click_region(loaded, 1.0)
-    outputs = list(stylize_handlers.stylize(loaded, "Quality (Gatys)", False, 2, 64, False, 0, "Full resolution"))
-    previews = [o for o in outputs[1:-1] if isinstance(o[1], np.ndarray)]
-    assert len(previews) >= 3 and previews[0][2].startswith("Starting from the fast engine's result")
-    session, after, status, (before, shown), download, figure = outputs[-1]
+    region_handlers.add_click_region(loaded)
+    region_handlers.set_feather(loaded, 0)
+    quality = registry_label("gatys")
+    outputs = list(stylize_handlers.stylize(loaded, quality, False, 2, 64, "Full resolution"))
+    previews = [o for o in outputs[1:-1] if o.result is not page.KEEP]
+    assert len(previews) >= 3 and previews[0].run_status.startswith("Starting from the Fast engine's result")
+    final = outputs[-1]
+    session, status, download, figure = final.session, final.run_status, final.download, final.plot
     result = np.asarray(__import__("PIL.Image").Image.open(download).convert("RGB"))
-    assert result.shape == astronaut.shape and session.result.shape == astronaut.shape
+    assert result.shape == astronaut.shape and session.result.download == download
     assert np.array_equal(result[square < 0.5], astronaut[square < 0.5])  # feather 0: outside untouched
     assert not np.array_equal(result[square >= 0.5], astronaut[square >= 0.5])
     assert "changed outside the regions: 0" in status and "after 2 steps (as set)" in status and figure is not None
@@ -382,11 +403,11 @@ def test_photo_component_hands_the_upload_over_undecoded(tmp_path: Path):
     deep = tmp_path / "deep.png"
     Image.fromarray(np.full((20, 30), 40000, np.uint16)).save(deep)
     assert component.preprocess(ImageData(path=str(deep), orig_name="deep.png")) == str(deep)
-    session, *_ = photo_handlers.upload_photo(str(deep), new_session())
+    session = photo_handlers.upload_photo(str(deep), new_session()).session
     assert session.photo.size == (30, 20) and int(session.photo.rgb[0, 0, 0]) == round(40000 * 255 / 65535)
     fake = tmp_path / "fake.png"
     fake.write_text("<html>not an image</html>")
-    with pytest.raises(gr.Error, match="not an image"):
+    with pytest.raises(VirtArtError, match="not an image"):
         photo_handlers.upload_photo(component.preprocess(ImageData(path=str(fake), orig_name="fake.png")),
                                     new_session())
 
@@ -394,7 +415,10 @@ def test_photo_component_hands_the_upload_over_undecoded(tmp_path: Path):
 def test_loss_plot_starts_at_step_0_and_marks_the_start():
     from virtart.ui import render
 
-    history = [(step, {0: {"style": 1.0 / step, "content": 0.5}}) for step in range(1, 6)]
-    axes = render.loss_figure(history, "fast").axes[0]
+    history = [(step, {0: {"style": 1.0 / step, "content": 0.5}, 1: {"style": 2.0 / step, "content": 0.4}})
+               for step in range(1, 6)]
+    axes = render.loss_figure(history, next(iter(registry.ENGINES))).axes[0]
     labels = [line.get_label() for line in axes.get_lines()]
-    assert "start: the fast engine's result" in labels and axes.get_xlim()[0] == 0
+    assert labels == ["1 style", "1 content", "2 style", "2 content"]  # one legend entry a line
+    assert len(axes.get_legend().get_texts()) == len(axes.get_lines()) and axes.get_yscale() == "log"
+    assert any("started from" in text.get_text() for text in axes.texts) and axes.get_xlim()[0] == 0

@@ -7,6 +7,7 @@ import gradio as gr
 import numpy as np
 import pytest
 
+from virtart.errors import VirtArtError
 from virtart.imageio import save_png
 from virtart.ui import brush_handlers, photo_handlers, region_handlers, render
 from virtart.ui.state import new_session
@@ -19,73 +20,78 @@ def click(x: float, y: float) -> gr.SelectData:
 @pytest.fixture()
 def loaded(tmp_path, small_photo):
     photo = np.kron(small_photo, np.ones((4, 4, 1), np.uint8))  # 256x192, the red square scaled up
-    session, *_ = photo_handlers.upload_photo(str(save_png(tmp_path / "p.png", photo)), new_session())
-    return session
+    return photo_handlers.upload_photo(str(save_png(tmp_path / "p.png", photo)), new_session()).session
 
 
 def test_box_by_two_corners_then_a_click_refines_it_and_undo_redo(loaded):
-    session, view, status = photo_handlers.click_photo(loaded, photo_handlers.BOX, click(40, 30))
+    update = photo_handlers.click_photo(loaded, photo_handlers.BOX, click(40, 30))
+    session, status = update.session, update.status
     assert session.corner is not None and session.mask is None and "opposite corner" in status
-    session, view, status = photo_handlers.click_photo(session, photo_handlers.BOX, click(230, 170))
+    update = photo_handlers.click_photo(session, photo_handlers.BOX, click(230, 170))
+    session, status = update.session, update.status
     boxed = session.mask.copy()
     assert session.box is not None and "a box" in status and boxed.any()
     assert boxed[:25].sum() == 0  # nothing outside the box
-    session, _, status = photo_handlers.click_photo(session, photo_handlers.EXCLUDE, click(60, 40))
+    update = photo_handlers.click_photo(session, photo_handlers.EXCLUDE, click(60, 40))
+    session, status = update.session, update.status
     assert session.box is not None and len(session.points) == 1 and "1 click(s), a box" in status
-    session, _, _ = photo_handlers.undo_click(session)
+    session = photo_handlers.undo_click(session).session
     assert session.points == [] and np.array_equal(session.mask, boxed)
-    session, _, _ = photo_handlers.redo_click(session)
+    session = photo_handlers.redo_click(session).session
     assert len(session.points) == 1
-    with pytest.raises(gr.Error, match="nothing to redo"):
+    with pytest.raises(VirtArtError, match="nothing to redo"):
         photo_handlers.redo_click(session)
 
 
 def test_a_thin_box_is_refused_and_nothing_is_lost(loaded):
-    session, *_ = photo_handlers.click_photo(loaded, photo_handlers.INCLUDE, click(120, 90))
+    session = photo_handlers.click_photo(loaded, photo_handlers.INCLUDE, click(120, 90)).session
     mask = session.mask.copy()
-    session, *_ = photo_handlers.click_photo(session, photo_handlers.BOX, click(50, 50))
-    with pytest.raises(gr.Error, match="too thin"):
+    session = photo_handlers.click_photo(session, photo_handlers.BOX, click(50, 50)).session
+    with pytest.raises(VirtArtError, match="too thin"):
         photo_handlers.click_photo(session, photo_handlers.BOX, click(50, 120))
     assert session.points and np.array_equal(session.mask, mask) and session.box is None
 
 
 def test_grow_and_shrink_move_the_outline(loaded):
-    with pytest.raises(gr.Error, match="select something first"):
+    with pytest.raises(VirtArtError, match="select something first"):
         photo_handlers.grow_selection(loaded, 3)
-    session, *_ = photo_handlers.click_photo(loaded, photo_handlers.INCLUDE, click(120, 90))
+    session = photo_handlers.click_photo(loaded, photo_handlers.INCLUDE, click(120, 90)).session
     area = session.mask.sum()
-    session, _, status = photo_handlers.grow_selection(session, photo_handlers.GROW_STEP)
+    update = photo_handlers.grow_selection(session, photo_handlers.GROW_STEP)
+    session, status = update.session, update.status
     assert session.mask.sum() > area and "grown +3 px" in status
-    session, *_ = photo_handlers.grow_selection(session, -2 * photo_handlers.GROW_STEP)
+    session = photo_handlers.grow_selection(session, -2 * photo_handlers.GROW_STEP).session
     assert session.mask.sum() < area
 
 
 def test_brush_strokes_join_the_selection(loaded):
-    with pytest.raises(gr.Error, match="before painting"):
+    with pytest.raises(VirtArtError, match="before painting"):
         brush_handlers.apply_brush(new_session(), None)
-    canvas = brush_handlers.brush_canvas(loaded)
-    with pytest.raises(gr.Error, match="paint on the photo"):
+    canvas = brush_handlers.brush_canvas(loaded).brush
+    with pytest.raises(VirtArtError, match="paint on the photo"):
         brush_handlers.apply_brush(loaded, canvas)
     height, width = loaded.display.shape[:2]
     layer = np.zeros((height, width, 4), np.uint8)
     layer[85:95, 90:150] = (40, 200, 70, 255)  # green: include, across the red square
-    session, view, status, canvas = brush_handlers.apply_brush(loaded, {**canvas, "layers": [layer]})
+    update = brush_handlers.apply_brush(loaded, {**canvas, "layers": [layer]})
+    session, status, canvas = update.session, update.status, update.brush
     assert len(session.strokes) == 1 and session.strokes[0].label == 1 and "1 stroke" in status
     assert session.mask[90, 120] == 1 and canvas["layers"] == []
 
 
 def test_edit_a_region_brings_its_prompts_back(loaded):
-    session, *_ = photo_handlers.click_photo(loaded, photo_handlers.INCLUDE, click(120, 90))
-    session, *_ = region_handlers.add_click_region(session, 1.0)
+    session = photo_handlers.click_photo(loaded, photo_handlers.INCLUDE, click(120, 90)).session
+    session = region_handlers.add_click_region(session).session
     first = session.regions[0].mask.copy()
     assert session.points == [] and session.regions[0].selection.points
-    session, _, _, _, status = region_handlers.edit_region(session, 0)
+    update = region_handlers.edit_region(session, 0)
+    session, status = update.session, update.status
     assert session.points and session.editing == 0 and "Editing region 1" in status
-    session, *_ = photo_handlers.grow_selection(session, 6)
-    session, *_ = region_handlers.add_click_region(session, 1.0)
+    session = photo_handlers.grow_selection(session, 6).session
+    session = region_handlers.add_click_region(session).session
     assert len(session.regions) == 1 and session.regions[0].mask.sum() > first.sum()
-    session, *_ = region_handlers.add_everything_else(session, 1.0)
-    with pytest.raises(gr.Error, match="not made from clicks"):
+    session = region_handlers.add_everything_else(session).session
+    with pytest.raises(VirtArtError, match="nothing to edit"):
         region_handlers.edit_region(session, 1)
 
 
@@ -105,7 +111,7 @@ def test_quiet_detection_after_upload_feeds_the_click_prior(loaded, monkeypatch)
     monkeypatch.setattr(detect, "object_boxes", lambda rgb: [(60.0, 40.0, 200.0, 150.0)])
     photo_handlers.warm_segmenter(loaded)
     assert loaded.object_boxes == [(60.0, 40.0, 200.0, 150.0)]
-    session, *_ = photo_handlers.click_photo(loaded, photo_handlers.INCLUDE, click(120, 90))
+    session = photo_handlers.click_photo(loaded, photo_handlers.INCLUDE, click(120, 90)).session
     assert session.mask[90, 120] == 1 and session.mask[:, 210:].sum() == 0
 
     def broken(rgb):

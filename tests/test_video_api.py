@@ -41,20 +41,28 @@ def test_stylize_video_endpoint_and_bad_upload(client, tmp_path, styles_dir):
 
 
 def test_video_tab_handlers(tmp_path, styles_dir):
-    """The tab without a browser: the keyframe shows, a click adds a dot, Stylize streams then gives the MP4."""
+    """The tab without a browser: the keyframe becomes the tab's photo, the photo tab's click and
+    Add selection work on it (mask drawn), Stylize streams frames done, then gives the MP4."""
     import gradio as gr
 
-    from virtart.ui import video_tab
+    from virtart.errors import VirtArtError
+    from virtart.ui import photo_handlers, region_handlers, video_tab
+    from virtart.ui.state import new_session
 
     clip = str(make_clip(tmp_path / "clip.mp4", frames=4))
-    frame, clean, points, status = video_tab.show_keyframe(clip, 0)
-    assert frame.shape == (64, 96, 3) and points == [] and "96x64" in status
-    shown, points = video_tab.click_keyframe(clean, [], gr.SelectData(None, {"index": [20, 28], "value": None}))
-    assert points == [(20.0, 28.0, 1)] and shown.shape == frame.shape and np.array_equal(clean, frame)
-    assert video_tab.clear_clicks(clean)[1] == [] and np.array_equal(video_tab.clear_clicks(clean)[0], frame)
-    updates = list(video_tab.stylize_from_tab(clip, 0, points, "", False, "starry_night", 1.0))
-    preview, path, text = updates[-1]
+    session = new_session()
+    update = video_tab.show_keyframe(clip, 0, session)
+    frame = update.photo
+    assert frame.shape == (64, 96, 3) and session.regions == [] and "96x64" in update.status
+    update = photo_handlers.click_photo(session, photo_handlers.INCLUDE, gr.SelectData(None, {"index": [20, 28],
+                                                                                             "value": None}))
+    assert session.points == [(20.0, 28.0, 1)] and not np.array_equal(update.photo, frame)  # mask and dot drawn
+    region_handlers.add_click_region(session)
+    assert len(session.regions) == 1
+    updates = list(video_tab.stylize_from_tab(clip, 0, session, "", False, "starry_night", 1.0))
+    assert any(u.run_status.startswith("Frame ") for u in updates[:-1])
+    path, text = updates[-1].download, updates[-1].run_status
     assert path.endswith(".mp4") and io.probe(path).size == (96, 64) and text.startswith("Done")
-    with pytest.raises(gr.Error, match="not a video"):
+    with pytest.raises(VirtArtError, match="not a video"):
         (tmp_path / "bad.mp4").write_text("nope")
-        video_tab.show_keyframe(str(tmp_path / "bad.mp4"), 0)
+        video_tab.show_keyframe(str(tmp_path / "bad.mp4"), 0, new_session())

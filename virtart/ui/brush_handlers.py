@@ -17,24 +17,26 @@ import numpy as np
 from virtart.errors import VirtArtError
 from virtart.segmentation.base import Stroke
 from virtart.segmentation.prompts import medial_stroke
-from virtart.ui.messages import user_facing
-from virtart.ui.photo_handlers import change_selection, editor_image, status_text
+from virtart.ui.page import PageUpdate
+from virtart.ui.photo_handlers import change_selection, editor_image, photo_view
+from virtart.ui.render import brush_value
 from virtart.ui.state import Session
 
 BRUSH_INCLUDE, BRUSH_EXCLUDE = "#28c846", "#e62828"
 MIN_BLOB = 4  # painted pixels below this count are stray dabs
 
 
-def brush_canvas(session: Session) -> dict | None:
-    """The editor's value: the photo as it looks now (regions, selection), nothing painted."""
-    view = editor_image(session)
-    return None if view is None else {"background": view, "layers": [], "composite": view}
+def brush_canvas(session: Session) -> PageUpdate:
+    """The brush panel shows the photo as it looks now (regions, selection), nothing painted."""
+    return PageUpdate(brush=brush_value(editor_image(session)))
 
 
 def painted_strokes(value: dict | None, display_size: tuple[int, int], scale: float) -> list[Stroke]:
     """Strokes from an editor value ``{"background", "layers", "composite"}`` (``(h, w, 4)``
     RGBA layers at display size ``(w, h)``): green paint includes, red excludes."""
-    layers = [np.asarray(layer) for layer in (value or {}).get("layers") or [] if layer is not None]
+    if not isinstance(value, dict):
+        return []
+    layers = [np.asarray(layer) for layer in value.get("layers") or [] if layer is not None]
     strokes = []
     for layer in layers:
         if layer.ndim != 3 or layer.shape[2] < 3:
@@ -55,12 +57,8 @@ def painted_strokes(value: dict | None, display_size: tuple[int, int], scale: fl
     return strokes
 
 
-@user_facing
-def apply_brush(session: Session, value: dict | None):
-    """The painted strokes join the selection and re-segment; the canvas starts afresh on the new view.
-
-    Returns ``(session, photo view, status, brush canvas)``.
-    """
+def apply_brush(session: Session, value: dict | None) -> PageUpdate:
+    """The painted strokes join the selection and re-segment; the canvas starts afresh on the new view."""
     started = time.perf_counter()
     if session.photo is None:
         raise VirtArtError("upload a photo (or pick an example) before painting strokes")
@@ -74,4 +72,6 @@ def apply_brush(session: Session, value: dict | None):
     current = session.selection
     change_selection(session, replace(current, strokes=(*current.strokes, *strokes)))
     session.mask_ms = (time.perf_counter() - started) * 1000.0
-    return session, editor_image(session), status_text(session), brush_canvas(session)
+    update = photo_view(session)
+    update.brush = brush_value(update.photo)
+    return update

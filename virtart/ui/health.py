@@ -43,8 +43,7 @@ def feature_status() -> list[tuple[str, bool, str]]:
             rows.append((feature.name, True, feature.fallback))
         else:
             missing = ", ".join(checkpoints.get_spec(name).filename for name in feature.models)
-            rows.append((feature.name, False, f"unavailable: {missing} missing or failing its checksum "
-                                              f"(see `virtart weights`)"))
+            rows.append((feature.name, False, f"unavailable: {missing} missing or failing its checksum"))
     return rows
 
 
@@ -55,7 +54,35 @@ def refresh():
     return status_markdown(), gr.Timer(active=warmup.busy())
 
 
+# What a visitor gets from each feature, in words: (when served, when served by the fallback, when off).
+OFFER = {
+    "Click selection": ("SAM segmenter", "offline segmenter", "no click selection"),
+    "Fast engine": ("fast engine", "", "no fast engine"),
+    "Quality engine": ("quality engine", "", "no quality engine"),
+    "Detect objects": ("object detection", "", "no object detection"),
+}
+
+
+def summary(rows: list[tuple[str, bool, str]]) -> str:
+    """One calm sentence: what works here, then what does not (e.g. "Offline segmenter, fast
+    engine, quality engine and object detection ready; SAM not installed.")."""
+    ready, missing = [], []
+    for name, ok, detail in rows:
+        served, fallback, off = OFFER.get(name, (name.lower(), "", f"no {name.lower()}"))
+        if not ok:
+            missing.append(off)
+        elif fallback and detail.startswith(fallback.split()[0]):
+            ready.append(fallback)
+            missing.append("SAM downloading" if "download" in detail or "fetch" in detail else "SAM not installed")
+        else:
+            ready.append(served)
+    listed = ", ".join(ready[:-1]) + (" and " if len(ready) > 1 else "") + ready[-1] if ready else "nothing"
+    sentence = f"{listed} ready" + (f"; {', '.join(missing)}" if missing else "")
+    return sentence[0].upper() + sentence[1:] + "."
+
+
 def status_markdown() -> str:
-    """One line for the page: each feature with the model serving it, or why it is off."""
-    parts = [f"{name}: {'ready, ' if ok else 'OFF, '}{detail}" for name, ok, detail in feature_status()]
-    return "<small>Models on this server: " + " | ".join(parts) + "</small>"
+    """One sentence for the page, the details (which model serves each feature) folded away."""
+    rows = feature_status()
+    details = "<br>".join(f"{name}: {'ready, ' if ok else 'OFF, '}{detail}" for name, ok, detail in rows)
+    return f"<details><summary>{summary(rows)}</summary><small>{details}</small></details>"

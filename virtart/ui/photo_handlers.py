@@ -1,6 +1,7 @@
 """Handlers for the photo and its clicks: upload, click to add a point, undo, clear.
 
-Each returns the new :class:`~virtart.ui.state.Session` first, then what the page shows.
+Each returns a :class:`~virtart.ui.page.PageUpdate` and refuses with
+:class:`~virtart.errors.VirtArtError` before changing the session.
 The photo is displayed at most ``DISPLAY_MAX_SIDE`` pixels wide; a click's displayed
 ``(x, y)`` is mapped back to the original photo's pixels before it reaches the segmenter.
 """
@@ -22,14 +23,15 @@ from virtart.segmentation import get_segmenter
 from virtart.segmentation.prompts import Prompt, detector_prior
 from virtart.ui import render
 from virtart.ui.limits import DISPLAY_MAX_SIDE, MIN_PHOTO_SIDE
-from virtart.ui.messages import user_facing
-from virtart.ui.state import HISTORY, Session
+from virtart.ui.page import PageUpdate, restores
+from virtart.ui.state import HISTORY, NEXT_REGION, Session
 
-INCLUDE, EXCLUDE, BOX = "Include", "Exclude", "Box (click two corners)"
+INCLUDE, EXCLUDE, BOX = "Include", "Exclude", "Box"  # Box: two corner clicks
 MIN_BOX_SIDE = 2  # px of the photo
 GROW_STEP = 3  # px one press of Grow or Shrink moves the outline by
 # Clicks inside a detected object's box lean on it (bench/bench_clicks.py: cluttered scenes).
 DETECTOR_PRIOR = True
+
 
 def app_max_pixels() -> int:
     """The app's own pixel limit (lower than the library's: every visitor's photo sits in memory)."""
@@ -46,7 +48,13 @@ def editor_image(session: Session) -> np.ndarray | None:
     if session.display is None:
         return None
     return render.editor_view(session.display, session.scale, session.regions, session.mask, session.points,
-                              session.box, session.strokes, session.corner)
+                              session.box, session.strokes, session.corner, session.detections)
+
+
+def photo_view(session: Session, status: str | None = None) -> PageUpdate:
+    """The photo panel and its status line as they are now."""
+    return PageUpdate(session=session, photo=editor_image(session),
+                      status=status_text(session) if status is None else status)
 
 
 def status_text(session: Session) -> str:
@@ -65,29 +73,38 @@ def status_text(session: Session) -> str:
     return text
 
 
-@user_facing
-def upload_photo(path: str | None, session: Session) -> tuple[Session, np.ndarray | None, list, str]:
-    """A new photo (a file path from ``gr.Image(type="filepath")``): decode, check, show.
+def shown_photo(path: str | None, session: Session) -> PageUpdate:
+    """The photo panel as the session has it (sent back when an upload is refused: the browser
+    already shows the refused file)."""
+    return PageUpdate(photo=editor_image(session))
 
-    Returns ``(session, editor image, region thumbnails, status)``. A bad file leaves the
-    session (and its previous photo, points and regions) as it was.
+
+@restores(shown_photo)
+def upload_photo(path: str | None, session: Session) -> PageUpdate:
+    """A new photo (a file path from ``gr.Image(type="filepath")``): decode, check, show; the
+    regions, the detections and the result of the old photo go. A bad file leaves the session
+    (and its previous photo, points, regions and result) as it was.
     """
     if path is None:
-        return session, editor_image(session), render.region_gallery(session.display, session.regions), \
-            status_text(session)
+        return photo_view(session)
     photo = load_photo(path, label="the photo", max_pixels=app_max_pixels())
     if min(photo.size) < MIN_PHOTO_SIDE:
         raise VirtArtError(f"the photo is too small ({photo.size[0]}x{photo.size[1]}); at least "
                            f"{MIN_PHOTO_SIDE}x{MIN_PHOTO_SIDE} pixels")
     display, scale = render.fit_display(photo.rgb, DISPLAY_MAX_SIDE)
     session.reset_photo(photo, display, scale)
-    return session, editor_image(session), [], status_text(session)
+    view = editor_image(session)
+    return PageUpdate(session=session, photo=view, status=status_text(session), thumbs=[], brush=render.brush_value(view),
+                      caption=render.look_caption(session),
+                      picker=gr.update(choices=session.region_choices(), value=NEXT_REGION), detected=gr.update(choices=[], value=[]),
+                      result=None, download=None, run_status="", plot=gr.update(value=None, visible=False))
 
 
-def clear_photo(session: Session) -> tuple[Session, list, str]:
+def clear_photo(session: Session) -> PageUpdate:
     """The photo was removed (its x button): start over, keeping the chosen painting."""
-    fresh = Session(style=session.style, style_name=session.style_name)
-    return fresh, [], status_text(fresh)
+    fresh = Session(look=session.look)
+    return PageUpdate(session=fresh, status=status_text(fresh), thumbs=[], picker=gr.update(choices=fresh.region_choices(), value=NEXT_REGION),
+                      detected=gr.update(choices=[], value=[]), result=None, download=None, run_status="")
 
 
 def warm_segmenter(session: Session) -> None:
@@ -121,11 +138,18 @@ def display_to_original(session: Session, x: float, y: float) -> tuple[float, fl
 
 
 def _predict(session: Session, selection: Prompt, refine: bool) -> None:
-    """Segment ``selection`` (clicks, box, strokes, then grown or shrunk); update the session
+    """Segment ``selection`` (clicks, box, strokes, then grown or shrunk; with neither clicks nor
+    strokes, its ``previous`` mask, a detected object's, is only grown or shrunk); update the session
     only when it succeeded. Clicks inside a detected object's box lean on it (the detector
     prior) where the quiet detection after upload found objects."""
-    if selection.is_empty():
+    if selection.is_empty() and selection.previous is None:
         session.clear_clicks()
+        return
+    if selection.previous is not None and not selection.points and not selection.strokes:
+        # a detected object's own mask, grown or shrunk: nothing to segment
+        session.points, session.box, session.strokes, session.base = [], selection.box, [], selection.previous
+        session.grow, session.previous = selection.grow, None
+        session.mask = mask_ops.grow(selection.previous, selection.grow)
         return
     model = segmenter()
     state = model.set_image(session.photo.rgb)
@@ -134,7 +158,7 @@ def _predict(session: Session, selection: Prompt, refine: bool) -> None:
                                previous=session.previous if refine else None, strokes=selection.strokes,
                                prior=prior)
     session.points, session.box, session.strokes = list(selection.points), selection.box, list(selection.strokes)
-    session.grow, session.previous = selection.grow, prediction
+    session.grow, session.previous, session.base = selection.grow, prediction, selection.previous
     session.mask = mask_ops.grow(np.asarray(prediction.mask, dtype=np.float32), selection.grow)
     session.segmenter_name = prediction.backend or getattr(model, "name", "")
 
@@ -149,75 +173,76 @@ def change_selection(session: Session, selection: Prompt, refine: bool = True) -
     session.redo_stack = []
 
 
-def _view(session: Session, started: float) -> tuple[Session, np.ndarray | None, str]:
+def _view(session: Session, started: float) -> PageUpdate:
     view = editor_image(session)
     session.mask_ms = (time.perf_counter() - started) * 1000.0  # server side: mapping, mask and drawing
-    return session, view, status_text(session)
+    return PageUpdate(session=session, photo=view, status=status_text(session))
 
 
-@user_facing
-def click_photo(session: Session, mode: str, evt: gr.SelectData) -> tuple[Session, np.ndarray, str]:
+def click_photo(session: Session, mode: str, evt: gr.SelectData) -> PageUpdate:
     """A click on the displayed photo: an include or exclude point (re-segmenting), or in box
     mode one corner of the box (the second corner draws it and segments)."""
     started = time.perf_counter()
     if session.photo is None:
         raise VirtArtError("upload a photo (or pick an example) before clicking on it")
-    x, y = display_to_original(session, float(evt.index[0]), float(evt.index[1]))
+    index = getattr(evt, "index", None)
+    if not isinstance(index, (list, tuple)) or len(index) != 2:
+        raise VirtArtError("that click did not land on the photo: click on the photo itself")
+    x, y = display_to_original(session, float(index[0]), float(index[1]))
     current = session.selection
     if mode == BOX:
         if session.corner is None:
             session.corner = (x, y)
-            return session, editor_image(session), "First corner set: click the opposite corner of the box."
-        (cx, cy), session.corner = session.corner, None
-        selection = current.with_box((cx, cy), (x, y))
+            return photo_view(session, "First corner set: click the opposite corner of the box.")
+        selection = replace(current.with_box(session.corner, (x, y)), previous=None)
         if min(selection.box.width, selection.box.height) < MIN_BOX_SIDE:
             raise VirtArtError(f"the box is too thin (under {MIN_BOX_SIDE} px): click two opposite corners")
         change_selection(session, selection, refine=False)
+        session.corner = None
         return _view(session, started)
-    session.corner = None
     label = 0 if mode == EXCLUDE else 1
     change_selection(session, current.with_click(x, y, label))
+    session.corner = None
     return _view(session, started)
 
 
 def _step_history(session: Session, source: list, target: list, nothing: str):
     """Move one selection from ``source`` (undo or redo stack) to the current one, the current
     one onto ``target``; the segmenter answers the restored selection afresh."""
-    session.corner = None
+    if session.photo is None:
+        raise VirtArtError("upload a photo (or pick an example) first")
     if not source:
         raise VirtArtError(nothing)
     current = session.selection
     _predict(session, source[-1], refine=False)
+    session.corner = None
     source.pop()
     target.append(current)
-    return session, editor_image(session), status_text(session)
+    return photo_view(session)
 
 
-@user_facing
-def undo_click(session: Session) -> tuple[Session, np.ndarray | None, str]:
+def undo_click(session: Session) -> PageUpdate:
     """Go back one change of the selection (a click, box, stroke, grow or shrink)."""
     return _step_history(session, session.undo_stack, session.redo_stack, "nothing to undo")
 
 
-@user_facing
-def redo_click(session: Session) -> tuple[Session, np.ndarray | None, str]:
+def redo_click(session: Session) -> PageUpdate:
     """Redo the change undone last."""
     return _step_history(session, session.redo_stack, session.undo_stack, "nothing to redo")
 
 
-@user_facing
-def grow_selection(session: Session, pixels: int) -> tuple[Session, np.ndarray | None, str]:
+def grow_selection(session: Session, pixels: int) -> PageUpdate:
     """Grow (``pixels`` > 0) or shrink the current selection's mask."""
     if session.mask is None:
         raise VirtArtError("select something first (click, box or brush), then grow or shrink it")
     current = session.selection
     change_selection(session, replace(current, grow=current.grow + int(pixels)), refine=False)
-    return session, editor_image(session), status_text(session)
+    return photo_view(session)
 
 
-def clear_clicks(session: Session) -> tuple[Session, np.ndarray | None, str]:
+def clear_clicks(session: Session) -> PageUpdate:
     """Forget the current points and mask (regions already made stay; undo brings them back)."""
     if not session.selection.is_empty():
         session.remember()
     session.clear_clicks()
-    return session, editor_image(session), status_text(session)
+    return photo_view(session)

@@ -1,9 +1,14 @@
-"""Handlers for regions and styles: add the clicked mask, "everything else", detected
-objects, invert/delete/restyle a region, pick a gallery painting or upload one's own.
+"""Handlers for regions and their paintings: add the selection, "everything else", detected
+objects; pick, edit, invert, delete a region; pick a gallery painting or upload one's own, set
+the strength, the colour option and the feather.
 
-Each returns the new :class:`~virtart.ui.state.Session` first. A failing action raises
-``gr.Error`` before touching the session, so the visitor's points and regions stay.
+The painting controls act on the region picked in the list (at once, thumbnail and caption
+redrawn), or, with "New regions" picked, set what the next region gets; the caption says
+which. Each handler returns a :class:`~virtart.ui.page.PageUpdate` and refuses with
+:class:`~virtart.errors.VirtArtError` before changing the session.
 """
+
+from collections import Counter
 
 import gradio as gr
 import numpy as np
@@ -13,33 +18,24 @@ from virtart import styles
 from virtart.errors import VirtArtError
 from virtart.imageio import load_image
 from virtart.request import MAX_REGIONS
+from virtart.segmentation.prompts import Prompt
 from virtart.ui import render
-from virtart.ui.messages import user_facing
+from virtart.ui.page import PageUpdate
 from virtart.ui.photo_handlers import editor_image, status_text
-from virtart.ui.state import RegionEntry, Session
+from virtart.ui.state import NEXT_REGION, RegionEntry, Session
+
+MIN_PAINTING_SIDE = 8
 
 
-def region_choices(session: Session) -> list[tuple[str, int]]:
-    """``(label, index)`` pairs for the region picker."""
-    return [(f"{i + 1}. {r.name}", i) for i, r in enumerate(session.regions)]
-
-
-def _region_outputs(session: Session, selected: int | None = None):
-    """``(session, editor image, thumbnails, picker update, status)`` after a region change."""
-    choices = region_choices(session)
-    if selected is None or selected >= len(choices):
-        selected = len(choices) - 1 if choices else None
-    return (session, editor_image(session), render.region_gallery(session.display, session.regions),
-            gr.update(choices=choices, value=selected), status_text(session))
-
-
-def _new_region(session: Session, mask: np.ndarray, name: str, strength: float) -> RegionEntry:
-    if len(session.regions) >= MAX_REGIONS:
-        raise VirtArtError(f"at most {MAX_REGIONS} regions per photo: delete one first")
-    if not np.any(mask >= 0.5):
-        raise VirtArtError(f"the region '{name}' is empty")
-    return RegionEntry(mask=mask.astype(np.float32), name=name, style=session.style,
-                       style_name=session.style_name, strength=float(strength))
+def regions_update(session: Session) -> PageUpdate:
+    """Photo, thumbnails, picker, status, and the painting controls showing the picked look."""
+    region = session.selected_region()
+    look = region.look if region else session.look
+    value = session.selected if region else NEXT_REGION
+    return PageUpdate(session=session, photo=editor_image(session), status=status_text(session),
+                      thumbs=render.region_gallery(session.display, session.regions),
+                      picker=gr.update(choices=session.region_choices(), value=value), caption=render.look_caption(session),
+                      strength=look.strength, preserve=look.preserve_color, feather=look.feather)
 
 
 def _require_photo(session: Session) -> None:
@@ -47,10 +43,23 @@ def _require_photo(session: Session) -> None:
         raise VirtArtError("upload a photo (or pick an example) first")
 
 
-@user_facing
-def add_click_region(session: Session, strength: float):
-    """The current selection's mask becomes a region with the selected style and strength (or,
-    while a region is being edited, that region's new mask, its style and strength kept)."""
+def _new_region(session: Session, mask: np.ndarray, name: str, selection: Prompt | None) -> RegionEntry:
+    if len(session.regions) >= MAX_REGIONS:
+        raise VirtArtError(f"at most {MAX_REGIONS} regions per photo: delete one first")
+    if not np.any(mask >= 0.5):
+        raise VirtArtError(f"the region '{name}' is empty")
+    return RegionEntry(mask=mask.astype(np.float32), name=name, look=session.look, selection=selection)
+
+
+def _append(session: Session, *regions: RegionEntry) -> PageUpdate:
+    session.regions.extend(regions)
+    session.selected = len(session.regions) - 1  # a painting picked next applies to it
+    return regions_update(session)
+
+
+def add_click_region(session: Session) -> PageUpdate:
+    """The current selection's mask becomes a region with the default look (or, while a region
+    is being edited, that region's new mask, its look kept)."""
     _require_photo(session)
     if session.mask is None:
         raise VirtArtError("click on the photo first to select something, then add it as a region")
@@ -60,33 +69,35 @@ def add_click_region(session: Session, strength: float):
         if not np.any(session.mask >= 0.5):
             raise VirtArtError(f"the region '{region.name}' would be empty")
         region.mask, region.selection = session.mask.astype(np.float32), session.selection
-    else:
-        region = _new_region(session, session.mask, f"selection {len(session.regions) + 1}", strength)
-        region.selection = session.selection
-        session.regions.append(region)
+        session.remember()
+        session.clear_clicks()
+        session.selected = editing
+        return regions_update(session)
+    region = _new_region(session, session.mask, f"selection {len(session.regions) + 1}", session.selection)
     session.remember()
     session.clear_clicks()
-    return _region_outputs(session, editing)
+    return _append(session, region)
 
 
-@user_facing
-def edit_region(session: Session, index: int | None):
-    """The picked region's clicks, box and strokes come back as the current selection (its mask
-    as it is); further clicks, strokes, grow/shrink refine it, *Add selection* puts it back."""
+def edit_region(session: Session, index: int | None) -> PageUpdate:
+    """The picked region's clicks, box, strokes (or detected mask) come back as the current
+    selection; clicks, strokes, grow/shrink refine it, *Add selection* puts it back."""
     region = _pick(session, index)
     if region.selection is None:
-        raise VirtArtError(f"the region '{region.name}' was not made from clicks, a box or strokes: "
+        raise VirtArtError(f"the region '{region.name}' covers everything else, so it has nothing to edit: "
                            "invert or delete it instead")
     session.remember()
     session.clear_clicks()
     selection = region.selection
     session.points, session.box, session.strokes = list(selection.points), selection.box, list(selection.strokes)
-    session.grow, session.mask, session.editing = selection.grow, region.mask.copy(), int(index)
-    return _region_outputs(session, int(index))
+    session.grow, session.base, session.mask = selection.grow, selection.previous, region.mask.copy()
+    session.editing = session.selected = int(index)
+    update = regions_update(session)
+    update.status += f" Editing region {int(index) + 1}: click, box, brush or grow, then *Add selection*."
+    return update
 
 
-@user_facing
-def add_everything_else(session: Session, strength: float):
+def add_everything_else(session: Session) -> PageUpdate:
     """One region for everything not yet in a region (nor in the current click mask)."""
     _require_photo(session)
     taken = [r.effective_mask() for r in session.regions] + ([session.mask] if session.mask is not None else [])
@@ -94,95 +105,161 @@ def add_everything_else(session: Session, strength: float):
     rest = mask_ops.invert(mask_ops.union(*taken)) if taken else np.ones((height, width), np.float32)
     if not np.any(rest >= 0.5):
         raise VirtArtError("nothing is left: the regions already cover the whole photo")
-    session.regions.append(_new_region(session, rest, "everything else", strength))
-    return _region_outputs(session)
+    return _append(session, _new_region(session, rest, "everything else", None))
 
 
-@user_facing
-def invert_region(session: Session, index: int | None):
+def pick_region(session: Session, index: int | None) -> PageUpdate:
+    """The picker changed: the painting controls now show and act on that region (or, for
+    "New regions", on the next region)."""
+    if index is None or int(index) == NEXT_REGION or session.photo is None:
+        session.selected = None
+    else:
+        _pick(session, index)
+        session.selected = int(index)
+    return regions_update(session)
+
+
+def invert_region(session: Session, index: int | None) -> PageUpdate:
     """Swap a region for its complement (the region's inside becomes outside)."""
     region = _pick(session, index)
     if not np.any(1.0 - region.effective_mask() >= 0.5):
         raise VirtArtError("the inverted region would be empty")
     region.invert = not region.invert
-    return _region_outputs(session, index)
+    return regions_update(session)
 
 
-@user_facing
-def delete_region(session: Session, index: int | None):
+def delete_region(session: Session, index: int | None) -> PageUpdate:
     _pick(session, index)
-    del session.regions[index]
+    del session.regions[int(index)]
     if session.editing is not None:  # the indices moved: stop editing rather than edit the wrong one
         session.editing = None
-    return _region_outputs(session, index)
-
-
-@user_facing
-def restyle_region(session: Session, index: int | None, strength: float):
-    """Give a region the currently selected painting and the strength slider's value."""
-    region = _pick(session, index)
-    region.style, region.style_name, region.strength = session.style, session.style_name, float(strength)
-    return _region_outputs(session, index)
+    session.selected = min(int(index), len(session.regions) - 1) if session.regions else None
+    return regions_update(session)
 
 
 def _pick(session: Session, index: int | None) -> RegionEntry:
-    if index is None or not 0 <= int(index) < len(session.regions):
+    if index is None or isinstance(index, bool) or not isinstance(index, (int, float, np.integer)) \
+            or not 0 <= int(index) < len(session.regions):
         raise VirtArtError("choose a region in the list first")
     return session.regions[int(index)]
 
 
-@user_facing
-def detect(session: Session):
-    """Find objects; offer them as ``"label score"`` ticks (largest first)."""
+def _set_look(session: Session, **changes) -> PageUpdate:
+    """Apply ``changes`` to the picked region's look (or the default for the next region)."""
+    region = session.selected_region()
+    if region is None:  # no photo yet, or "New regions": nothing to redraw but the caption
+        session.look = session.look.with_values(**changes)
+        return PageUpdate(session=session, caption=render.look_caption(session))
+    region.look = region.look.with_values(**changes)
+    return regions_update(session)
+
+
+def _number(value, what: str, low: float, high: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise VirtArtError(f"the {what} must be a number between {low:g} and {high:g}") from None
+    if not low <= number <= high:  # NaN is refused too
+        raise VirtArtError(f"the {what} must be between {low:g} and {high:g}, got {value}")
+    return number
+
+
+def set_strength(session: Session, value) -> PageUpdate:
+    return _set_look(session, strength=_number(value, "strength", 0.0, 1.0))
+
+
+def set_preserve(session: Session, value) -> PageUpdate:
+    return _set_look(session, preserve_color=bool(value))
+
+
+FEATHER_MAX = 50.0
+
+
+def set_feather(session: Session, value) -> PageUpdate:
+    return _set_look(session, feather=_number(value, "feather", 0.0, FEATHER_MAX))
+
+
+def select_style(session: Session, evt: gr.SelectData) -> PageUpdate:
+    """A click in the painting gallery: that painting for the picked region (or the next one)."""
+    available = styles.available()
+    index = getattr(evt, "index", None)
+    if not isinstance(index, int) or not 0 <= index < len(available):
+        raise VirtArtError("pick one of the paintings shown")
+    return _set_look(session, style=available[index].id, style_name=available[index].id)
+
+
+def upload_style(session: Session, path: str | None) -> PageUpdate:
+    """The visitor's own painting for the picked region (or the next one); refused if not an image."""
+    if path is None:
+        return PageUpdate(caption=render.look_caption(session))
+    painting = load_image(path, label="the painting")
+    if min(painting.shape[:2]) < MIN_PAINTING_SIDE:
+        raise VirtArtError(f"the painting is too small; at least {MIN_PAINTING_SIDE}x{MIN_PAINTING_SIDE} pixels")
+    return _set_look(session, style=painting, style_name="your painting")
+
+
+def detection_choices(session: Session) -> list[tuple[str, str]]:
+    """The detected objects grouped by class, the most frequent first: ``"elephant: all 15"``
+    then ``"elephant 1"``, ``"elephant 4"``, ... (the numbers drawn on the photo)."""
+    counts = Counter(d.label for d in session.detections)
+    choices: list[tuple[str, str]] = []
+    for label, count in counts.most_common():
+        if count > 1:
+            choices.append((f"{label}: all {count}", f"all:{label}"))
+        choices += [(f"{label} {i + 1}", str(i)) for i, d in enumerate(session.detections) if d.label == label]
+    return choices
+
+
+def detection_summary(session: Session) -> str:
+    counts = Counter(d.label for d in session.detections)
+    return ", ".join(f"{label}: {count}" for label, count in counts.most_common())
+
+
+def detect(session: Session) -> PageUpdate:
+    """Find objects: each drawn on the photo with its outline and number in its own colour,
+    listed grouped by class."""
     _require_photo(session)
     from virtart.segmentation.detect import detect_objects  # imports ultralytics: only when asked
 
     found = detect_objects(session.photo.rgb)
     session.detections = found
+    update = PageUpdate(session=session, photo=editor_image(session), status=status_text(session),
+                        detected=gr.update(choices=detection_choices(session), value=[],
+                                           label=f"Detected: {detection_summary(session)}" if found
+                                           else "Detected objects: none"))
     if not found:
-        gr.Info("No objects found: click on the photo instead.")
-    choices = [(f"{d.label} ({d.score:.2f})", i) for i, d in enumerate(session.detections)]
-    return session, gr.update(choices=choices, value=[])
+        update.notice = "No objects found: click on the photo instead."
+    else:
+        update.status += f" Detected {detection_summary(session)}: tick them in the list (numbered as drawn)."
+    return update
 
 
-@user_facing
-def add_detected(session: Session, ticked: list[int] | None, strength: float):
-    """Each ticked object becomes a region."""
+def ticked_objects(session: Session, ticked: list[str] | None) -> list[int]:
+    """Indices into ``session.detections`` for the ticked choices ("all:label" or an index)."""
+    chosen: list[int] = []
+    for value in ticked or []:
+        text = str(value)
+        if text.startswith("all:"):
+            chosen += [i for i, d in enumerate(session.detections) if d.label == text[4:]]
+        elif text.isdigit() and int(text) < len(session.detections):
+            chosen.append(int(text))
+    return list(dict.fromkeys(chosen))
+
+
+def add_detected(session: Session, ticked: list[str] | None) -> PageUpdate:
+    """Each ticked object becomes a region (editable like a clicked one: its box and mask
+    come back on *Edit*)."""
     _require_photo(session)
-    if not ticked:
+    chosen = ticked_objects(session, ticked)
+    if not chosen:
         raise VirtArtError("tick at least one detected object first (or click on the photo)")
-    chosen = [session.detections[i] for i in ticked if 0 <= i < len(session.detections)]
     if len(session.regions) + len(chosen) > MAX_REGIONS:
         raise VirtArtError(f"at most {MAX_REGIONS} regions per photo: tick fewer objects or delete a region")
-    first = len(session.regions) + 1
-    new = [_new_region(session, det.mask, f"{det.label} {first + i}", strength) for i, det in enumerate(chosen)]
-    session.regions.extend(new)
-    return _region_outputs(session)
-
-
-def select_style(session: Session, evt: gr.SelectData) -> tuple[Session, str]:
-    """A click in the style gallery picks that painting for the next regions."""
-    available = styles.available()
-    painting = available[evt.index] if 0 <= evt.index < len(available) else None
-    if painting is not None:
-        session.style, session.style_name = painting.id, painting.id
-    return session, style_caption(session)
-
-
-@user_facing
-def upload_style(session: Session, path: str | None) -> tuple[Session, str]:
-    """The visitor's own painting becomes the selected style (refused if not an image)."""
-    if path is None:
-        return session, style_caption(session)
-    painting = load_image(path, label="the painting")
-    if min(painting.shape[:2]) < 8:
-        raise VirtArtError("the painting is too small; at least 8x8 pixels")
-    session.style, session.style_name = painting, "your painting"
-    return session, style_caption(session)
-
-
-def style_caption(session: Session) -> str:
-    if isinstance(session.style, str) and session.style in styles.BY_ID:
-        painting = styles.BY_ID[session.style]
-        return f"Style: **{painting.title}**, {painting.painter} ({painting.year})"
-    return "Style: **your own painting**"
+    new = []
+    for index in chosen:
+        found = session.detections[index]
+        mask = found.mask.astype(np.float32)
+        new.append(_new_region(session, mask, f"{found.label} {index + 1}", Prompt(box=found.box, previous=mask)))
+    update = _append(session, *new)
+    update.detected = gr.update(value=[])
+    return update

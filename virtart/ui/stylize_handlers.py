@@ -1,8 +1,9 @@
-"""The Stylize button: stream previews, then the before/after slider, the full-resolution
-PNG download and the loss curves.
+"""The Stylize button: stream previews into the before/after slider with the time left,
+then the result, the full-resolution PNG and the loss curves; Stop keeps the last preview.
 
-:func:`stylize` is a generator (Gradio streams each yield to the page); Stop cancels the
-event, which closes the generator and with it the engine's.
+:func:`stylize` is a generator of :class:`~virtart.ui.page.PageUpdate` (Gradio streams each
+yield to the page); Stop cancels the event, which closes the generator and with it the
+engine's, and :func:`stopped` then makes the last preview the result.
 """
 
 import time
@@ -10,37 +11,45 @@ import time
 import gradio as gr
 import numpy as np
 
+from virtart.engines import registry
 from virtart.engines.base import Preview
 from virtart.engines.registry import parse_options
 from virtart.errors import VirtArtError
 from virtart.request import RegionRequest, StylizeRequest
 from virtart.ui import render
 from virtart.ui.limits import DISPLAY_MAX_SIDE
-from virtart.ui.messages import user_facing
+from virtart.ui.page import KEEP, PageUpdate
 from virtart.ui.runner import PREVIEW_INTERVAL, RESULTS, Throttle, run_stylize, shrink
-from virtart.ui.state import Session
+from virtart.ui.state import Look, ResultView, Session
+from virtart.ui.time_left import TimeLeft, describe
 
 OUTPUT_SIZES = {"Full resolution": None, "2048 px": 2048, "1024 px": 1024, "512 px": 512}
+RESULT_FIELDS = ("result", "download", "plot")
+
+
+def _request(mask: np.ndarray, look: Look, invert: bool) -> RegionRequest:
+    return RegionRequest(mask, look.style, look.strength, invert, preserve_color=look.preserve_color,
+                         feather=look.feather)
 
 
 def region_requests(session: Session) -> list[RegionRequest]:
-    """The session's regions for the pipeline; the current click mask alone if none was added."""
+    """The session's regions for the pipeline, each with its own look; the current selection
+    alone (with the default look) if none was added."""
     if session.photo is None:
         raise VirtArtError("upload a photo (or pick an example) first")
     if session.regions:
-        return [RegionRequest(r.mask, r.style, r.strength, r.invert) for r in session.regions]
+        return [_request(r.mask, r.look, r.invert) for r in session.regions]
     if session.mask is not None and np.any(session.mask >= 0.5):
         gr.Info("No region added yet: stylizing the current selection.")
-        return [RegionRequest(session.mask, session.style, 1.0, False)]
+        return [_request(session.mask, session.look, False)]
     raise VirtArtError("no region to repaint: click on the photo (or detect objects) and add a region first")
 
 
-def _progress(preview: Preview, auto: bool) -> str:
+def _progress(preview: Preview, auto: bool, left: str) -> str:
     if preview.stage == "start":
-        start = "the fast engine's result" if preview.info.get("start") == "fast" else "the photo"
-        return f"Starting from {start}, {preview.elapsed:.1f} s; refining..."
-    total = f" (automatic stop, at most {preview.total_steps})" if auto else f"/{preview.total_steps}"
-    return f"Step {preview.step}{total}, {preview.elapsed:.1f} s" + (f" ({preview.stage})" if preview.stage else "")
+        return f"Starting from {render.start_label(preview.info.get('start'))}, {preview.elapsed:.1f} s; refining..."
+    total = " (stops when converged)" if auto else f"/{preview.total_steps}"
+    return f"Step {preview.step}{total}, {preview.elapsed:.0f} s" + (f"; {left}" if left else "") + "."
 
 
 def _stopped_because(report: dict) -> str:
@@ -51,61 +60,75 @@ def _stopped_because(report: dict) -> str:
     return f" after {stopped['steps']} steps ({why})"
 
 
-@user_facing
-def stylize(session: Session, engine: str, auto_steps: bool, steps: float, max_size: float, preserve_color: bool,
-            feather: float, output_size: str):
-    """Yield ``(session, preview, status, slider, download, plot)``; previews first, then the result.
-
-    ``auto_steps``: stop the Quality engine when converged (else exactly ``steps`` steps). A
-    refused run also says why on the status line (the toast fades; "Waiting..." must not stay)."""
-    try:
-        yield from _stylize(session, engine, auto_steps, steps, max_size, preserve_color, feather, output_size)
-    except VirtArtError as exc:
-        yield gr.skip(), gr.skip(), f"Not stylized: {exc}", gr.skip(), gr.skip(), gr.skip()
-        raise
-
-
-def _stylize(session: Session, engine: str, auto_steps: bool, steps: float, max_size: float, preserve_color: bool,
-             feather: float, output_size: str):
+def stylize(session: Session, engine: str, auto_steps: bool, steps: float, max_size: float, output_size: str):
+    """Yield page updates: the previews (in the before/after slider, with the time left), then
+    the result. ``engine``: a registry label or name; ``auto_steps``: stop the optimisation
+    when converged (else exactly ``steps`` steps). A run that fails midway puts the last result
+    back (the refusal itself is :func:`virtart.ui.page.stream`'s)."""
     requests = region_requests(session)
     # Every step is reported; the Throttle below decides which ones the page draws.
     options = parse_options(engine, {"steps": "auto" if auto_steps else steps, "max_size": max_size, "preview_every": 1})
     photo, requests = shrink(session.photo, requests, OUTPUT_SIZES.get(output_size))
-    request = StylizeRequest.create(photo, requests, engine, options, preserve_color=preserve_color, feather=feather)
+    request = StylizeRequest.create(photo, requests, engine, options)
+    label = registry.engine_spec(request.engine).label
+    before, _ = render.fit_display(photo.rgb, DISPLAY_MAX_SIDE)
     history: list[tuple[int, dict]] = []
     started = time.perf_counter()
-    previews, throttle = 0, Throttle(PREVIEW_INTERVAL)
-    yield session, None, f"Starting the {engine} engine...", gr.skip(), gr.skip(), gr.skip()
-    for preview in run_stylize(request):
-        if preview.losses:
-            history.append((preview.step, preview.losses))
-        if not preview.final:
-            if not throttle.ready():
-                # Still yield: Gradio can only cancel (Stop) between two yields of this generator.
-                yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+    previews, throttle, clock = 0, Throttle(PREVIEW_INTERVAL), TimeLeft(request.options)
+    session.preview = None
+    yield PageUpdate(session=session, run_status=f"Starting the {label} engine...")
+    try:
+        for preview in run_stylize(request):
+            if preview.losses:
+                history.append((preview.step, preview.losses))
+            left = describe(clock.update(preview))
+            if not preview.final:
+                if not throttle.ready():
+                    # Still yield: Gradio can only cancel (Stop) between two yields of this generator.
+                    yield PageUpdate(notice=KEEP)
+                    continue
+                previews += 1
+                shown, _ = render.fit_display(preview.image, DISPLAY_MAX_SIDE)
+                session.preview = ResultView(before, shown)
+                session.preview_step = preview.step
+                yield PageUpdate(result=(before, shown), run_status=_progress(preview, clock.auto, left),
+                                 notice=KEEP)
                 continue
-            previews += 1
-            shown, _ = render.fit_display(preview.image, DISPLAY_MAX_SIDE)
-            yield session, shown, _progress(preview, getattr(options, "steps", None) == "auto"), gr.skip(), gr.skip(), gr.skip()
-            continue
-        result = preview.result
-        report = result.report
-        session.result, session.report = result.image, report
-        download = RESULTS.save(result.image, result.alpha, stem=photo.name or "virtart")
-        before, _ = render.fit_display(photo.rgb, DISPLAY_MAX_SIDE)
-        after, _ = render.fit_display(preview.image, DISPLAY_MAX_SIDE)
-        status = (f"Done in {time.perf_counter() - started:.1f} s{_stopped_because(report)} ({previews} previews). Result "
-                  f"{preview.image.shape[1]}x{preview.image.shape[0]} px; pixels changed outside the "
-                  f"regions: {report['outside_changed_pixels']}.")
-        figure = render.loss_figure(history, preview.info.get("start"))  # None when the engine reports no losses
-        yield session, after, status, (before, after), download, gr.update(value=figure, visible=figure is not None)
+            result, report = preview.result, preview.result.report
+            download = RESULTS.save(result.image, result.alpha, stem=photo.name or "virtart")
+            after, _ = render.fit_display(preview.image, DISPLAY_MAX_SIDE)
+            session.result, session.preview = ResultView(before, after, download), None
+            status = (f"Done in {time.perf_counter() - started:.1f} s{_stopped_because(report)} ({previews} previews). "
+                      f"Result {preview.image.shape[1]}x{preview.image.shape[0]} px; pixels changed outside the "
+                      f"regions: {report['outside_changed_pixels']}.")
+            figure = render.loss_figure(history, preview.info.get("start"))  # None: the engine reports no losses
+            yield PageUpdate(session=session, result=(before, after), run_status=status, download=download,
+                             plot=gr.update(value=figure, visible=figure is not None))
+    except VirtArtError:
+        session.preview = None
+        yield last_result(session)
+        raise
 
 
-def queued() -> str:
+def last_result(session: Session) -> PageUpdate:
+    """The result panel showing the last result again (empty when there is none)."""
+    kept = session.result
+    return PageUpdate(result=(kept.before, kept.after) if kept else None, download=kept.download if kept else None,
+                      notice=KEEP)
+
+
+def queued() -> PageUpdate:
     """Shown at once when Stylize is pressed, until a worker takes the run."""
-    return "Waiting for a free worker..."
+    return PageUpdate(run_status="Waiting for a free worker...", notice=KEEP)
 
 
-def stopped() -> str:
-    """What the page says when Stop cancelled a run (the engine is closed by then)."""
-    return "Stopped. Adjust the regions or settings and press Stylize again."
+def stopped(session: Session) -> PageUpdate:
+    """Stop cancelled the run (the engine is closed by then): its last preview becomes the result."""
+    kept = session.preview
+    if kept is None:
+        return PageUpdate(session=session, run_status="Stopped. Adjust the regions or settings and press Stylize again.")
+    kept.download = RESULTS.save(kept.after, stem=(session.photo.name if session.photo else "") or "virtart")
+    session.result, session.preview = kept, None
+    return PageUpdate(session=session, result=(kept.before, kept.after), download=kept.download,
+                      run_status=f"Stopped at step {session.preview_step}: the last preview is kept as the result "
+                                 f"({kept.after.shape[1]}x{kept.after.shape[0]} px). Press Stylize to run again.")

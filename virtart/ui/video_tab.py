@@ -22,11 +22,19 @@ import numpy as np
 from virtart import styles
 from virtart.engines.composite import DEFAULT_FEATHER
 from virtart.errors import VirtArtError
+from virtart.imageio import Photo
 from virtart.request import parse_softness
 from virtart.segmentation.detect import parse_classes
 from virtart.segmentation.prompts import parse_box, points_from_json
+from virtart.styles import DEFAULT_STYLE
+from virtart.ui import photo_handlers, region_handlers, render
+from virtart.ui.limits import DISPLAY_MAX_SIDE
 from virtart.ui.messages import user_facing
-from virtart.ui.render import draw_points
+from virtart.ui.page import KEEP, PageUpdate
+from virtart.ui.photo_handlers import BOX, EXCLUDE, INCLUDE
+from virtart.ui.region_handlers import regions_update
+from virtart.ui.state import NEXT_REGION, Session, new_session
+from virtart.ui.time_left import describe
 from virtart.video.pipeline import VideoOptions, open_video, stylize_video
 from virtart.video.selection import Selection, region_requests
 
@@ -101,78 +109,98 @@ def stylize_video_api(video: str, points: str = "", box: str = "", detect: str =
     yield from run_video(video, selection, style, strength, keyframe, feather)
 
 
-@user_facing
-def show_keyframe(video: str | None, keyframe) -> tuple[np.ndarray | None, np.ndarray | None, list, str]:
-    """``(shown, clean, points, status)``: the keyframe to click on, a clean copy kept server-side
-    for drawing the dots (a keyframe deep in a long clip is slow to decode again); clicks start afresh."""
+def show_keyframe(video: str | None, keyframe, session: Session) -> PageUpdate:
+    """The clip's keyframe becomes the tab's photo: the photo tab's clicks, box, undo, grow and
+    regions then work on it (each region's mask travels to the clip as a keyframe mask)."""
     if not video:
-        return None, None, [], "Upload a clip."
+        return PageUpdate(status="Upload a clip.")
     info, frame = open_video(video, VideoOptions(keyframe=int(_number(keyframe, "keyframe"))))
-    return frame, frame, [], (f"{info.size[0]}x{info.size[1]}, {info.seconds:.1f} s at {float(info.fps):.3g} "
-                              "frames/s. Click what to repaint (none: the whole frame).")
+    display, scale = render.fit_display(frame, DISPLAY_MAX_SIDE)
+    session.reset_photo(Photo(frame, None, Path(video).stem[:40]), display, scale)
+    update = regions_update(session)
+    update.status = (f"Clip {info.size[0]}x{info.size[1]}, {info.seconds:.1f} s at {float(info.fps):.3g} frames/s. "
+                     "Click what to repaint on the keyframe and *Add selection* (no region: the whole frame).")
+    return update
 
 
-def click_keyframe(clean: np.ndarray | None, points: list, evt: gr.SelectData):
-    """Add an include click at the clicked pixel and redraw the dots on the clean keyframe."""
-    if clean is None or evt.index is None:
-        return gr.skip(), points
-    points = [*points, (float(evt.index[0]), float(evt.index[1]), 1)]
-    return draw_points(clean, points, 1.0), points
-
-
-def clear_clicks(clean: np.ndarray | None):
-    """Forget the clicks and show the clean keyframe again."""
-    return (gr.skip() if clean is None else clean), []
-
-
-@user_facing
-def stylize_from_tab(video, keyframe, points, detect, rest, style, strength):
-    """The tab's Stylize button: stream previews, then the MP4."""
-    selection = Selection(points=list(points or []), detect=parse_classes(detect),
-                          everything_else=True if rest else None)
+def stylize_from_tab(video, keyframe, session: Session, detect, rest, style, strength):
+    """The tab's Stylize button: previews with frames done and the time left, then the MP4 beside
+    the original. The regions made on the keyframe go as keyframe masks (one painting for the
+    clip: the video path takes one style today)."""
+    masks = [region.effective_mask() for region in session.regions]
+    if not masks and session.mask is not None:
+        masks = [session.mask]
+    selection = Selection(masks=masks, detect=parse_classes(detect), everything_else=True if rest else None)
+    started = time.perf_counter()
     for preview, path, state in run_video(video, selection, style, strength, keyframe, DEFAULT_FEATHER):
-        text = f"Frame {state['frame']}/{state['total']}"
+        done, total = state["frame"], state["total"]
+        elapsed = time.perf_counter() - started
+        left = describe(elapsed / done * (total - done)) if done else ""
+        text = f"Frame {done} of {total}" + (f", {left}" if left else "") + "."
         if path:
             report = state["report"]
             text = (f"Done: {report['frames']} frames in {report['seconds']:.1f} s "
                     f"({report['frames_per_second']} frames/s).")
-        yield preview, path, text
+        yield PageUpdate(result=preview, download=path, run_status=text, notice=KEEP)
 
 
-def build_tab(concurrency: dict) -> None:
-    """The "Video" tab; ``concurrency``: the heavy events' group settings."""
+VIDEO_FIELDS = ("session", "photo", "status", "notice", "thumbs", "picker", "caption", "strength", "preserve",
+                "feather")
+
+
+def build_tab(concurrency: dict, wire) -> None:
+    """The "Video" tab; ``concurrency``: the heavy events' group settings; ``wire(trigger,
+    handler, inputs, names, ui, **options)``: app.py's event wiring, so the keyframe reuses the
+    photo tab's handlers (clicks, box, undo, regions) on the tab's own session."""
     with gr.Tab("Video", elem_id="video-tab"):
-        points = gr.State([])
-        clean = gr.State(None)  # the keyframe without dots
+        ui: dict = {"session": gr.State(new_session())}
         with gr.Row():
             with gr.Column(scale=3):
                 clip = gr.File(label="Clip (MP4, WebM, MOV, GIF; up to 60 s, 1920 px)", file_types=VIDEO_TYPES,
                                type="filepath", elem_id="video-in")
                 keyframe = gr.Number(0, label="Keyframe (frame number the regions are chosen on)", precision=0,
                                      minimum=0, elem_id="video-keyframe-number")
-                frame = gr.Image(label="Keyframe: click what to repaint", interactive=False, type="numpy",
-                                 elem_id="video-keyframe")
-                clear = gr.Button("Clear clicks", size="sm")
+                ui["photo"] = gr.Image(label="Keyframe: click what to repaint", interactive=False, type="numpy",
+                                       elem_id="video-keyframe", height=360)
+                with gr.Row():
+                    mode = gr.Radio([INCLUDE, EXCLUDE, BOX], value=INCLUDE, show_label=False, container=False,
+                                    elem_id="video-click-mode", scale=3)
+                    undo = gr.Button("Undo", size="sm", min_width=50)
+                    clear = gr.Button("Clear clicks", size="sm", min_width=50)
+                    add = gr.Button("Add selection", size="sm", min_width=50, elem_id="video-add-region")
+                ui["status"] = gr.Markdown("Upload a clip.", elem_id="video-keyframe-status")
+                ui["notice"] = gr.Markdown("", elem_id="video-notice")
+                ui["thumbs"] = gr.Gallery(show_label=False, columns=6, height=90, allow_preview=False,
+                                          object_fit="contain", elem_id="video-regions")
+                ui["picker"] = gr.Dropdown([("New regions (default)", NEXT_REGION)], value=NEXT_REGION,
+                                           visible=False)
+                ui["caption"], ui["preserve"], ui["feather"] = gr.State(), gr.State(), gr.State()
             with gr.Column(scale=2):
                 detect = gr.Textbox("", label="Or detect objects (classes, e.g. person,dog)", elem_id="video-detect")
                 rest = gr.Checkbox(False, label="Repaint everything else instead", elem_id="video-rest")
-                style = gr.Dropdown([p.id for p in styles.CATALOGUE], value="starry_night", label="Painting",
-                                    elem_id="video-style")
-                strength = gr.Slider(0, 1, value=1.0, step=0.05, label="Strength", elem_id="video-strength")
+                style = gr.Dropdown([(f"{p.title} ({p.painter})", p.id) for p in styles.CATALOGUE],
+                                    value=DEFAULT_STYLE, label="Painting", elem_id="video-style")
+                ui["strength"] = gr.Slider(0, 1, value=1.0, step=0.05, label="Strength", elem_id="video-strength")
                 with gr.Row():
                     run = gr.Button("Stylize video", variant="primary", elem_id="video-run")
                     stop = gr.Button("Stop", variant="stop", elem_id="video-stop")
-                status = gr.Markdown("", elem_id="video-status")
-                preview = gr.Image(label="Preview", interactive=False, elem_id="video-preview")
-                result = gr.File(label="Result (MP4)", interactive=False, elem_id="video-result")
-        private = {"api_visibility": "private"}
+                out = {"run_status": gr.Markdown("", elem_id="video-status"),
+                       "result": gr.Image(label="Preview", interactive=False, elem_id="video-preview", height=240),
+                       "download": gr.Video(label="Result", interactive=False, elem_id="video-result", height=240)}
+        session = ui["session"]
         for event in (clip.upload, keyframe.submit):
-            event(show_keyframe, [clip, keyframe], [frame, clean, points, status], **private)
-        clear.click(clear_clicks, clean, [frame, points], **private)
-        frame.select(click_keyframe, [clean, points], [frame, points], **private)
-        running = run.click(stylize_from_tab, [clip, keyframe, points, detect, rest, style, strength],
-                            [preview, result, status], show_progress="hidden", **private, **concurrency)
-        stop.click(None, None, None, cancels=[running], **private)
+            wire(event, show_keyframe, [clip, keyframe, session], VIDEO_FIELDS, ui)
+        wire(ui["photo"].select, photo_handlers.click_photo, [session, mode], VIDEO_FIELDS[:4], ui,
+             show_progress="hidden", **concurrency)
+        wire(undo.click, photo_handlers.undo_click, [session], VIDEO_FIELDS[:4], ui, show_progress="hidden")
+        wire(clear.click, photo_handlers.clear_clicks, [session], VIDEO_FIELDS[:4], ui, show_progress="hidden")
+        wire(add.click, region_handlers.add_click_region, [session], VIDEO_FIELDS, ui, show_progress="hidden")
+        names = ("result", "download", "run_status", "notice")
+        running = wire(run.click, stylize_from_tab, [clip, keyframe, session, detect, rest, style, ui["strength"]],
+                       names, {**ui, **out}, show_progress="hidden", also=("run_status",), **concurrency)
+        stop.click(None, None, None, cancels=[running], api_visibility="private").then(
+            lambda: "Stopped: no clip is kept yet (the video path writes the clip only when it completes).",
+            None, out["run_status"], api_visibility="private")
 
 
 def wire_api(concurrency: dict) -> None:
