@@ -201,6 +201,12 @@ def test_eval_clicks_cli_writes_a_report(tmp_path):
     assert data["backend"] == "offline" and data["images"] == 2
     assert set(data["per_image"]) == {"s0", "s1"} and len(data["per_image"]["s0"]) == 3
     assert data["miou_1click"] > 0.8
+    args.preset, args.report = "local", str(tmp_path / "local.json")
+    assert args.handler(args) == 0 and json.loads((tmp_path / "local.json").read_text())["preset"] == "local"
+    args.preset = "nonsense"
+    with pytest.raises(VirtArtError, match="unknown offline preset"):
+        args.handler(args)
+    args.preset = None
     with pytest.raises(VirtArtError, match="max-clicks"):
         args.max_clicks = 0
         args.handler(args)
