@@ -238,6 +238,7 @@ def main() -> int:
     parser.add_argument("--prompts", default=",".join(PROMPTS), help=f"comma-separated, of: {', '.join(PROMPTS)}")
     parser.add_argument("--subset", choices=("even", "odd"), help="every other image of each set")
     parser.add_argument("--every", type=int, default=1, help="then every N-th of those (lean exploration runs)")
+    parser.add_argument("--mval-every", type=int, default=None, help="--every for coco_mval_dev (default: --every)")
     parser.add_argument("--speed-images", type=int, default=3, help="images timed at 1024 px (0 skips)")
     parser.add_argument("--detect-cache", help="JSON file keeping the detector's boxes between runs")
     parser.add_argument("--preset", default="default", help="offline segmenter preset (offline.PRESETS)")
@@ -266,7 +267,8 @@ def main() -> int:
         elif root is None or not root.is_dir():
             report[key] = f"skipped: ../shared/eval/{folder} is absent"
         else:
-            samples = subset(load(root, limit), args.subset, args.every)
+            every = args.mval_every if key == "coco_mval_dev" and args.mval_every else args.every
+            samples = subset(load(root, limit), args.subset, every)
             report[key] = run_prompts(segmenter, samples, prompts, args.max_clicks, args.curves, detect, classes)
             print(json.dumps({key: report[key]}), file=sys.stderr, flush=True)  # a partial report, set by set
             if key == "grabcut":

@@ -201,6 +201,12 @@ def test_eval_clicks_cli_writes_a_report(tmp_path):
     assert data["backend"] == "offline" and data["images"] == 2
     assert set(data["per_image"]) == {"s0", "s1"} and len(data["per_image"]["s0"]) == 3
     assert data["miou_1click"] > 0.8
+    args.preset, args.report = "local", str(tmp_path / "local.json")
+    assert args.handler(args) == 0 and json.loads((tmp_path / "local.json").read_text())["preset"] == "local"
+    args.preset = "nonsense"
+    with pytest.raises(VirtArtError, match="unknown offline preset"):
+        args.handler(args)
+    args.preset = None
     with pytest.raises(VirtArtError, match="max-clicks"):
         args.max_clicks = 0
         args.handler(args)
@@ -248,9 +254,9 @@ def test_a_corrective_click_changes_only_what_is_connected_to_it():
     assert near[20, 33] == 1 and near[20, 44] == 0  # reach bounds the part by the click's depth
 
 
-def test_clicks_never_undo_the_far_object(segmenter):
+def test_local_clicks_never_undo_the_far_object():
     """Protocol clicks on the toy scene: no click lowers the IoU by more than 0.05."""
     image, disc = scene(seed=3)
     gt = (disc * 255).astype(np.uint8)
-    result = run_image(segmenter, image, gt, max_clicks=6)
+    result = run_image(OfflineSegmenter("local"), image, gt, max_clicks=6)
     assert all(b >= a - 0.05 for a, b in zip(result.ious, result.ious[1:], strict=False)), result.ious

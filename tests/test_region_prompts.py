@@ -112,8 +112,10 @@ def test_the_detector_prior_fades_and_grows_when_a_click_leaves_it(segmenter):
     prior = detector_prior(clicks, boxes)
     box, weight = _fading_prior(prior, clicks, segmenter.settings)
     assert box[2] > 110 and segmenter.settings.box_prior < weight < segmenter.settings.box_click_weight
-    grown = segmenter.predict(state, clicks, prior=prior).mask
+    fading = OfflineSegmenter("local", deep_weight=0)
+    grown = fading.predict(fading.set_image(image), clicks, prior=prior).mask
     assert grown[60, 110] == 1 and grown[60, 40] == 1
+    assert segmenter.predict(state, clicks, prior=prior).mask[60, 110] == 1  # default: the prior is dropped
 
 
 def test_prompted_superpixels_weigh_more_in_the_colour_models(segmenter):

@@ -35,6 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="first interaction: clicks (default), the object's box, or brush strokes")
     parser.add_argument("--detector-prior", action=argparse.BooleanOptionalAction, default=True,
                         help="clicks inside a detected object's box lean on it, as on the page (default: on)")
+    parser.add_argument("--preset", default=None,
+                        help="offline segmenter settings preset: default, local, colour or fast (offline backend only)")
     parser.add_argument("--max-clicks", type=int, default=20, help="interactions per image (default: 20)")
     parser.add_argument("--max-images", type=int, default=None, help="evaluate only the first N images")
     parser.add_argument("--report", help="write the full JSON report (with per-image curves) here")
@@ -52,6 +54,12 @@ def run(args: argparse.Namespace) -> int:
             raise VirtArtError(f"--max-images must be at least 1, got {args.max_images}")
         pairs = pairs[: args.max_images]
     segmenter = get_segmenter(args.backend)
+    if args.preset is not None:
+        if segmenter.name != "offline":
+            raise VirtArtError(f"--preset applies to the offline segmenter, not {segmenter.name}; add --backend offline")
+        from virtart.segmentation.offline import OfflineSegmenter
+
+        segmenter = OfflineSegmenter(args.preset)
     detect = prior_detector() if args.detector_prior and args.prompt == "clicks" else None
     print(f"backend: {segmenter.name}; prompt: {args.prompt}{' with the detector prior' if detect else ''}; "
           f"{len(pairs)} images, {args.max_clicks} interactions each", file=sys.stderr)
@@ -67,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
               f"NoC@90 {result.noc(0.90, args.max_clicks)}", file=sys.stderr)
 
     results = click_protocol.evaluate(segmenter, samples(), args.max_clicks, progress, args.prompt, detect)
-    report = {"backend": segmenter.name, "prompt": args.prompt, "detector_prior": detect is not None,
+    report = {"backend": segmenter.name, "preset": args.preset, "prompt": args.prompt,
+              "detector_prior": detect is not None,
               **click_protocol.summarize(results, args.max_clicks)}
     summary = {k: v for k, v in report.items() if k != "per_image"}
     print(json.dumps(summary, indent=2))

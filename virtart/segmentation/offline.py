@@ -11,12 +11,13 @@ the deep features) and an exact min-cut on the graph; the object is the part con
 to the include clicks, and its outline is refined per pixel before being scaled back to
 the photo's size. When the caller passes back the previous :class:`Prediction` (as the UI
 does for each added click), superpixels that lie away from the newest click pay a cost for
-changing side, and of the new cut only the change connected to the newest click is taken
-(:mod:`~virtart.segmentation.corrections`): a corrective click must never make the region
-jump away elsewhere, which a re-solve with re-estimated colour models otherwise does. The
+changing side; with ``local`` (preset "local") only the change of the new cut connected to
+the newest click is taken (:mod:`~virtart.segmentation.corrections`), so a corrective click
+cannot make the region jump away elsewhere, as a re-solve with re-estimated colour models may. The
 superpixels under clicks and strokes weigh extra in the colour models, since a user's
 click is certain and the rest a guess. A detected object's box holding the first include
-click (``prior``) serves as a box prompt whose say fades as include clicks land outside it.
+click (``prior``) serves as a box prompt; with ``prior_fade`` its say fades as include clicks
+land outside it, else it is dropped then.
 All the knobs are in :class:`OfflineSettings` (named presets in :data:`PRESETS`); how each
 value was chosen is in ``docs/offline_segmenter.md``.
 
@@ -103,16 +104,22 @@ class OfflineSettings:
     previous_weight: float = 1.0  # cost per pixel of previous background turning object far from the click
     keep_in: float = 1.0  # ... and of previous object turning background
     previous_radius: float = 0.5  # those costs fade within this x sqrt(previous object area) of the click
-    local: bool = True  # keep only the change connected to the newest prompt (corrections.py)
+    local: bool = False  # keep only the change connected to the newest prompt (corrections.py; preset "local")
     focus: float = 1.5  # ... and all of it within that part's bounding box grown this many times
     reach: float = 2.0  # ... and within this x its distance to the previous outline (0: no bound)
-    prior_grow: float = 0.1  # an include click outside a detector prior grows it this much of its long side beyond
+    prior_fade: bool = False  # an include click outside a detector prior grows it and lowers its say (else: dropped)
+    prior_grow: float = 0.1  # ... this much of its long side beyond the click
+    exclude_keeps_box_weight: bool = False  # exclude prompts alone leave a box's seeds at ``box_prior``
 
 
 PRESETS: dict[str, OfflineSettings] = {
     "default": OfflineSettings(),
     # Colour alone: no VGG-16 at all (quicker set-up; also where that network is not installed).
     "colour": OfflineSettings(deep_weight=0.0),
+    # Issue 21: corrections that never undo the user (only the change connected to the newest
+    # prompt, bounded by its distance to the outline), a fading detector prior; fewer harmful
+    # clicks, slower convergence on the lean halves measured (docs/offline_segmenter.md).
+    "local": OfflineSettings(local=True, reach=2.0, prior_fade=True, exclude_keeps_box_weight=True),
     # Quicker set-up on slow machines: a smaller working size and coarser superpixels.
     "fast": OfflineSettings(working_size=768, pixels_per_superpixel=90, deep_weight=0.0),
 }
@@ -179,13 +186,14 @@ class OfflineSegmenter:
 
         The cut is solved from all the prompts; clicks and strokes pin the superpixels under
         them. With ``previous`` (this segmenter's last answer on the same photo), superpixels
-        away from the prompts added since pay to change side, and of the new cut only what
-        changed in connection with those prompts is taken (:func:`~virtart.segmentation.
-        corrections.local_correction`): the rest of ``previous.mask`` stays. An include click
+        away from the prompts added since pay to change side, and (``local``) of the new cut
+        only what changed in connection with those prompts is taken (:func:`~virtart.
+        segmentation.corrections.local_correction`): the rest of ``previous.mask`` stays. An include click
         or stroke outside ``box`` grows the box to hold it. ``prior`` (the detected object's box
         the first include click fell in, no box given) is taken as a box prompt whose clicks
         only point at the object; each include click outside it grows it and weighs the clicks
-        more (:func:`_fading_prior`). Exclude prompts alone give an empty mask.
+        more (:func:`_fading_prior`, with ``prior_fade``; else it is dropped). Exclude prompts
+        alone give an empty mask.
         """
         strokes = tuple(Stroke(tuple(map(tuple, s.points)), int(s.label)) for s in strokes)
         check_prompts(state.size, points, box, strokes)
@@ -196,6 +204,8 @@ class OfflineSegmenter:
         click_weight = self.settings.box_click_weight
         if prior is not None and box is None and self.settings.prior_as_box:
             box, click_weight = _fading_prior(prior, points, self.settings)
+            if box != prior and not self.settings.prior_fade:  # an include click left it: the user means more
+                box, click_weight = None, self.settings.box_click_weight
         if box is not None:
             box = _hold_includes(box, points, strokes)
             long_side = max(box[2] - box[0], box[3] - box[1]) * working.scale
@@ -306,7 +316,12 @@ class OfflineSegmenter:
             _, centre = _click_nodes(working, [((box[0] + box[2]) / 2, (box[1] + box[3]) / 2, 0)])
             if bg.all():  # a box smaller than any superpixel: pin its centre
                 fg, bg = fg | centre, bg & ~centre
-        weight = click_weight if points or strokes else self.settings.box_prior
+        # The box's seeds weigh more once the user says where the object is; exclude prompts
+        # alone keep the box's own weight (else its centre's claim jumps, and the cut collapses).
+        includes = any(label == 1 for *_, label in points) or any(s.label == 1 for s in strokes)
+        if not self.settings.exclude_keeps_box_weight:
+            includes = bool(points or strokes)
+        weight = click_weight if includes else self.settings.box_prior
         obj = self._segment(graph, fg, bg, box is not None, centre, keep_out, working.features, box_weight=weight,
                             excluded=excluded)
         # A box bounds the object already: every piece in it may belong (an occluded object).
