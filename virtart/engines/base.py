@@ -52,6 +52,7 @@ class StyleOptions:
 
     steps: int | Literal["auto"] = "auto"
     init: Literal["fast", "photo"] = "fast"
+    start_content: float | None = None
     auto_tolerance: float = 0.07
     auto_window: int = 10
     auto_max_steps: int = 300

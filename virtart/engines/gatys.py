@@ -34,6 +34,7 @@ from virtart.models.vgg import CONTENT_TAP, STYLE_TAPS, PerceptualNetwork, load_
 
 PREVIEW_LONG_SIDE = 1024
 COARSEST_STAGE = 600  # stages halve from the working size until they are at most this
+START_MIX_CORRECTIONS = 3  # forward passes spent fitting the start's mix (after the unmixed one)
 
 
 def bf16_is_fast(device: torch.device) -> bool:
@@ -214,7 +215,7 @@ class GatysEngine:
                 canvas = keep_photo_chroma(canvas, preview_photo)
             return composite(preview_photo, [(canvas, alpha) for alpha in preview_alphas])
 
-        start, info["start"] = self._start_image(photo, regions, crop, _resize(photo_crop, sizes[0]), options)
+        start, info["start"], info["start_mix"] = self._start_image(photo, regions, crop, _resize(photo_crop, sizes[0]), options)
         yield Preview(0, total, preview_image(start), time.perf_counter() - started, {}, stage="start",
                       info=dict(info))
         image = None
@@ -262,18 +263,55 @@ class GatysEngine:
             return self.fast
 
     def _start_image(self, photo: np.ndarray, regions: list[Region], crop: Box, content: np.ndarray,
-                     options: StyleOptions) -> tuple[np.ndarray, str]:
+                     options: StyleOptions) -> tuple[np.ndarray, str, float]:
         """The image the first stage starts from, at that stage's size (``content`` is the crop there),
-        and which start it is: the fast engine's result on the crop (regions only) or the photo."""
+        which start it is: the fast engine's result on the crop (regions only) or the photo, and how
+        much of the fast result it holds (:meth:`_toward_photo`)."""
         fast = self._fast_engine() if options.init == "fast" else None
         if fast is None:
-            return content, "photo"
+            return content, "photo", 0.0
         height, width = content.shape[:2]
         masks = [mask_ops.resize_mask(crop.of(region.mask), (width, height)) for region in regions]
         vectors = fast.style_vectors(photo, regions, options)
         scale = width / crop.size[0]
         start, _ = fast.render(content, masks, regions, vectors, options.feather * scale, None, options.preserve_color)
-        return start, "fast"
+        start, mix = self._toward_photo(start, content, options)
+        return start, "fast", mix
+
+    def _toward_photo(self, start: np.ndarray, content: np.ndarray,
+                      options: StyleOptions) -> tuple[np.ndarray, float]:
+        """``start`` moved toward the photo crop ``content`` (both ``(h, w, 3) uint8``, one frame):
+        ``content + mix * (start - content)`` with the largest ``mix`` in (0, 1] whose content loss
+        (the objective's own term) is about ``options.start_content`` or less.
+
+        The fast engine lands far from the photo on paintings unlike those it was trained on;
+        starting there, the optimisation trades the photo's structure for style. The loss grows
+        about as a power of ``mix``, so a few corrections of ``mix`` from the unmixed loss suffice.
+        """
+        if options.start_content is None:
+            return start, 1.0
+        with torch.no_grad():
+            photo_t, start_t = _to_tensor(content, self.device), _to_tensor(start, self.device)
+            target = self._features(photo_t, options, (CONTENT_TAP,))[CONTENT_TAP].float()
+
+            def distance(mix: float) -> float:
+                mixed = photo_t + mix * (start_t - photo_t)
+                return float(losses.content_loss(self._features(mixed, options, (CONTENT_TAP,))[CONTENT_TAP], target))
+
+            # The loss grows about as mix ** power (power ~2 for small moves): fit the power
+            # to the last two evaluations and solve for the target, a few forward passes in all.
+            mix, loss, power = 1.0, distance(1.0), 2.0
+            for _ in range(START_MIX_CORRECTIONS):
+                if loss <= 1.05 * options.start_content:
+                    break
+                previous = (mix, loss)
+                mix = min(1.0, mix * (options.start_content / max(loss, 1e-12)) ** (1.0 / power))
+                loss = distance(mix)
+                if loss > 0 and previous[1] > loss and mix < previous[0]:
+                    power = float(np.clip(np.log(previous[1] / loss) / np.log(previous[0] / mix), 0.5, 4.0))
+        mix = round(mix, 3)
+        mixed = content.astype(np.float32) + mix * (start.astype(np.float32) - content.astype(np.float32))
+        return np.clip(np.round(mixed), 0, 255).astype(np.uint8), mix
 
     def _stage(self, regions: list[Region], crop: Box, photo_crop: np.ndarray, size: int, options: StyleOptions,
                start: np.ndarray | torch.Tensor) -> StageProblem:
