@@ -140,7 +140,7 @@ def run_once(case: dict, options: StyleOptions, evaluator: QualityEvaluator, var
     report = final.result.report
     seconds, steps, style, content, cpu_seconds = trace[-1]
     return {"variant": variant, "seconds": round(seconds, 2), "cpu_seconds": round(cpu_seconds, 2), "steps": steps,
-            "stopped": report["stopped"], "start": report["start"], "start_mix": final.info.get("start_mix"), "first_preview_s": round(trace[0][0], 2),
+            "stopped": report["stopped"], "start": report["start"], "start_mix": final.info.get("start_mix"), "first_preview_s": round(trace[0][0], 2), "first_preview_cpu_s": round(trace[0][4], 2),
             "load_1min": round(os.getloadavg()[0], 2),
             "style": round(style, 4), "content": round(content, 4), "start_style": round(trace[0][2], 4),
             "start_content": round(trace[0][3], 4),
@@ -207,12 +207,12 @@ def main() -> None:
                 options = replace(REFERENCE, max_size=args.size, preview_every=args.trace_every)
                 cache[key] = run_once(case, options, evaluator, "reference", 0)
                 cache_path.write_text(json.dumps(cache, indent=1))
-            row["runs"]["reference"] = cache[key]
+            row["runs"]["reference"] = dict(cache[key])
         for name, options in runs:
             options = replace(options, max_size=args.size, preview_every=args.trace_every)
             run = run_once(case, options, evaluator, name, args.engine_every)
             print(json.dumps({"photo": case["photo_name"], "painting": case["painting"],
-                              **{k: v for k, v in run.items() if k not in ("trace", "engine_losses")}}),
+                              **{k: v for k, v in run.items() if args.trace or k not in ("trace", "engine_losses")}}),
                   file=sys.stderr, flush=True)
             row["runs"][name] = run
         if not args.trace:

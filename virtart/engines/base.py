@@ -56,6 +56,7 @@ class StyleOptions:
     auto_tolerance: float = 0.07
     auto_window: int = 10
     auto_max_steps: int = 300
+    auto_content_tolerance: float = 1.0
     max_size: int | None = None
     optimizer: Literal["adam", "lbfgs"] = "adam"
     learning_rate: float = 0.02

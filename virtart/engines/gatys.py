@@ -105,6 +105,7 @@ class StageProblem:
         # Kept as tensors: reading a value forces a device sync, so only previews read them.
         self._loss_tensors: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         self._objective = torch.zeros(())
+        self._content = torch.zeros(())
         if options.optimizer == "adam":
             self.optimizer: torch.optim.Optimizer = torch.optim.Adam([image], lr=options.learning_rate)
         else:
@@ -127,6 +128,7 @@ class StageProblem:
         total.backward()
         self._loss_tensors = current
         self._objective = total.detach()
+        self._content = content_value.detach()
         return total
 
     def step(self) -> None:
@@ -138,6 +140,10 @@ class StageProblem:
     def objective_value(self) -> float:
         """The objective at the last evaluation (waits for the device)."""
         return float(self._objective)
+
+    def content_value(self) -> float:
+        """The raw content loss at the last evaluation (waits for the device)."""
+        return float(self._content)
 
     def losses(self) -> dict[int, dict[str, float]]:
         """Each region's raw style and content loss at the last evaluation (waits for the device)."""
@@ -229,7 +235,8 @@ class GatysEngine:
                 while not stage_done:
                     problem.step()
                     step += 1
-                    stage_done = rule.done(problem.objective_value() if rule.auto else 0.0)
+                    stage_done = (rule.done(problem.objective_value(), problem.content_value()) if rule.auto
+                                  else rule.done(0.0))
                     # Losses force a device sync, so they are read only every preview_every steps;
                     # the picture is drawn only if the consumer looks at it.
                     read = step == 1 or step % options.preview_every == 0 or stage_done
