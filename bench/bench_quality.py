@@ -57,7 +57,7 @@ TUNE = ("the_scream", "asheville", "sketch")
 PHOTOS = {"person1": ("person1.jpg", False), "llama": ("llama.bmp", False), "sheep": ("sheep.jpg", True)}
 TARGETS = {"cpu_time": 0.35, "style": 1.10, "content": 1.10}
 
-REFERENCE = StyleOptions(steps=150, init="photo", optimizer="adam")
+REFERENCE = StyleOptions(steps=150, init="photo", optimizer="adam", start_content=None)
 NEW_DEFAULT = StyleOptions()
 VARIANTS = {
     "photo-auto": replace(NEW_DEFAULT, init="photo"),
@@ -186,7 +186,11 @@ def main() -> None:
                         help="keep each run's trajectory: [wall s, cpu s, step, style, content] per scored preview "
                              "and the engine's [step, style, content] losses")
     parser.add_argument("--out", help="also write the result JSON here")
+    parser.add_argument("--summarise", nargs="*", metavar="RESULT_JSON",
+                        help="run nothing: join these results' runs with the cached references and summarise")
     args = parser.parse_args()
+    if args.summarise is not None:
+        return summarise(args)
     if args.threads:
         torch.set_num_threads(args.threads)
         os.environ["VIRTART_ONNX_THREADS"] = str(args.threads)
@@ -224,6 +228,28 @@ def main() -> None:
             print(json.dumps({"photo": case["photo_name"], "painting": case["painting"], "ratios": row["ratios"]}),
                   file=sys.stderr, flush=True)
         rows.append(row)
+    write_result(args, rows)
+
+
+def summarise(args: argparse.Namespace) -> None:
+    """Ratios of earlier results' runs against the references cached since (run in other processes)."""
+    cache = json.loads(Path(args.reference_cache).read_text())
+    rows = []
+    for file in args.summarise:
+        result = json.loads(Path(file).read_text())
+        for row in result["per_case"]:
+            key = f"{row['photo']}|{row['painting']}|{result['size']}|photo-start-adam-150"
+            if key in cache:
+                row["runs"]["reference"] = {k: v for k, v in cache[key].items() if k not in ("trace", "engine_losses")}
+                row["ratios"] = {name: ratios(run, row["runs"]["reference"])
+                                 for name, run in row["runs"].items() if name != "reference"}
+            rows.append(row)
+    args.size = result["size"]
+    write_result(args, [row for row in rows if "ratios" in row], missing=[
+        f"{row['photo']}|{row['painting']}" for row in rows if "ratios" not in row])
+
+
+def write_result(args: argparse.Namespace, rows: list[dict], missing: list[str] | None = None) -> None:
     summary = {}
     if rows and "ratios" in rows[0]:
         for name in rows[0]["ratios"]:
@@ -237,7 +263,8 @@ def main() -> None:
               "size": args.size, "cases": len(rows), "paintings": args.paintings, "photos": args.photos,
               "reference": {"steps": REFERENCE.steps, "init": REFERENCE.init, "optimizer": REFERENCE.optimizer},
               "default": asdict(NEW_DEFAULT), "targets": TARGETS,
-              "median_ratios_vs_reference": summary, "per_case": rows}
+              "median_ratios_vs_reference": summary, "per_case": rows,
+              "cases_without_reference": missing or []}
     text = json.dumps(result, indent=2)
     if args.out:
         Path(args.out).write_text(text)

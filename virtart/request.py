@@ -128,6 +128,10 @@ def check_options(options: StyleOptions) -> None:
         raise VirtArtError(f"the automatic stop needs a cap between 1 and {MAX_STEPS} and a window of at least 1 step")
     if not 0 <= options.auto_tolerance < 1:  # NaN is refused too
         raise VirtArtError(f"the automatic stop's tolerance must be a fraction in [0, 1), got {options.auto_tolerance}")
+    if not 0 <= options.auto_content_tolerance < float("inf"):
+        raise VirtArtError(f"the automatic stop's content tolerance must be a number >= 0, got {options.auto_content_tolerance}")
+    if options.start_content is not None and not 0 < options.start_content < float("inf"):
+        raise VirtArtError(f"start content must be a number > 0 or None, got {options.start_content}")
     if options.init not in ("fast", "photo"):
         raise VirtArtError(f"init must be 'fast' or 'photo', got {options.init!r}")
     if options.max_size is not None and not 64 <= options.max_size <= MAX_WORKING_SIZE:

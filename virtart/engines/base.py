@@ -45,18 +45,22 @@ class StyleOptions:
     (match the style's colours to the photo's first).
 
     ``steps``: "auto" stops the optimisation when its objective has improved by less than
-    ``auto_tolerance`` (a fraction) over the last ``auto_window`` steps, or at ``auto_max_steps``;
-    a number means exactly that many steps. ``init``: the image the optimisation starts from,
-    "fast" (the fast engine's result, region-aware) or "photo" (Gatys et al.'s content start).
+    ``auto_tolerance`` (a fraction) over the last ``auto_window`` steps while its content loss
+    fell by less than ``auto_content_tolerance``, or at ``auto_max_steps``; a number means
+    exactly that many steps. ``init``: the image the optimisation starts from, "fast" (the
+    fast engine's result, region-aware) or "photo" (Gatys et al.'s content start).
+    ``start_content``: the "fast" start is mixed toward the photo until its content loss is at
+    most this (None: the fast result as it is), so a painting the fast engine renders far from
+    the photo's structure does not pull the optimisation away from it.
     """
 
     steps: int | Literal["auto"] = "auto"
     init: Literal["fast", "photo"] = "fast"
-    start_content: float | None = None
+    start_content: float | None = 0.5
     auto_tolerance: float = 0.07
     auto_window: int = 10
-    auto_max_steps: int = 300
-    auto_content_tolerance: float = 1.0
+    auto_max_steps: int = 42
+    auto_content_tolerance: float = 0.01
     max_size: int | None = None
     optimizer: Literal["adam", "lbfgs"] = "adam"
     learning_rate: float = 0.02
