@@ -2,9 +2,11 @@
 
 Only the regions' bounding box (plus a margin) is optimised, coarse to fine: e.g. 512 px,
 then 1024 px, up to ``options.max_size``. The first stage starts from the fast engine's
-result (``options.init="fast"``, shown at once as the step-0 preview) or from the photo;
+result (``options.init="fast"``, mixed toward the photo when it lies far from it in content,
+``options.start_content``; shown at once as the step-0 preview) or from the photo;
 each later stage from the previous stage's result upsampled. ``options.steps="auto"`` stops
-a stage once its objective has stopped improving (:mod:`virtart.engines.stopping`).
+a stage once its objective has stopped improving and its content loss has stopped falling
+(:mod:`virtart.engines.stopping`).
 Previews show the whole photo (long side at most 1024 px); the final result is one layer, the
 optimised crop at full resolution, which the pipeline blends in through the region alphas.
 """
