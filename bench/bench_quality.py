@@ -21,6 +21,7 @@ plus any ``--variants``, and scores every run with :mod:`virtart.evaluation.qual
 Usage:
     python bench/bench_quality.py --size 384 --paintings tune --photos person1,llama
     python bench/bench_quality.py --size 512 --paintings confirm --out bench/results/quality_512_confirm.json
+    python bench/bench_quality.py --size 384 --summarise run.json cut_short.err  # join with cached references
 Tuning paintings: the_scream, asheville, sketch (``--paintings tune``); the other nine confirm.
 """
 
@@ -236,7 +237,7 @@ def summarise(args: argparse.Namespace) -> None:
     cache = json.loads(Path(args.reference_cache).read_text())
     rows = []
     for file in args.summarise:
-        result = json.loads(Path(file).read_text())
+        result = load_result(Path(file), args.size)
         for row in result["per_case"]:
             key = f"{row['photo']}|{row['painting']}|{result['size']}|photo-start-adam-150"
             if key in cache:
@@ -244,9 +245,22 @@ def summarise(args: argparse.Namespace) -> None:
                 row["ratios"] = {name: ratios(run, row["runs"]["reference"])
                                  for name, run in row["runs"].items() if name != "reference"}
             rows.append(row)
-    args.size = result["size"]
     write_result(args, [row for row in rows if "ratios" in row], missing=[
         f"{row['photo']}|{row['painting']}" for row in rows if "ratios" not in row])
+
+
+def load_result(path: Path, size: int) -> dict:
+    """A result JSON, or the per-run JSON lines a run printed on stderr (for runs cut short)."""
+    if path.suffix == ".json":
+        return json.loads(path.read_text())
+    rows: dict[tuple[str, str], dict] = {}
+    for line in path.read_text().splitlines():
+        run = json.loads(line) if line.startswith('{"photo"') else {}
+        if "variant" in run:
+            row = rows.setdefault((run["photo"], run["painting"]), {"photo": run["photo"], "painting": run["painting"],
+                                                                     "runs": {}})
+            row["runs"][run.pop("variant")] = {k: v for k, v in run.items() if k not in ("photo", "painting")}
+    return {"size": size, "per_case": list(rows.values())}
 
 
 def write_result(args: argparse.Namespace, rows: list[dict], missing: list[str] | None = None) -> None:
