@@ -223,9 +223,12 @@ class GatysEngine:
                 canvas = keep_photo_chroma(canvas, preview_photo)
             return composite(preview_photo, [(canvas, alpha) for alpha in preview_alphas])
 
-        start, info["start"], info["start_mix"] = self._start_image(photo, regions, crop, _resize(photo_crop, sizes[0]), options)
+        content = _resize(photo_crop, sizes[0])
+        start, info["start"] = self._start_image(photo, regions, crop, content, options)
+        # The fast result is shown at once; mixing it toward the photo costs a few forward passes.
         yield Preview(0, total, preview_image(start), time.perf_counter() - started, {}, stage="start",
                       info=dict(info))
+        start, info["start_mix"] = self._toward_photo(start, content, options) if info["start"] == "fast" else (start, 0.0)
         image = None
         step = 0
         stages: list[dict] = []
@@ -272,20 +275,19 @@ class GatysEngine:
             return self.fast
 
     def _start_image(self, photo: np.ndarray, regions: list[Region], crop: Box, content: np.ndarray,
-                     options: StyleOptions) -> tuple[np.ndarray, str, float]:
+                     options: StyleOptions) -> tuple[np.ndarray, str]:
         """The image the first stage starts from, at that stage's size (``content`` is the crop there),
-        which start it is: the fast engine's result on the crop (regions only) or the photo, and how
-        much of the fast result it holds (:meth:`_toward_photo`)."""
+        and which start it is: the fast engine's result on the crop (regions only, before
+        :meth:`_toward_photo`) or the photo."""
         fast = self._fast_engine() if options.init == "fast" else None
         if fast is None:
-            return content, "photo", 0.0
+            return content, "photo"
         height, width = content.shape[:2]
         masks = [mask_ops.resize_mask(crop.of(region.mask), (width, height)) for region in regions]
         vectors = fast.style_vectors(photo, regions, options)
         scale = width / crop.size[0]
         start, _ = fast.render(content, masks, regions, vectors, options.feather * scale, None, options.preserve_color)
-        start, mix = self._toward_photo(start, content, options)
-        return start, "fast", mix
+        return start, "fast"
 
     def _toward_photo(self, start: np.ndarray, content: np.ndarray,
                       options: StyleOptions) -> tuple[np.ndarray, float]:
