@@ -56,7 +56,7 @@ class StyleOptions:
 
     steps: int | Literal["auto"] = "auto"
     init: Literal["fast", "photo"] = "fast"
-    start_content: float | None = 0.5
+    start_content: float | None = 0.6
     auto_tolerance: float = 0.07
     auto_window: int = 10
     auto_max_steps: int = 42
