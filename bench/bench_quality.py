@@ -265,13 +265,14 @@ def load_result(path: Path, size: int) -> dict:
 
 def write_result(args: argparse.Namespace, rows: list[dict], missing: list[str] | None = None) -> None:
     summary = {}
-    if rows and "ratios" in rows[0]:
-        for name in rows[0]["ratios"]:
-            summary[name] = {key: round(statistics.median(r["ratios"][name][key] for r in rows), 3)
-                             for key in rows[0]["ratios"][name] if key != "meets_targets"}
-            summary[name]["cases_meeting_targets"] = sum(r["ratios"][name]["meets_targets"] for r in rows)
-            summary[name]["median_seconds"] = statistics.median(r["runs"][name]["seconds"] for r in rows)
-            summary[name]["max_first_preview_s"] = max(r["runs"][name]["first_preview_s"] for r in rows)
+    for name in dict.fromkeys(name for row in rows for name in row.get("ratios", {})):
+        having = [row for row in rows if name in row.get("ratios", {})]
+        summary[name] = {key: round(statistics.median(r["ratios"][name][key] for r in having), 3)
+                         for key in having[0]["ratios"][name] if key != "meets_targets"}
+        summary[name]["cases"] = len(having)
+        summary[name]["cases_meeting_targets"] = sum(r["ratios"][name]["meets_targets"] for r in having)
+        summary[name]["median_seconds"] = statistics.median(r["runs"][name]["seconds"] for r in having)
+        summary[name]["max_first_preview_s"] = max(r["runs"][name]["first_preview_s"] for r in having)
     result = {"machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                           "torch_threads": torch.get_num_threads(), "note": "shared with other jobs"},
               "size": args.size, "cases": len(rows), "paintings": args.paintings, "photos": args.photos,
