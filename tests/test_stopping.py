@@ -39,7 +39,9 @@ def test_planned_steps_and_bad_step_settings():
 
     for options, message in ((StyleOptions(steps=0), "steps must be between"), (StyleOptions(steps="many"), "'auto'"),
                              (StyleOptions(init="noise"), "init must be"),
-                             (StyleOptions(auto_tolerance=float("nan")), "tolerance")):
+                             (StyleOptions(auto_tolerance=float("nan")), "tolerance"),
+                             (StyleOptions(auto_content_tolerance=-1.0), "content tolerance"),
+                             (StyleOptions(start_content=0.0), "start content")):
         with pytest.raises(VirtArtError, match=message):
             check_options(options)
 
