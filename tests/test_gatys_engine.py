@@ -87,7 +87,8 @@ def test_fast_start_is_the_first_preview_and_the_photo_start_stays_an_option(pho
 def test_auto_steps_stop_when_converged_and_a_count_means_exactly_that(photo, styles_dir):
     mask = np.ones(photo.shape[:2], np.float32)
     regions = [RegionRequest(mask, "the_scream", 1.0)]
-    loose = GatysOptions(steps="auto", max_size=64, auto_window=2, auto_tolerance=0.9, auto_max_steps=40)
+    loose = GatysOptions(steps="auto", max_size=64, auto_window=2, auto_tolerance=0.9, auto_content_tolerance=1.0,
+                         auto_max_steps=40)
     report = list(stylize(photo, regions, engine="gatys", options=loose))[-1].result.report
     assert report["stopped"]["reason"] == "converged" and report["steps"] == report["stopped"]["steps"] == 3
     capped = GatysOptions(steps="auto", max_size=64, auto_window=2, auto_tolerance=0.0, auto_max_steps=4)

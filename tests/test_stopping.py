@@ -39,6 +39,21 @@ def test_planned_steps_and_bad_step_settings():
 
     for options, message in ((GatysOptions(steps=0), "steps must be 'auto' or a whole number between 1 and"), (GatysOptions(steps="many"), "'auto'"),
                              (GatysOptions(init="noise"), "init must be"),
-                             (GatysOptions(auto_tolerance=float("nan")), "tolerance")):
+                             (GatysOptions(auto_tolerance=float("nan")), "tolerance"),
+                             (GatysOptions(auto_content_tolerance=-1.0), "content tolerance"),
+                             (GatysOptions(start_content=-1.0), "start content")):
         with pytest.raises(VirtArtError, match=message):
             check_options(options)
+
+
+def test_auto_waits_while_the_content_loss_is_still_falling():
+    options = GatysOptions(steps="auto", auto_window=5, auto_tolerance=0.01, auto_content_tolerance=0.02,
+                           auto_max_steps=100)
+    objective = [100 * 0.8**i for i in range(20)] + [1.0] * 80  # flat from step 21
+    content = [1.0] * 20 + [0.97**i for i in range(30)] + [0.97**30] * 50  # recovering until step 50
+    rule = StopRule(options)
+    taken = next(i for i, (o, c) in enumerate(zip(objective, content, strict=True), 1) if rule.done(o, c))
+    assert rule.reason == "converged" and 50 < taken <= 56
+    rising = StopRule(options)  # a rising content loss never holds the stop back
+    taken = next(i for i, o in enumerate(objective, 1) if rising.done(o, 1.0 + 0.01 * i))
+    assert 20 < taken <= 26

@@ -3,9 +3,10 @@
 The engine optimises the crop the compositor gives it (the regions' box plus ``context``
 pixels, at the working size), coarse to fine: e.g. 512 px, then 1024 px, up to the crop's
 own size. The first stage starts from the fast engine's result (``options.init="fast"``,
-shown at once as the step-0 preview) or from the photo; each later stage from the previous
+shown at once as the step-0 preview, then mixed toward the photo when it lies far from it in
+content, ``options.start_content``) or from the photo; each later stage from the previous
 stage's result upsampled. ``options.steps="auto"`` stops a stage once its objective has
-stopped improving (:mod:`virtart.engines.stopping`). Every preview and the final carry one
+stopped improving and its content loss has stopped falling (:mod:`virtart.engines.stopping`). Every preview and the final carry one
 layer for all regions: the current image (previews at the stage's size, the final at the
 crop's), which the compositor blends in through the region alphas.
 """
@@ -35,6 +36,7 @@ from virtart.models.vgg import CONTENT_TAP, STYLE_TAPS, PerceptualNetwork, load_
 
 CONTEXT = 16  # working pixels of the photo around the regions, so the edges see their surroundings
 COARSEST_STAGE = 600  # stages halve from the working size until they are at most this
+START_MIX_CORRECTIONS = 3  # forward passes spent fitting the start's mix (after the unmixed one)
 
 
 def bf16_is_fast(device: torch.device) -> bool:
@@ -97,6 +99,7 @@ class StageProblem:
         # Kept as tensors: reading a value forces a device sync, so only previews read them.
         self._loss_tensors: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         self._objective = torch.zeros(())
+        self._content = torch.zeros(())
         if options.optimizer == "adam":
             self.optimizer: torch.optim.Optimizer = torch.optim.Adam([image], lr=options.learning_rate)
         else:
@@ -119,6 +122,7 @@ class StageProblem:
         total.backward()
         self._loss_tensors = current
         self._objective = total.detach()
+        self._content = content_value.detach()
         return total
 
     def step(self) -> None:
@@ -130,6 +134,10 @@ class StageProblem:
     def objective_value(self) -> float:
         """The objective at the last evaluation (waits for the device)."""
         return float(self._objective)
+
+    def content_value(self) -> float:
+        """The raw content loss at the last evaluation (waits for the device)."""
+        return float(self._content)
 
     def losses(self) -> dict[int, dict[str, float]]:
         """Each region's raw style and content loss at the last evaluation (waits for the device)."""
@@ -194,9 +202,12 @@ class GatysEngine:
             return (int(current.shape[-1]), int(current.shape[-2])) if isinstance(current, torch.Tensor) else (
                 int(current.shape[1]), int(current.shape[0]))
 
-        start, info["start"] = self._start_image(image, regions, _resize(image, sizes[0]), options)
+        content = _resize(image, sizes[0])
+        start, info["start"] = self._start_image(image, regions, content, options)
+        # The fast result is shown at once; mixing it toward the photo costs a few forward passes.
         yield Preview(0, total, painted(start), time.perf_counter() - started, {}, stage="start",
                       info=dict(info), frame=frame(start))
+        start, info["start_mix"] = self._toward_photo(start, content, options) if info["start"] == "fast" else (start, 0.0)
         current = None
         step = 0
         stages: list[dict] = []
@@ -208,7 +219,8 @@ class GatysEngine:
                 while not stage_done:
                     problem.step()
                     step += 1
-                    stage_done = rule.done(problem.objective_value() if rule.auto else 0.0)
+                    stage_done = (rule.done(problem.objective_value(), problem.content_value()) if rule.auto
+                                  else rule.done(0.0))
                     # Losses force a device sync, so they are read only every preview_every steps;
                     # the layer is drawn only if the consumer looks at it.
                     read = step == 1 or step % options.preview_every == 0 or stage_done
@@ -254,6 +266,41 @@ class GatysEngine:
         layers = fast.paint(content, small)
         start = composite(content, Box.whole(content.shape), layers, size, [region.alpha for region in small], small)
         return start, "fast"
+
+    def _toward_photo(self, start: np.ndarray, content: np.ndarray,
+                      options: GatysOptions) -> tuple[np.ndarray, float]:
+        """``start`` moved toward the photo crop ``content`` (both ``(h, w, 3) uint8``, one frame):
+        ``content + mix * (start - content)`` with the largest ``mix`` in (0, 1] whose content loss
+        (the objective's own term) is about ``options.start_content`` or less.
+
+        The fast engine lands far from the photo on paintings unlike those it was trained on;
+        starting there, the optimisation trades the photo's structure for style. The loss grows
+        about as a power of ``mix``, so a few corrections of ``mix`` from the unmixed loss suffice.
+        """
+        if options.start_content is None:
+            return start, 1.0
+        with torch.no_grad():
+            photo_t, start_t = _to_tensor(content, self.device), _to_tensor(start, self.device)
+            target = self._features(photo_t, options, (CONTENT_TAP,))[CONTENT_TAP].float()
+
+            def distance(mix: float) -> float:
+                mixed = photo_t + mix * (start_t - photo_t)
+                return float(losses.content_loss(self._features(mixed, options, (CONTENT_TAP,))[CONTENT_TAP], target))
+
+            # The loss grows about as mix ** power (power ~2 for small moves): fit the power
+            # to the last two evaluations and solve for the target, a few forward passes in all.
+            mix, loss, power = 1.0, distance(1.0), 2.0
+            for _ in range(START_MIX_CORRECTIONS):
+                if loss <= 1.05 * options.start_content:
+                    break
+                previous = (mix, loss)
+                mix = min(1.0, mix * (options.start_content / max(loss, 1e-12)) ** (1.0 / power))
+                loss = distance(mix)
+                if loss > 0 and previous[1] > loss and mix < previous[0]:
+                    power = float(np.clip(np.log(previous[1] / loss) / np.log(previous[0] / mix), 0.5, 4.0))
+        mix = round(mix, 3)
+        mixed = content.astype(np.float32) + mix * (start.astype(np.float32) - content.astype(np.float32))
+        return np.clip(np.round(mixed), 0, 255).astype(np.uint8), mix
 
     def _stage(self, regions: list[Region], photo_crop: np.ndarray, size: int, options: GatysOptions,
                start: np.ndarray | torch.Tensor) -> StageProblem:

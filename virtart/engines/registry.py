@@ -27,9 +27,13 @@ class GatysOptions(StyleOptions):
 
     ``steps``: "auto" stops the optimisation when its objective has improved by less than
     ``auto_tolerance`` (a fraction) over the last ``auto_window`` steps, or at
-    ``auto_max_steps``; a number means exactly that many steps. ``init``: the image the
+    ``auto_max_steps``, but not while the content loss still falls by more than
+    ``auto_content_tolerance``; a number means exactly that many steps. ``init``: the image the
     optimisation starts from, "fast" (the fast engine's result, region-aware) or "photo"
-    (Gatys et al.'s content start). The losses are relative (scale-free), so
+    (Gatys et al.'s content start); ``start_content``: the "fast" start is mixed toward the
+    photo until its content loss is at most this (None: the fast result as it is), so a
+    painting the fast engine renders far from the photo's structure does not pull the
+    optimisation away from it. The losses are relative (scale-free), so
     ``style_weight`` is the style-to-content balance.
     """
 
@@ -41,8 +45,14 @@ class GatysOptions(StyleOptions):
                                    "the objective must improve by over the window", "float", minimum=0, below=1)
     auto_window: int = option(10, "Convergence window (steps)", "the automatic stop's window in steps", "int",
                               minimum=1)
-    auto_max_steps: int = option(300, "Most steps", "the automatic stop's cap in steps", "int", minimum=1,
+    auto_max_steps: int = option(42, "Most steps", "the automatic stop's cap in steps", "int", minimum=1,
                                  maximum=MAX_STEPS)
+    auto_content_tolerance: float = option(0.01, "Content tolerance", "the automatic stop waits while the "
+                                           "content loss still falls by more than this fraction over the window",
+                                           "float", minimum=0)
+    start_content: float | None = option(0.6, "Start content", "the fast start is mixed toward the photo until "
+                                         "its content loss is at most this (empty: the fast result as it is)",
+                                         "float", minimum=0, optional=True)
     optimizer: Literal["adam", "lbfgs"] = option("adam", "Optimizer", "the optimiser", "choice",
                                                  choices=("adam", "lbfgs"))
     learning_rate: float = option(0.02, "Learning rate", "Adam's step size", "float", minimum=0)
