@@ -142,6 +142,19 @@ def test_fast_guided_filter_is_close_to_the_exact_one():
     assert fast.shape == exact.shape and np.abs(fast - exact).mean() < 0.02
 
 
+def test_without_opencv_contrib_the_guided_filter_still_runs(monkeypatch):
+    """A host that installs plain opencv-python over the contrib build (a Space installing
+    requirements.txt) loses ``cv2.ximgproc``: the filter then runs without it, alike."""
+    rng = np.random.default_rng(2)
+    photo = cv2.GaussianBlur(rng.integers(0, 255, (96, 128, 3), dtype=np.uint8), (0, 0), 3)
+    mask = np.zeros(photo.shape[:2], np.float32)
+    mask[20:70, 30:100] = 1
+    exact = edges.guided_filter(photo, mask, 5, subsample=1)
+    monkeypatch.delattr(cv2, "ximgproc")
+    fallback = edges.guided_filter(photo, mask, 5, subsample=1)
+    assert fallback.shape == exact.shape and np.abs(fallback - exact).mean() < 0.02
+
+
 def test_softness_reads_auto_or_pixels_and_refuses_the_rest():
     from virtart.engines.base import Region
     from virtart.errors import VirtArtError

@@ -4,12 +4,12 @@ import numpy as np
 import torch
 
 from virtart.engines import losses
-from virtart.engines.base import StyleOptions
+from virtart.engines.registry import GatysOptions
 from virtart.engines.gatys import _to_tensor
 from virtart.models.vgg import CONTENT_TAP
 
 
-def content_distance(engine, image: np.ndarray, photo: np.ndarray, options: StyleOptions) -> float:
+def content_distance(engine, image: np.ndarray, photo: np.ndarray, options: GatysOptions) -> float:
     with torch.no_grad():
         features = [engine._features(_to_tensor(x, engine.device), options, (CONTENT_TAP,))[CONTENT_TAP]
                     for x in (image, photo)]
@@ -19,8 +19,8 @@ def content_distance(engine, image: np.ndarray, photo: np.ndarray, options: Styl
 def test_a_far_start_is_mixed_toward_the_photo_until_its_content_loss_fits(tiny_gatys, small_photo):
     photo = small_photo
     far = np.random.default_rng(0).integers(0, 256, photo.shape, dtype=np.uint8)
-    unmixed = content_distance(tiny_gatys, far, photo, StyleOptions())
-    options = StyleOptions(start_content=unmixed / 10)
+    unmixed = content_distance(tiny_gatys, far, photo, GatysOptions())
+    options = GatysOptions(start_content=unmixed / 10)
     start, mix = tiny_gatys._toward_photo(far, photo, options)
     assert 0.0 < mix < 1.0 and start.dtype == np.uint8 and start.shape == photo.shape
     assert content_distance(tiny_gatys, start, photo, options) <= 1.3 * options.start_content
@@ -31,8 +31,8 @@ def test_a_far_start_is_mixed_toward_the_photo_until_its_content_loss_fits(tiny_
 def test_a_near_start_or_no_target_keeps_the_fast_result(tiny_gatys, small_photo):
     photo = small_photo
     near = np.clip(photo.astype(int) + 3, 0, 255).astype(np.uint8)
-    unmixed = content_distance(tiny_gatys, near, photo, StyleOptions())
-    start, mix = tiny_gatys._toward_photo(near, photo, StyleOptions(start_content=2 * unmixed))
+    unmixed = content_distance(tiny_gatys, near, photo, GatysOptions())
+    start, mix = tiny_gatys._toward_photo(near, photo, GatysOptions(start_content=2 * unmixed))
     assert mix == 1.0 and np.array_equal(start, near)
-    start, mix = tiny_gatys._toward_photo(near, photo, StyleOptions(start_content=None))
+    start, mix = tiny_gatys._toward_photo(near, photo, GatysOptions(start_content=None))
     assert mix == 1.0 and np.array_equal(start, near)

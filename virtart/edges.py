@@ -73,8 +73,9 @@ def guided_filter(photo: np.ndarray, source: np.ndarray, radius: int, subsample:
     """Colour guided filter (He et al. 2010) of ``source`` ``(h, w) float32`` guided by
     ``photo`` ``(h, w, 3) uint8``: ``(h, w) float32``. ``subsample`` > 1 is the fast guided
     filter (He and Sun 2015): the local linear coefficients are fitted ``subsample`` times
-    smaller and applied to the full-resolution photo."""
-    if subsample <= 1:
+    smaller and applied to the full-resolution photo. Where OpenCV lacks its contrib modules (a
+    host that installs opencv-python over the contrib build), the same filter runs at full size."""
+    if subsample <= 1 and hasattr(cv2, "ximgproc"):
         return cv2.ximgproc.guidedFilter(photo, source.astype(np.float32), radius, GUIDE_EPS * 255.0**2)
     height, width = source.shape
     small = (max(1, width // subsample), max(1, height // subsample))
