@@ -4,8 +4,8 @@ import numpy as np
 import torch
 
 from virtart.engines import losses
-from virtart.engines.registry import GatysOptions
 from virtart.engines.gatys import _to_tensor
+from virtart.engines.registry import GatysOptions
 from virtart.models.vgg import CONTENT_TAP
 
 
