@@ -9,16 +9,21 @@ PIP := PIP_CONSTRAINT=/dev/null $(VENV)/bin/pip install --no-cache-dir --disable
 
 .PHONY: demo test test-fast setup setup-dev browser lint bench clean
 
+# ultralytics pulls in opencv-python, which shares the cv2 folder with the contrib build we pin:
+# after every install, remove it and put the contrib build back, so exactly one cv2 remains.
+ONE_OPENCV = $(VENV)/bin/pip uninstall -y -q opencv-python 2>/dev/null || true; \
+	$(PIP) --force-reinstall --no-deps $$(grep '^opencv-contrib-python-headless==' requirements.txt)
+
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) -r requirements.txt
-	$(VENV)/bin/pip uninstall -y -q opencv-python 2>/dev/null || true
-	$(PIP) --force-reinstall --no-deps $$(grep '^opencv-contrib-python-headless==' requirements.txt)
+	$(ONE_OPENCV)
 	$(PIP) --no-deps -e .
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(PIP) -r requirements-dev.txt
+	$(ONE_OPENCV)
 	touch $@
 
 setup: $(VENV)/.runtime

@@ -75,7 +75,7 @@ def guided_filter(photo: np.ndarray, source: np.ndarray, radius: int, subsample:
     filter (He and Sun 2015): the local linear coefficients are fitted ``subsample`` times
     smaller and applied to the full-resolution photo. Where OpenCV lacks its contrib modules (a
     host that installs opencv-python over the contrib build), the same filter runs at full size."""
-    if subsample <= 1 and hasattr(cv2, "ximgproc"):
+    if subsample <= 1 and hasattr(getattr(cv2, "ximgproc", None), "guidedFilter"):
         return cv2.ximgproc.guidedFilter(photo, source.astype(np.float32), radius, GUIDE_EPS * 255.0**2)
     height, width = source.shape
     small = (max(1, width // subsample), max(1, height // subsample))
