@@ -11,6 +11,7 @@ import pytest
 
 av = pytest.importorskip("av")
 
+from bench.harness.hostile_video import encode_frames  # noqa: E402
 from virtart.engines.base import Region, StyleOptions  # noqa: E402
 from virtart.engines.registry import GatysOptions  # noqa: E402
 from virtart.errors import VirtArtError  # noqa: E402
@@ -50,14 +51,7 @@ def make_clip(path: Path, *, fmt: str | None = None, frames: int = 8, size: tupl
             stream.set_display_rotation(rotation)
     sound = container.add_stream(audio, rate=8000, layout="mono") if audio else None
     if stream is not None:
-        for index in range(frames):
-            frame = av.VideoFrame.from_ndarray(scene(index, size), format="rgb24")
-            if times_ms:
-                frame.pts, frame.time_base = times_ms[index], Fraction(1, 1000)
-            else:
-                frame.pts = index
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
+        encode_frames(container, stream, [scene(index, size) for index in range(frames)], times_ms)
     if sound is not None:
         samples = (np.sin(np.arange(800 * frames) / 4.0) * 6000).astype(np.int16)[None]
         chunk = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")

@@ -47,15 +47,23 @@ def write_clip(path: Path, sizes: list[tuple[int, int]], *, fps: int = 10, codec
             stream.codec_context.time_base = Fraction(1, 1000)
         if rotation:
             stream.set_display_rotation(rotation)
-        for index in range(len(sizes)):
-            frame = av.VideoFrame.from_ndarray(frame_pattern(index, size), format="rgb24")
-            if times_ms:
-                frame.pts, frame.time_base = times_ms[index], Fraction(1, 1000)
-            else:
-                frame.pts = index
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
+        encode_frames(container, stream, [frame_pattern(index, size) for index in range(len(sizes))], times_ms)
     return path
+
+
+def encode_frames(container, stream, frames: list[np.ndarray], times_ms: list[int] | None = None) -> None:
+    """Encode ``(H, W, 3) uint8`` frames into a PyAV ``stream`` of ``container`` and flush it;
+    ``times_ms``: each frame's presentation time in ms (else frame numbers)."""
+    import av
+
+    for index, rgb in enumerate(frames):
+        frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+        if times_ms:
+            frame.pts, frame.time_base = times_ms[index], Fraction(1, 1000)
+        else:
+            frame.pts = index
+        container.mux(stream.encode(frame))
+    container.mux(stream.encode(None))
 
 
 def size_change(path: Path) -> Path:
