@@ -135,7 +135,7 @@ def _build_regions(ui: dict) -> None:
     with gr.Row():
         ui["strength"] = gr.Slider(0, 1, value=look.strength, step=0.05, label="Strength", elem_id="strength",
                                    min_width=120)
-        ui["feather"] = gr.Slider(0, region_handlers.FEATHER_MAX, value=look.feather, step=1, label="Soft edge (px)",
+        ui["feather"] = gr.Slider(0, region_handlers.FEATHER_MAX, value=look.feather, step=1, label="Soft edge (px; blank: follows the photo)",
                                   elem_id="feather", min_width=120)
     ui["preserve"] = gr.Checkbox(look.preserve_color, label="Keep the photo's colours", elem_id="preserve")
 
