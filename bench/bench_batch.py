@@ -125,7 +125,7 @@ def in_process(album: str, out: str) -> None:
 
 def driver_memory(count: int) -> None:
     """Peak RSS of a driver over ``count`` small photos, the negative engine (``--mode memory``)."""
-    from bench.harness.tiny_models import negative_engine
+    from tests.support.tiny_models import negative_engine
     from virtart.batch.recipe import parse_recipe
     from virtart.batch.run import run_batch
 

@@ -30,7 +30,7 @@ def engine(tiny: bool):
         return shared_engine("gatys", "auto")
     import torch
 
-    from bench.harness.tiny_models import random_vgg19
+    from tests.support.tiny_models import random_vgg19
     from virtart.engines.gatys import GatysEngine
 
     torch.manual_seed(0)

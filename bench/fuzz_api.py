@@ -6,9 +6,9 @@ Each case is one call, drawn from the seed (printed first, so a run can be repla
 ``/segment`` with random, malformed, deeply nested or huge ``points`` / ``box`` / ``strokes``
 JSON on small or hostile photos; ``/stylize`` with such ``regions`` and odd options (fast
 engine, 64 px); ``/stylize_video`` with random small clips (some too thin, some with broken
-bytes: :func:`bench.harness.hostile_video.fuzz_clip`) and odd points and boxes; ``/detect``.
+bytes: :func:`tests.support.hostile_video.fuzz_clip`) and odd points and boxes; ``/detect``.
 
-Every answer must be a result or one clean line (:func:`bench.harness.leaks.leaks`: no path,
+Every answer must be a result or one clean line (:func:`tests.support.leaks.leaks`: no path,
 no library name, no CLI flag); counted as a **server exception** is an answer with the app's
 internal-error line, a bare "Error", or a traceback in the server's log. The server must stay
 up (checked every 50 cases) and its memory flat (RSS, server and children, sampled every 50
@@ -33,10 +33,10 @@ import numpy as np  # noqa: E402
 import psutil  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from bench.harness import hostile  # noqa: E402
-from bench.harness.hostile_video import fuzz_clip  # noqa: E402
-from bench.harness.leaks import leaks  # noqa: E402
-from bench.harness.server import launch_app  # noqa: E402
+from tests.support import hostile  # noqa: E402
+from tests.support.hostile_video import fuzz_clip  # noqa: E402
+from tests.support.leaks import leaks  # noqa: E402
+from tests.support.server import launch_app  # noqa: E402
 from virtart.errors import INTERNAL_ERROR  # noqa: E402
 
 PHOTO_SIZE = (48, 36)

@@ -31,7 +31,7 @@ from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from bench.harness.forge import animated, pattern  # noqa: E402
+from tests.support.forge import animated, pattern  # noqa: E402
 from virtart import masks  # noqa: E402
 from virtart.errors import VirtArtError  # noqa: E402
 from virtart.geometry import Box

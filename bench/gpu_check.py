@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from bench_gatys import TutorialLoss, image_tensor, tutorial_recipe  # noqa: E402
 
-from bench.harness.tiny_models import random_vgg19  # noqa: E402
+from tests.support.tiny_models import random_vgg19  # noqa: E402
 from virtart.engines.base import MAX_WORKING_SIZE, Region, StyleOptions  # noqa: E402
 from virtart.engines.gatys import GatysEngine  # noqa: E402
 from virtart.engines.registry import GatysOptions  # noqa: E402
@@ -161,7 +161,7 @@ def bf16_section(engine: GatysEngine, config: dict) -> dict:
 
 
 def sam_section(config: dict) -> dict:
-    from bench.harness.tiny_models import tiny_sam
+    from tests.support.tiny_models import tiny_sam
     from virtart.segmentation.sam import SamSegmenter, build_segment_anything
 
     device = config["device"]

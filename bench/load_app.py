@@ -41,8 +41,8 @@ import numpy as np  # noqa: E402
 import psutil  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from bench.harness.hostile import good_style  # noqa: E402
-from bench.harness.server import files_under, folder_bytes, launch_app, stale_files  # noqa: E402
+from tests.support.hostile import good_style  # noqa: E402
+from tests.support.server import files_under, folder_bytes, launch_app, stale_files  # noqa: E402
 
 SIZE = (96, 72)  # width, height of every photo
 REGION = (slice(16, 56), slice(24, 72))  # rows, columns of the repainted rectangle

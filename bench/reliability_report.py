@@ -4,7 +4,7 @@
 
 Runs, each bounded in count and time (about 4 minutes on a 2-core CPU; ``--quick`` about 2):
 
-* the hostile-input sweep (:mod:`bench.harness.hostile`) through the library (decode and
+* the hostile-input sweep (:mod:`tests.support.hostile`) through the library (decode and
   stylize, fast engine) and the CLI (in process);
 * the fault checks (``tests/test_faults.py``) and the static security checks
   (``tests/test_security.py``, without the server smoke test), through pytest;
@@ -13,8 +13,8 @@ Runs, each bounded in count and time (about 4 minutes on a 2-core CPU; ``--quick
 * the security probe against the launched app (``bench/security_probe.py``), which also
   sends every hostile input through the public API and every hostile photo through the
   page's own upload event;
-* video: every hostile clip of ``bench/harness/hostile_video.py`` (written with PyAV) through
-  the library (probe, decode, optical flow) and ``/stylize_video`` (:mod:`bench.harness.boundary`);
+* video: every hostile clip of ``tests/support/hostile_video.py`` (written with PyAV) through
+  the library (probe, decode, optical flow) and ``/stylize_video`` (:mod:`tests.support.boundary`);
 * JSON: hostile texts (nesting bombs, 300k entries, 2 MB strings) into every JSON field's parser;
 * Hub: the download path over real HTTP against a local Hub with injected faults
   (``tests/test_hub_http.py``) through pytest;
@@ -46,7 +46,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 def hostile_sweep() -> dict:
-    from bench.harness import hostile, sweep
+    from tests.support import hostile, sweep
 
     work = Path(tempfile.mkdtemp(prefix="virtart-sweep-"))
     written = hostile.write_cases(work / "cases")
@@ -255,7 +255,7 @@ def main() -> int:
     import load_app
     import security_probe
 
-    from bench.harness import boundary
+    from tests.support import boundary
 
     started = time.monotonic()
     sections = {

@@ -6,7 +6,7 @@
    control (a file uploaded through the app IS served) proves the probe reaches the route.
 2. Upload caps: a file one MB over ``max_file_size`` is refused at upload; a photo over the
    app's pixel cap and the decompression bombs are refused with a message.
-3. Every hostile input of :mod:`bench.harness.hostile` through the public API (/segment for
+3. Every hostile input of :mod:`tests.support.hostile` through the public API (/segment for
    photos, /stylize for masks) plus a non-UTF-8 upload name: a clear message or a result,
    and the server still serves after each.
 4. Every hostile photo through the page's own upload event (the private ``gr.Image`` upload,
@@ -43,8 +43,8 @@ import numpy as np  # noqa: E402
 import psutil  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from bench.harness import hostile, security, sweep  # noqa: E402
-from bench.harness.server import launch_app  # noqa: E402
+from tests.support import hostile, security, sweep  # noqa: E402
+from tests.support.server import launch_app  # noqa: E402
 
 
 def alive(url: str) -> bool:

@@ -51,21 +51,10 @@ def small_photo() -> np.ndarray:
     return photo
 
 
-def run_in_threads(target, count: int) -> None:
-    """Start ``target(index)`` in ``count`` threads at once and wait for all of them."""
-    import threading
-
-    threads = [threading.Thread(target=target, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-
 @pytest.fixture(scope="session")
 def tiny_fast():
     """The fast engine over a small random stylizer: the real engine code, no weights read."""
-    from bench.harness.tiny_models import tiny_fast_engine
+    from tests.support.tiny_models import tiny_fast_engine
 
     return tiny_fast_engine()
 
@@ -74,6 +63,6 @@ def tiny_fast():
 def tiny_gatys(tiny_fast):
     """A Gatys engine over a randomly initialised, thinned VGG-19 (its "fast" start from
     ``tiny_fast``): the real engine code, results in a fraction of a second, no weights read."""
-    from bench.harness.tiny_models import tiny_gatys_engine
+    from tests.support.tiny_models import tiny_gatys_engine
 
     return tiny_gatys_engine("cpu", fast=tiny_fast)

@@ -205,7 +205,7 @@ def app_api():
 
 @pytest.fixture()
 def photo_files(tmp_path: Path, small_photo) -> dict[str, str]:
-    from bench.harness.hostile import good_style
+    from tests.support.hostile import good_style
     from virtart.imageio import save_mask, save_png
 
     mask = np.zeros(small_photo.shape[:2], np.float32)

@@ -27,7 +27,7 @@ def photo() -> np.ndarray:
 def test_the_gatys_engine_lowers_the_style_loss_and_leaves_the_outside_alone(photo):
     from skimage import data
 
-    from bench.harness.tiny_models import random_vgg19
+    from tests.support.tiny_models import random_vgg19
     from virtart.engines.base import Region
     from virtart.engines.gatys import GatysEngine
     from virtart.engines.registry import GatysOptions
@@ -45,7 +45,7 @@ def test_the_gatys_engine_lowers_the_style_loss_and_leaves_the_outside_alone(pho
 
 
 def test_the_sam_wrapper_gives_the_same_masks_as_on_the_cpu():
-    from bench.harness.tiny_models import tiny_sam
+    from tests.support.tiny_models import tiny_sam
     from virtart.segmentation.sam import SamSegmenter
 
     image = np.random.default_rng(0).integers(0, 256, (240, 320, 3), dtype=np.uint8)

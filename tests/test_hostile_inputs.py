@@ -1,4 +1,4 @@
-"""Every hostile input of :mod:`bench.harness.hostile` through the library, the CLI and the app's handlers.
+"""Every hostile input of :mod:`tests.support.hostile` through the library, the CLI and the app's handlers.
 
 Each one must end as it says: decoded (with a warning where one is due) or refused with
 one clear line. Through the CLI: exit status 2 with ``error: ...``, never a traceback,
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.harness import hostile, sweep
+from tests.support import hostile, sweep
 from virtart.errors import VirtArtError
 from virtart.imageio import load_photo
 

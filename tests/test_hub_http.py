@@ -1,4 +1,4 @@
-"""The model download path over real HTTP, unpatched, against a local Hub (``tests/hub_server.py``).
+"""The model download path over real HTTP, unpatched, against a local Hub (``tests/support/hub_server.py``).
 
 huggingface_hub is pointed at the local servers as ``HF_ENDPOINT`` would (in this process
 its ``constants`` are set, as the variable would set them at import; the subprocess tests set
@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.hub_server import LocalHub, sha256
+from tests.support.hub_server import LocalHub, sha256
 from virtart import checkpoints, hub, warmup
 from virtart.errors import CheckpointError, VirtArtWarning, user_message
 
@@ -57,10 +57,10 @@ def vgg19_safetensors(width_divisor: int = 1, seed: int = 0) -> bytes:
 
 
 def sam_state_dict() -> bytes:
-    """segment-anything's ``Sam`` state dict (its real key names; thin, random: bench/harness/tiny_models)."""
+    """segment-anything's ``Sam`` state dict (its real key names; thin, random: tests/support/tiny_models)."""
     import torch
 
-    from bench.harness.tiny_models import tiny_sam
+    from tests.support.tiny_models import tiny_sam
 
     buffer = io.BytesIO()
     torch.save(tiny_sam().state_dict(), buffer)

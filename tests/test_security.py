@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.harness import REPO_DIR
+from tests.support import REPO_DIR
 
 SOURCES = sorted((REPO_DIR / "virtart").rglob("*.py")) + [REPO_DIR / "app.py"]
 UNPICKLERS = {"pickle", "cPickle", "_pickle", "dill", "joblib", "cloudpickle", "shelve", "marshal"}
@@ -140,8 +140,8 @@ def test_file_routes_serve_nothing_outside_the_apps_folders(tmp_path: Path):
     from gradio import utils
 
     import app
-    from bench.harness import security
-    from bench.harness.server import free_port
+    from tests.support import security
+    from tests.support.server import free_port
 
     demo = app.build_app()
     app.queue(demo)
