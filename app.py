@@ -269,7 +269,7 @@ def build_app() -> gr.Blocks:
                     _build_regions(ui)
                 with gr.Column(scale=5, min_width=320):
                     _build_results(ui)
-            video_tab.build_tab(_heavy(), _wire)
+            video_tab.build_tab(_heavy(), _wire, _segment())
         _wire_photo_tab(ui)
     return demo
 

@@ -54,6 +54,7 @@ class PageUpdate:
     run_status: Any = KEEP
     download: Any = KEEP
     plot: Any = KEEP
+    original: Any = KEEP  # the Video tab's source clip, played beside the result
 
     def changed(self) -> dict[str, Any]:
         """The fields this update sets (``notice`` included)."""

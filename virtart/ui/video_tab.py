@@ -1,57 +1,41 @@
 """The Video tab and the ``/stylize_video`` endpoint (``gradio_client``).
 
-A visitor uploads a clip, clicks what to repaint on its keyframe (or names classes to
-detect, or takes everything else), picks a painting and gets an MP4 back; previews stream
-while it works and Stop cancels the event, which closes the video generator (no output is
-left behind). Files travel as files; coordinates are in the upright keyframe's pixels.
+On the page a visitor uploads a clip and works on its keyframe with the photo tab's tools
+(include and exclude clicks, box, undo, regions, each with its own painting, strength,
+colours and soft edge, "everything else", detected objects): the tab wires the photo tab's
+handlers to its own components and session; the clip's handlers are in
+:mod:`virtart.ui.video_handlers`. The endpoint takes the older one-painting form
+(clicks, a box string, classes, a mask). Files travel as files; coordinates are in the
+upright keyframe's pixels.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
-import threading
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import gradio as gr
 import numpy as np
 
-from virtart import styles
 from virtart.engines.composite import DEFAULT_FEATHER
 from virtart.errors import VirtArtError
-from virtart.imageio import Photo
 from virtart.request import parse_softness
 from virtart.segmentation.detect import parse_classes
 from virtart.segmentation.prompts import parse_box, points_from_json
-from virtart.styles import DEFAULT_STYLE
-from virtart.ui import photo_handlers, region_handlers, render
-from virtart.ui.limits import DISPLAY_MAX_SIDE
+from virtart.ui import photo_handlers, region_handlers, render, video_handlers
 from virtart.ui.messages import user_facing
-from virtart.ui.page import KEEP, PageUpdate
-from virtart.ui.photo_handlers import BOX, EXCLUDE, INCLUDE
-from virtart.ui.region_handlers import regions_update
-from virtart.ui.state import NEXT_REGION, Session, new_session
-from virtart.ui.time_left import describe
+from virtart.ui.photo_handlers import BOX, EXCLUDE, GROW_STEP, INCLUDE
+from virtart.ui.state import NEXT_REGION, Look, Session, new_session
+from virtart.ui.video_handlers import VideoJob, number, output_path
 from virtart.video.pipeline import VideoOptions, open_video, stylize_video
 from virtart.video.selection import Selection, region_requests
 
 VIDEO_TYPES = [".mp4", ".webm", ".mov", ".mkv", ".gif", ".avi", ".m4v"]
-KEEP_OUTPUTS = 16
-_folder_lock = threading.Lock()
-
-
-def output_path(stem: str) -> Path:
-    """A fresh MP4 path in the app's video folder (only the newest ``KEEP_OUTPUTS`` are kept)."""
-    folder = Path(tempfile.gettempdir()) / f"virtart-videos-{os.getpid()}"
-    folder.mkdir(parents=True, exist_ok=True)
-    with _folder_lock:
-        videos = sorted(folder.glob("*.mp4"), key=lambda p: p.stat().st_mtime)
-        for old in videos[: max(0, len(videos) - KEEP_OUTPUTS + 1)]:
-            old.unlink(missing_ok=True)
-    return folder / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}.mp4"
+# What each kind of the tab's events may change (fields of virtart.ui.page.PageUpdate).
+VIEW = ("session", "photo", "status", "notice")
+REGIONS = (*VIEW, "thumbs", "picker", "caption", "strength", "preserve", "feather")
+LOADED = (*REGIONS, "detected", "original")
+RUN = ("result", "download", "run_status", "notice")
 
 
 def _everything_else(value) -> bool | str | None:
@@ -61,24 +45,14 @@ def _everything_else(value) -> bool | str | None:
     return True if text.lower() in ("true", "1", "yes", "on") else text
 
 
-def _number(value, name: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise VirtArtError(f"{name} must be a number, got {value!r}") from None
-    if not np.isfinite(number):
-        raise VirtArtError(f"{name} must be a finite number, got {value!r}")
-    return number
-
-
 def run_video(video: str | None, selection: Selection, style: str, strength, keyframe, feather
               ) -> Iterator[tuple[np.ndarray | None, str | None, dict]]:
     """``(preview, None, progress)`` while working, then ``(preview, MP4 path, progress + report)``."""
     if not video:
         raise VirtArtError("no video was given")
-    clip = VideoOptions(keyframe=int(_number(keyframe, "keyframe")))
+    clip = VideoOptions(keyframe=int(number(keyframe, "keyframe")))
     opened = open_video(video, clip)
-    requests, labels = region_requests(selection, opened[1], style or "starry_night", _number(strength, "strength"))
+    requests, labels = region_requests(selection, opened[1], style or "starry_night", number(strength, "strength"))
     out = output_path(Path(video).stem[:40] or "video")
     run = stylize_video(video, requests, out, video=clip, opened=opened, labels=labels,
                         feather=parse_softness(feather))
@@ -109,98 +83,126 @@ def stylize_video_api(video: str, points: str = "", box: str = "", detect: str =
     yield from run_video(video, selection, style, strength, keyframe, feather)
 
 
-def show_keyframe(video: str | None, keyframe, session: Session) -> PageUpdate:
-    """The clip's keyframe becomes the tab's photo: the photo tab's clicks, box, undo, grow and
-    regions then work on it (each region's mask travels to the clip as a keyframe mask)."""
-    if not video:
-        return PageUpdate(status="Upload a clip.")
-    info, frame = open_video(video, VideoOptions(keyframe=int(_number(keyframe, "keyframe"))))
-    display, scale = render.fit_display(frame, DISPLAY_MAX_SIDE)
-    session.reset_photo(Photo(frame, None, Path(video).stem[:40]), display, scale)
-    update = regions_update(session)
-    update.status = (f"Clip {info.size[0]}x{info.size[1]}, {info.seconds:.1f} s at {float(info.fps):.3g} frames/s. "
-                     "Click what to repaint on the keyframe and *Add selection* (no region: the whole frame).")
-    return update
+def _button(label: str, elem_id: str, **options) -> gr.Button:
+    return gr.Button(label, size="sm", min_width=48, elem_id=elem_id, **options)
 
 
-def stylize_from_tab(video, keyframe, session: Session, detect, rest, style, strength):
-    """The tab's Stylize button: previews with frames done and the time left, then the MP4 beside
-    the original. The regions made on the keyframe go as keyframe masks (one painting for the
-    clip: the video path takes one style today)."""
-    masks = [region.effective_mask() for region in session.regions]
-    if not masks and session.mask is not None:
-        masks = [session.mask]
-    selection = Selection(masks=masks, detect=parse_classes(detect), everything_else=True if rest else None)
-    started = time.perf_counter()
-    for preview, path, state in run_video(video, selection, style, strength, keyframe, DEFAULT_FEATHER):
-        done, total = state["frame"], state["total"]
-        elapsed = time.perf_counter() - started
-        left = describe(elapsed / done * (total - done)) if done else ""
-        text = f"Frame {done} of {total}" + (f", {left}" if left else "") + "."
-        if path:
-            report = state["report"]
-            text = (f"Done: {report['frames']} frames in {report['seconds']:.1f} s "
-                    f"({report['frames_per_second']} frames/s).")
-        yield PageUpdate(result=preview, download=path, run_status=text, notice=KEEP)
+def _build_keyframe(ui: dict) -> dict:
+    """The clip, the keyframe with the click tools, the status and notice lines."""
+    ui["clip"] = gr.File(label="Clip (MP4, WebM, MOV, GIF; up to 60 s, 1920 px)", file_types=VIDEO_TYPES,
+                         type="filepath", elem_id="video-in", height=90)
+    ui["keyframe"] = gr.Number(0, label="Keyframe (the frame the regions are chosen on; Enter shows it)",
+                               precision=0, minimum=0, elem_id="video-keyframe-number")
+    ui["photo"] = gr.Image(label="Keyframe: click what to repaint", interactive=False, type="numpy",
+                           elem_id="video-keyframe", height=360)
+    with gr.Row():
+        ui["mode"] = gr.Radio([INCLUDE, EXCLUDE, BOX], value=INCLUDE, show_label=False, container=False,
+                              elem_id="video-click-mode", scale=4, min_width=220)
+        tools = {key: _button(label, f"video-{key}", scale=1) for key, label in (
+            ("undo", "Undo"), ("redo", "Redo"), ("grow", f"Grow {GROW_STEP} px"), ("shrink", f"Shrink {GROW_STEP} px"),
+            ("clear", "Clear"))}
+    ui["status"] = gr.Markdown("Upload a clip.", elem_id="video-keyframe-status")
+    ui["notice"] = gr.Markdown("", elem_id="video-notice")
+    return tools
 
 
-VIDEO_FIELDS = ("session", "photo", "status", "notice", "thumbs", "picker", "caption", "strength", "preserve",
-                "feather")
+def _build_regions(ui: dict) -> dict:
+    """Making regions, the region list, and the painting controls acting on the picked region."""
+    with gr.Row():
+        tools = {"add": _button("Add selection", "video-add-region", variant="secondary"),
+                 "rest": _button("Everything else", "video-everything-else"),
+                 "detect": _button("Detect objects", "video-detect")}
+    with gr.Row(equal_height=False):
+        ui["detected"] = gr.Dropdown([], value=[], multiselect=True, label="Detected objects", scale=3,
+                                     min_width=160, container=False, elem_id="video-detected")
+        tools["add_detected"] = _button("Add ticked", "video-add-detected", scale=1)
+    ui["thumbs"] = gr.Gallery(show_label=False, columns=5, height=100, allow_preview=False, object_fit="contain",
+                              fit_columns=False, elem_id="video-regions")
+    ui["picker"] = gr.Dropdown([("New regions (default)", NEXT_REGION)], value=NEXT_REGION, label="Painting for",
+                               container=False, elem_id="video-region-picker")
+    with gr.Row():
+        for key, label in (("edit", "Edit"), ("invert", "Invert"), ("delete", "Delete")):
+            tools[key] = _button(label, f"video-{key}-region", variant="stop" if key == "delete" else "secondary")
+        tools["upload"] = gr.UploadButton("Own painting", file_types=["image"], type="filepath", size="sm",
+                                          min_width=48, elem_id="video-own-painting")
+    ui["caption"] = gr.Markdown(render.look_caption(Session()), elem_id="video-style-caption")
+    tools["gallery"] = gr.Gallery(render.style_gallery(), show_label=False, columns=5, height=130,
+                                  allow_preview=False, elem_id="video-styles")
+    look = Look()
+    with gr.Row():
+        ui["strength"] = gr.Slider(0, 1, value=look.strength, step=0.05, label="Strength", min_width=120,
+                                   elem_id="video-strength")
+        ui["feather"] = gr.Slider(0, region_handlers.FEATHER_MAX, value=look.feather, step=1, label="Soft edge (px)",
+                                  min_width=120, elem_id="video-feather")
+    ui["preserve"] = gr.Checkbox(look.preserve_color, label="Keep the clip's colours", elem_id="video-preserve")
+    return tools
 
 
-def build_tab(concurrency: dict, wire) -> None:
-    """The "Video" tab; ``concurrency``: the heavy events' group settings; ``wire(trigger,
-    handler, inputs, names, ui, **options)``: app.py's event wiring, so the keyframe reuses the
-    photo tab's handlers (clicks, box, undo, regions) on the tab's own session."""
+def _build_results(ui: dict) -> dict:
+    """Stylize and Stop, progress, the painted keyframe's preview, the original and the result."""
+    with gr.Row():
+        tools = {"run": gr.Button("Stylize video", variant="primary", elem_id="video-run", scale=3),
+                 "stop": gr.Button("Stop", variant="stop", elem_id="video-stop", scale=1)}
+    ui["run_status"] = gr.Markdown("", elem_id="video-status")
+    ui["result"] = gr.Image(label="Preview (the painted keyframe, then the latest frame)", interactive=False,
+                            elem_id="video-preview", height=220)
+    with gr.Row(equal_height=True):
+        ui["original"] = gr.Video(label="Original", interactive=False, elem_id="video-original", height=240)
+        ui["download"] = gr.Video(label="Result", interactive=False, elem_id="video-result", height=240)
+    return tools
+
+
+def _wire_tab(ui: dict, tools: dict, concurrency: dict, segment: dict, wire) -> None:
+    """The photo tab's handlers on the tab's own session and components, and the clip's."""
+    session, picker, job = ui["session"], ui["picker"], ui["job"]
+    quiet = {"show_progress": "hidden"}
+
+    def on(trigger, handler, inputs, names, **options):
+        return wire(trigger, handler, inputs, names, ui, **options)
+
+    for trigger in (ui["clip"].upload, ui["keyframe"].submit):
+        on(trigger, video_handlers.show_keyframe, [ui["clip"], ui["keyframe"], session], LOADED)
+    on(ui["photo"].select, photo_handlers.click_photo, [session, ui["mode"]], VIEW, **quiet, **segment)
+    for key, handler in (("undo", photo_handlers.undo_click), ("redo", photo_handlers.redo_click),
+                         ("clear", photo_handlers.clear_clicks),
+                         ("grow", lambda s: photo_handlers.grow_selection(s, GROW_STEP)),
+                         ("shrink", lambda s: photo_handlers.grow_selection(s, -GROW_STEP))):
+        on(tools[key].click, handler, [session], VIEW, **quiet)
+    for key, handler in (("add", region_handlers.add_click_region), ("rest", region_handlers.add_everything_else)):
+        on(tools[key].click, handler, [session], REGIONS, **quiet)
+    for key, handler in (("invert", region_handlers.invert_region), ("delete", region_handlers.delete_region),
+                         ("edit", region_handlers.edit_region)):
+        on(tools[key].click, handler, [session, picker], REGIONS, **quiet)
+    on(picker.input, region_handlers.pick_region, [session, picker], REGIONS, **quiet)
+    on(tools["detect"].click, region_handlers.detect, [session], (*VIEW, "detected"),
+       show_progress_on=[ui["detected"]], **concurrency)
+    on(tools["add_detected"].click, region_handlers.add_detected, [session, ui["detected"]], (*REGIONS, "detected"),
+       **quiet)
+    on(tools["gallery"].select, region_handlers.select_style, [session], REGIONS, **quiet)
+    on(tools["upload"].upload, region_handlers.upload_style, [session, tools["upload"]], REGIONS, **quiet)
+    on(ui["strength"].release, region_handlers.set_strength, [session, ui["strength"]], REGIONS, **quiet)
+    on(ui["feather"].release, region_handlers.set_feather, [session, ui["feather"]], REGIONS, **quiet)
+    on(ui["preserve"].input, region_handlers.set_preserve, [session, ui["preserve"]], REGIONS, **quiet)
+    # Stop is not a cancel: the run ends after the frame in hand and the stream delivers the shorter clip.
+    on(tools["run"].click, video_handlers.stylize_clip, [ui["clip"], ui["keyframe"], session, job], RUN,
+       show_progress="hidden", also=("run_status",), **concurrency)
+    on(tools["stop"].click, video_handlers.stop_clip, [job], RUN, queue=False)
+
+
+def build_tab(concurrency: dict, wire, segment: dict | None = None) -> None:
+    """The "Video" tab; ``concurrency``: the heavy events' group settings; ``segment``: the
+    clicks' (default: the heavy ones); ``wire(trigger, handler, inputs, names, ui,
+    **options)``: app.py's event wiring of a handler returning a PageUpdate."""
     with gr.Tab("Video", elem_id="video-tab"):
-        ui: dict = {"session": gr.State(new_session())}
-        with gr.Row():
-            with gr.Column(scale=3):
-                clip = gr.File(label="Clip (MP4, WebM, MOV, GIF; up to 60 s, 1920 px)", file_types=VIDEO_TYPES,
-                               type="filepath", elem_id="video-in")
-                keyframe = gr.Number(0, label="Keyframe (frame number the regions are chosen on)", precision=0,
-                                     minimum=0, elem_id="video-keyframe-number")
-                ui["photo"] = gr.Image(label="Keyframe: click what to repaint", interactive=False, type="numpy",
-                                       elem_id="video-keyframe", height=360)
-                with gr.Row():
-                    mode = gr.Radio([INCLUDE, EXCLUDE, BOX], value=INCLUDE, show_label=False, container=False,
-                                    elem_id="video-click-mode", scale=3)
-                    undo = gr.Button("Undo", size="sm", min_width=50)
-                    clear = gr.Button("Clear clicks", size="sm", min_width=50)
-                    add = gr.Button("Add selection", size="sm", min_width=50, elem_id="video-add-region")
-                ui["status"] = gr.Markdown("Upload a clip.", elem_id="video-keyframe-status")
-                ui["notice"] = gr.Markdown("", elem_id="video-notice")
-                ui["thumbs"] = gr.Gallery(show_label=False, columns=6, height=90, allow_preview=False,
-                                          object_fit="contain", elem_id="video-regions")
-                ui["picker"] = gr.Dropdown([("New regions (default)", NEXT_REGION)], value=NEXT_REGION,
-                                           visible=False)
-                ui["caption"], ui["preserve"], ui["feather"] = gr.State(), gr.State(), gr.State()
-            with gr.Column(scale=2):
-                detect = gr.Textbox("", label="Or detect objects (classes, e.g. person,dog)", elem_id="video-detect")
-                rest = gr.Checkbox(False, label="Repaint everything else instead", elem_id="video-rest")
-                style = gr.Dropdown([(f"{p.title} ({p.painter})", p.id) for p in styles.CATALOGUE],
-                                    value=DEFAULT_STYLE, label="Painting", elem_id="video-style")
-                ui["strength"] = gr.Slider(0, 1, value=1.0, step=0.05, label="Strength", elem_id="video-strength")
-                with gr.Row():
-                    run = gr.Button("Stylize video", variant="primary", elem_id="video-run")
-                    stop = gr.Button("Stop", variant="stop", elem_id="video-stop")
-                out = {"run_status": gr.Markdown("", elem_id="video-status"),
-                       "result": gr.Image(label="Preview", interactive=False, elem_id="video-preview", height=240),
-                       "download": gr.Video(label="Result", interactive=False, elem_id="video-result", height=240)}
-        session = ui["session"]
-        for event in (clip.upload, keyframe.submit):
-            wire(event, show_keyframe, [clip, keyframe, session], VIDEO_FIELDS, ui)
-        wire(ui["photo"].select, photo_handlers.click_photo, [session, mode], VIDEO_FIELDS[:4], ui,
-             show_progress="hidden", **concurrency)
-        wire(undo.click, photo_handlers.undo_click, [session], VIDEO_FIELDS[:4], ui, show_progress="hidden")
-        wire(clear.click, photo_handlers.clear_clicks, [session], VIDEO_FIELDS[:4], ui, show_progress="hidden")
-        wire(add.click, region_handlers.add_click_region, [session], VIDEO_FIELDS, ui, show_progress="hidden")
-        names = ("result", "download", "run_status", "notice")
-        running = wire(run.click, stylize_from_tab, [clip, keyframe, session, detect, rest, style, ui["strength"]],
-                       names, {**ui, **out}, show_progress="hidden", also=("run_status",), **concurrency)
-        stop.click(None, None, None, cancels=[running], api_visibility="private").then(
-            lambda: "Stopped: no clip is kept yet (the video path writes the clip only when it completes).",
-            None, out["run_status"], api_visibility="private")
+        ui: dict = {"session": gr.State(new_session()), "job": gr.State(VideoJob())}
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=5, min_width=320):
+                tools = _build_keyframe(ui)
+            with gr.Column(scale=3, min_width=300):
+                tools |= _build_regions(ui)
+            with gr.Column(scale=5, min_width=320):
+                tools |= _build_results(ui)
+        _wire_tab(ui, tools, concurrency, segment or concurrency, wire)
 
 
 def wire_api(concurrency: dict) -> None:
