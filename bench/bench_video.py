@@ -9,6 +9,10 @@
 * stop: the same 480p clip; after 10 frames the run is closed: seconds the close takes (it
   finishes the partial MP4; wall and CPU time, as the machine is shared), and whether that MP4
   plays with the frames the report says.
+* page_stop: the Video tab's Stop as the page runs it (``virtart.ui.video_handlers``): the same
+  480p clip with two regions (the frame's left and right halves) in two paintings; the tab's
+  stream in this thread, Stop's handler in another after 10 frames; seconds from Stop to the
+  stream's "Stopped" update and to Stop's own answer, and the frames the kept clip holds.
 * tracking: clips made from coco128-seg (bench/video_clips.py: an object moving over another
   photo, and a camera panning/zooming over a photo), the true mask given on frame 0; mean IoU
   of the carried masks over frames 1..59. Even-indexed photos were used for tuning, odd ones
@@ -124,6 +128,55 @@ def stop_latency(objects, style: str, work: Path, after: int = 10) -> dict:
     return result
 
 
+def page_stop_latency(objects, style: str, work: Path, after: int = 10) -> dict:
+    """Seconds from the Video tab's Stop to the page's "Stopped" update, two regions, 480p."""
+    import threading
+
+    import gradio as gr
+
+    from virtart import styles
+    from virtart.ui import region_handlers, video_handlers
+    from virtart.ui.state import new_session
+
+    name, rgb, mask = objects[0]
+    size = (854, 480)
+    frames, _ = camera_clip(rgb, mask, size, frames=FRAMES, seed=1)
+    clip = str(write_clip(work / "page-stop.mp4", frames))
+    session = new_session()
+    video_handlers.show_keyframe(clip, 0, session)
+    ellipse, half = half_frame_mask(size), size[0] // 2
+    paintings = [painting.id for painting in styles.available()]
+    for index, columns in enumerate((slice(0, half), slice(half, None))):
+        session.mask = np.zeros_like(ellipse)
+        session.mask[:, columns] = ellipse[:, columns]
+        region_handlers.add_click_region(session)
+        chosen = paintings.index(style) if index == 0 and style in paintings else index + 1
+        region_handlers.select_style(session, gr.SelectData(None, {"index": chosen, "value": None}))
+    shared_engine("fast")  # loaded before the clock starts
+    job, answered = video_handlers.VideoJob(), {}
+
+    def stop() -> None:
+        answered["update"] = video_handlers.stop_clip(job)
+        answered["seconds"] = time.perf_counter() - answered["pressed"]
+
+    stopper = threading.Thread(target=stop)
+    stream = video_handlers.stylize_clip(clip, 0, session, job)
+    final = None
+    for update in stream:
+        if "pressed" not in answered and str(update.run_status).startswith(f"Frame {after} "):
+            answered["pressed"] = time.perf_counter()
+            stopper.start()
+        if str(update.run_status).startswith("Stopped"):
+            final, shown = update, time.perf_counter() - answered["pressed"]
+    stopper.join()
+    held = sum(1 for _ in io.read_frames(io.probe(final.download)))
+    result = {"stop_to_stream_update_seconds": round(shown, 3), "stop_answer_seconds": round(answered["seconds"], 3),
+              "clip_frames": held, "message": final.run_status,
+              "same_message": answered["update"].run_status == final.run_status}
+    print("page_stop", json.dumps(result), flush=True)
+    return result
+
+
 def untouched(clip: Path, out: Path, lossless: Path, masks: Path, feather: float) -> dict:
     """Mean |output - input| far from every region (beyond feather + MARGIN px)."""
     lossy_diffs, lossless_max = [], 0
@@ -213,7 +266,7 @@ def main() -> int:
     parser.add_argument("--flicker-clips", type=int, default=4, help="photos for the flicker comparison")
     parser.add_argument("--flicker-half", choices=("even", "odd"), default="even",
                         help="photos for the flicker comparison")
-    parser.add_argument("--skip", default="", help="comma-separated: throughput,stop,tracking,recut,flicker")
+    parser.add_argument("--skip", default="", help="comma-separated: throughput,stop,page_stop,tracking,recut,flicker")
     parser.add_argument("--sizes", default="480p,720p", help="comma-separated throughput sizes: 480p,720p")
     parser.add_argument("--report", help="write the JSON report here")
     args = parser.parse_args()
@@ -226,6 +279,8 @@ def main() -> int:
             report["throughput"] = throughput(objects, args.style, work, set(args.sizes.split(",")))
         if "stop" not in skip:
             report["stop"] = stop_latency(objects, args.style, work)
+        if "page_stop" not in skip:
+            report["page_stop"] = page_stop_latency(objects, args.style, work)
         if "tracking" not in skip:
             report["tracking"] = tracking(objects, args.clips)
         if "recut" not in skip:

@@ -70,16 +70,17 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def click_photo_pixel(page, x: float, y: float) -> None:
-    """Click where the photo's own pixel (x, y) is drawn (``object-fit`` letterboxing included)."""
-    page.wait_for_function("() => { const i = document.querySelector('#photo img');"
-                           " return i && i.complete && i.naturalWidth > 0; }", timeout=30_000)
-    box = page.evaluate("""() => {
-        const img = document.querySelector('#photo img');
+def click_photo_pixel(page, x: float, y: float, image: str = "#photo img") -> None:
+    """Click where the photo's own pixel (x, y) is drawn (``object-fit`` letterboxing included);
+    ``image``: the selector of the panel's ``img``."""
+    page.wait_for_function("(s) => { const i = document.querySelector(s);"
+                           " return i && i.complete && i.naturalWidth > 0; }", arg=image, timeout=30_000)
+    box = page.evaluate("""(s) => {
+        const img = document.querySelector(s);
         const r = img.getBoundingClientRect();
         return {x: r.x, y: r.y, w: r.width, h: r.height, nw: img.naturalWidth, nh: img.naturalHeight,
                 fit: getComputedStyle(img).objectFit};
-    }""")
+    }""", image)
     scale = min(box["w"] / box["nw"], box["h"] / box["nh"])
     if box["fit"] == "scale-down":
         scale = min(scale, 1.0)

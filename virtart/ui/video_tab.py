@@ -132,7 +132,7 @@ def _build_regions(ui: dict) -> dict:
     with gr.Row():
         ui["strength"] = gr.Slider(0, 1, value=look.strength, step=0.05, label="Strength", min_width=120,
                                    elem_id="video-strength")
-        ui["feather"] = gr.Slider(0, region_handlers.FEATHER_MAX, value=look.feather, step=1, label="Soft edge (px)",
+        ui["feather"] = gr.Slider(0, region_handlers.FEATHER_MAX, value=look.feather, step=1, label="Soft edge (px; blank: follows the clip)",
                                   min_width=120, elem_id="video-feather")
     ui["preserve"] = gr.Checkbox(look.preserve_color, label="Keep the clip's colours", elem_id="video-preserve")
     return tools
