@@ -33,7 +33,7 @@ from virtart.ui.messages import user_facing
 from virtart.ui.page import KEEP, PageUpdate
 from virtart.ui.photo_handlers import BOX, EXCLUDE, INCLUDE
 from virtart.ui.region_handlers import regions_update
-from virtart.ui.state import NEXT_REGION, Session, new_session
+from virtart.ui.state import NEXT_REGION, Session, new_session, shown_mask
 from virtart.ui.time_left import describe
 from virtart.video.pipeline import VideoOptions, open_video, stylize_video
 from virtart.video.selection import Selection, region_requests
@@ -127,7 +127,7 @@ def stylize_from_tab(video, keyframe, session: Session, detect, rest, style, str
     """The tab's Stylize button: previews with frames done and the time left, then the MP4 beside
     the original. The regions made on the keyframe go as keyframe masks (one painting for the
     clip: the video path takes one style today)."""
-    masks = [region.effective_mask() for region in session.regions]
+    masks = [shown_mask(region) for region in session.regions]
     if not masks and session.mask is not None:
         masks = [session.mask]
     selection = Selection(masks=masks, detect=parse_classes(detect), everything_else=True if rest else None)
