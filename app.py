@@ -36,7 +36,7 @@ from virtart.ui.brush_handlers import BRUSH_EXCLUDE, BRUSH_INCLUDE  # noqa: E402
 from virtart.ui.components import photo_image  # noqa: E402
 from virtart.ui.examples import example_photos  # noqa: E402
 from virtart.ui.photo_handlers import BOX, EXCLUDE, GROW_STEP, INCLUDE  # noqa: E402
-from virtart.ui.state import NEXT_REGION, Look, Session, new_session  # noqa: E402
+from virtart.ui.state import NEXT_REGION, Session, new_look, new_session  # noqa: E402
 from virtart.ui.tempfiles import start_sweeper  # noqa: E402
 
 INTRO = ("**VirtArt** repaints parts of a photo in a painting's style. <span class='steps'>"
@@ -131,7 +131,7 @@ def _build_regions(ui: dict) -> None:
     ui["caption"] = gr.Markdown(render.look_caption(Session()), elem_id="style-caption")
     ui["gallery"] = gr.Gallery(render.style_gallery(), show_label=False, columns=5, height=130,
                                allow_preview=False, elem_id="styles")
-    look = Look()
+    look = new_look()
     with gr.Row():
         ui["strength"] = gr.Slider(0, 1, value=look.strength, step=0.05, label="Strength", elem_id="strength",
                                    min_width=120)

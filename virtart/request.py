@@ -68,6 +68,7 @@ class RegionRequest:
     ``style``: a gallery id, a path or an ``(h, w, 3) uint8`` array. ``strength`` in ``[0, 1]``.
     ``invert``: the region is everything outside its mask. ``prompt``: clicks, a box or strokes
     the mask is cut from. ``preserve_color`` and ``feather``: None takes the request's default.
+    ``name``: a label for the page's list and for reports (not part of the JSON form).
     """
 
     mask: ImageSource | None
@@ -77,6 +78,7 @@ class RegionRequest:
     prompt: Prompt | None = field(default=None, kw_only=True)
     preserve_color: bool | str | None = field(default=None, kw_only=True)
     feather: float | str | None = field(default=None, kw_only=True)
+    name: str = field(default="", kw_only=True)
 
 
 @dataclass(frozen=True)

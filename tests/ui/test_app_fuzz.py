@@ -120,7 +120,8 @@ def tiny_models(monkeypatch: pytest.MonkeyPatch):
 
 def snapshot(session) -> tuple:
     """What a refused step must leave exactly as it was."""
-    regions = tuple((id(r), r.mask.tobytes(), r.look, r.invert, r.name) for r in session.regions)
+    regions = tuple((id(r), r.mask.tobytes(), id(r.style), r.strength, r.preserve_color, r.feather, r.invert, r.name)
+                    for r in session.regions)
     return session.photo, regions, session.result
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import gradio as gr
@@ -20,7 +21,7 @@ from virtart.engines.registry import engine_spec, gpu_seconds, parse_options
 from virtart.errors import VirtArtError, warn
 from virtart.imageio import Photo, save_png
 from virtart.ui import api, gpu, messages, page, photo_handlers, region_handlers, runner, stylize_handlers
-from virtart.ui.state import Session, new_session
+from virtart.ui.state import Session, new_session, shown_mask
 
 
 def registry_label(name: str) -> str:
@@ -55,7 +56,7 @@ def test_upload_shows_photo_and_resets_session(loaded: Session, astronaut: np.nd
 
 
 def test_removing_the_photo_starts_over_but_keeps_the_style(loaded: Session):
-    loaded.look, loaded.points = loaded.look.with_values(style="udnie"), [(1.0, 1.0, 1)]
+    loaded.look, loaded.points = replace(loaded.look, style="udnie"), [(1.0, 1.0, 1)]
     update = photo_handlers.clear_photo(loaded)
     session = update.session
     assert session.photo is None and session.points == [] and session.look.style == "udnie"
@@ -120,10 +121,10 @@ def test_regions_add_everything_else_invert_restyle_delete(loaded: Session):
     square = np.zeros((512, 512), np.float32)
     square[100:200, 100:300] = 1.0
     loaded.mask = square
-    loaded.look = loaded.look.with_values(strength=0.7)
+    loaded.look = replace(loaded.look, strength=0.7)
     update = region_handlers.add_click_region(loaded)
     session = update.session
-    assert len(session.regions) == 1 and session.mask is None and session.regions[0].look.strength == 0.7
+    assert len(session.regions) == 1 and session.mask is None and session.regions[0].strength == 0.7
     assert len(update.thumbs) == 1 and update.picker["choices"][1:] == [("1. selection 1", 0)]
     assert "1 region" in update.status and update.picker["value"] == 0 and "region 1" in update.caption
     session = region_handlers.add_everything_else(session).session
@@ -135,11 +136,11 @@ def test_regions_add_everything_else_invert_restyle_delete(loaded: Session):
     region_handlers.pick_region(session, 0)
     region_handlers.set_feather(session, 9)
     update = region_handlers.set_strength(session, 0.5)
-    picked = session.regions[0].look
+    picked = session.regions[0]
     assert picked.feather == 9 and picked.strength == 0.5 and update.strength == 0.5 and "feather 9" in update.thumbs[0][1]
-    assert session.regions[1].look.strength == 0.7 == session.look.strength  # the others keep theirs
+    assert session.regions[1].strength == 0.7 == session.look.strength  # the others keep theirs
     session = region_handlers.invert_region(session, 0).session
-    assert session.regions[0].invert and np.array_equal(session.regions[0].effective_mask(), rest)
+    assert session.regions[0].invert and np.array_equal(shown_mask(session.regions[0]), rest)
     update = region_handlers.delete_region(session, 1)
     assert len(update.session.regions) == 1 and len(update.thumbs) == 1
     with pytest.raises(VirtArtError, match="choose a region"):

@@ -83,7 +83,7 @@ def test_edit_a_region_brings_its_prompts_back(loaded):
     session = photo_handlers.click_photo(loaded, photo_handlers.INCLUDE, click(120, 90)).session
     session = region_handlers.add_click_region(session).session
     first = session.regions[0].mask.copy()
-    assert session.points == [] and session.regions[0].selection.points
+    assert session.points == [] and session.regions[0].prompt.points
     update = region_handlers.edit_region(session, 0)
     session, status = update.session, update.status
     assert session.points and session.editing == 0 and "Editing region 1" in status

@@ -65,7 +65,7 @@ def two_regions(clip: str):
     region_handlers.add_click_region(session)
     region_handlers.select_style(session, gr.SelectData(None, {"index": 3, "value": None}))
     paintings = [p.id for p in styles.available()]
-    assert [r.look.style for r in session.regions] == [paintings[1], paintings[3]]
+    assert [r.style for r in session.regions] == [paintings[1], paintings[3]]
     return session
 
 
@@ -110,6 +110,7 @@ def test_video_tab_paints_each_region_in_its_own_painting(tmp_path, styles_dir, 
     import gradio as gr
 
     from virtart.ui import region_handlers, video_handlers
+    from virtart.ui.state import shown_mask
 
     clip = str(make_clip(tmp_path / "clip.mp4", frames=2))
 
@@ -121,7 +122,7 @@ def test_video_tab_paints_each_region_in_its_own_painting(tmp_path, styles_dir, 
     own = first_frame(session)
     region_handlers.select_style(session, gr.SelectData(None, {"index": 1, "value": None}))  # region 2 picked
     same = first_frame(session)
-    click, box = (region.effective_mask() >= 0.5 for region in session.regions)
+    click, box = (shown_mask(region) >= 0.5 for region in session.regions)
     box &= ~click
     keyframe = session.photo.rgb.astype(int)
     assert np.abs(own[click] - same[click]).mean() < 3  # the click region's painting is unchanged

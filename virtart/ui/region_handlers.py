@@ -9,6 +9,7 @@ which. Each handler returns a :class:`~virtart.ui.page.PageUpdate` and refuses w
 """
 
 from collections import Counter
+from dataclasses import replace
 
 import gradio as gr
 import numpy as np
@@ -17,12 +18,12 @@ from virtart import masks as mask_ops
 from virtart import styles
 from virtart.errors import VirtArtError
 from virtart.imageio import load_image
-from virtart.request import MAX_REGIONS
+from virtart.request import MAX_REGIONS, RegionRequest
 from virtart.segmentation.prompts import Prompt
 from virtart.ui import render
 from virtart.ui.page import PageUpdate
 from virtart.ui.photo_handlers import editor_image, status_text
-from virtart.ui.state import NEXT_REGION, RegionEntry, Session
+from virtart.ui.state import NEXT_REGION, Session, shown_mask
 
 MIN_PAINTING_SIDE = 8
 
@@ -30,7 +31,7 @@ MIN_PAINTING_SIDE = 8
 def regions_update(session: Session) -> PageUpdate:
     """Photo, thumbnails, picker, status, and the painting controls showing the picked look."""
     region = session.selected_region()
-    look = region.look if region else session.look
+    look = region or session.look
     value = session.selected if region else NEXT_REGION
     return PageUpdate(session=session, photo=editor_image(session), status=status_text(session),
                       thumbs=render.region_gallery(session.display, session.regions),
@@ -43,15 +44,15 @@ def _require_photo(session: Session) -> None:
         raise VirtArtError("upload a photo (or pick an example) first")
 
 
-def _new_region(session: Session, mask: np.ndarray, name: str, selection: Prompt | None) -> RegionEntry:
+def _new_region(session: Session, mask: np.ndarray, name: str, selection: Prompt | None) -> RegionRequest:
     if len(session.regions) >= MAX_REGIONS:
         raise VirtArtError(f"at most {MAX_REGIONS} regions per photo: delete one first")
     if not np.any(mask >= 0.5):
         raise VirtArtError(f"the region '{name}' is empty")
-    return RegionEntry(mask=mask.astype(np.float32), name=name, look=session.look, selection=selection)
+    return replace(session.look, mask=mask.astype(np.float32), name=name, prompt=selection)
 
 
-def _append(session: Session, *regions: RegionEntry) -> PageUpdate:
+def _append(session: Session, *regions: RegionRequest) -> PageUpdate:
     session.regions.extend(regions)
     session.selected = len(session.regions) - 1  # a painting picked next applies to it
     return regions_update(session)
@@ -68,7 +69,7 @@ def add_click_region(session: Session) -> PageUpdate:
         region = session.regions[editing]
         if not np.any(session.mask >= 0.5):
             raise VirtArtError(f"the region '{region.name}' would be empty")
-        region.mask, region.selection = session.mask.astype(np.float32), session.selection
+        region.mask, region.prompt = session.mask.astype(np.float32), session.selection
         session.remember()
         session.clear_clicks()
         session.selected = editing
@@ -83,12 +84,12 @@ def edit_region(session: Session, index: int | None) -> PageUpdate:
     """The picked region's clicks, box, strokes (or detected mask) come back as the current
     selection; clicks, strokes, grow/shrink refine it, *Add selection* puts it back."""
     region = _pick(session, index)
-    if region.selection is None:
+    if region.prompt is None:
         raise VirtArtError(f"the region '{region.name}' covers everything else, so it has nothing to edit: "
                            "invert or delete it instead")
     session.remember()
     session.clear_clicks()
-    selection = region.selection
+    selection = region.prompt
     session.points, session.box, session.strokes = list(selection.points), selection.box, list(selection.strokes)
     session.grow, session.base, session.mask = selection.grow, selection.previous, region.mask.copy()
     session.editing = session.selected = int(index)
@@ -100,7 +101,7 @@ def edit_region(session: Session, index: int | None) -> PageUpdate:
 def add_everything_else(session: Session) -> PageUpdate:
     """One region for everything not yet in a region (nor in the current click mask)."""
     _require_photo(session)
-    taken = [r.effective_mask() for r in session.regions] + ([session.mask] if session.mask is not None else [])
+    taken = [shown_mask(r) for r in session.regions] + ([session.mask] if session.mask is not None else [])
     height, width = session.photo.rgb.shape[:2]
     rest = mask_ops.invert(mask_ops.union(*taken)) if taken else np.ones((height, width), np.float32)
     if not np.any(rest >= 0.5):
@@ -122,7 +123,7 @@ def pick_region(session: Session, index: int | None) -> PageUpdate:
 def invert_region(session: Session, index: int | None) -> PageUpdate:
     """Swap a region for its complement (the region's inside becomes outside)."""
     region = _pick(session, index)
-    if not np.any(1.0 - region.effective_mask() >= 0.5):
+    if not np.any(1.0 - shown_mask(region) >= 0.5):
         raise VirtArtError("the inverted region would be empty")
     region.invert = not region.invert
     return regions_update(session)
@@ -137,7 +138,7 @@ def delete_region(session: Session, index: int | None) -> PageUpdate:
     return regions_update(session)
 
 
-def _pick(session: Session, index: int | None) -> RegionEntry:
+def _pick(session: Session, index: int | None) -> RegionRequest:
     if index is None or isinstance(index, bool) or not isinstance(index, (int, float, np.integer)) \
             or not 0 <= int(index) < len(session.regions):
         raise VirtArtError("choose a region in the list first")
@@ -145,12 +146,13 @@ def _pick(session: Session, index: int | None) -> RegionEntry:
 
 
 def _set_look(session: Session, **changes) -> PageUpdate:
-    """Apply ``changes`` to the picked region's look (or the default for the next region)."""
+    """Apply ``changes`` (painting, strength, colour, soft edge) to the picked region (or to
+    what the next region gets)."""
     region = session.selected_region()
     if region is None:  # no photo yet, or "New regions": nothing to redraw but the caption
-        session.look = session.look.with_values(**changes)
+        session.look = replace(session.look, **changes)
         return PageUpdate(session=session, caption=render.look_caption(session))
-    region.look = region.look.with_values(**changes)
+    session.regions[session.selected] = replace(region, **changes)
     return regions_update(session)
 
 
@@ -185,7 +187,7 @@ def select_style(session: Session, evt: gr.SelectData) -> PageUpdate:
     index = getattr(evt, "index", None)
     if not isinstance(index, int) or not 0 <= index < len(available):
         raise VirtArtError("pick one of the paintings shown")
-    return _set_look(session, style=available[index].id, style_name=available[index].id)
+    return _set_look(session, style=available[index].id)
 
 
 def upload_style(session: Session, path: str | None) -> PageUpdate:
@@ -195,7 +197,7 @@ def upload_style(session: Session, path: str | None) -> PageUpdate:
     painting = load_image(path, label="the painting")
     if min(painting.shape[:2]) < MIN_PAINTING_SIDE:
         raise VirtArtError(f"the painting is too small; at least {MIN_PAINTING_SIDE}x{MIN_PAINTING_SIDE} pixels")
-    return _set_look(session, style=painting, style_name="your painting")
+    return _set_look(session, style=painting)
 
 
 def detection_choices(session: Session) -> list[tuple[str, str]]:

@@ -12,9 +12,10 @@ from virtart import styles
 from virtart.engines import registry
 from virtart.engines.composite import DEFAULT_FEATHER
 from virtart.geometry import resize_image, shrink_to
+from virtart.request import RegionRequest
 from virtart.segmentation.base import Box, Stroke
 from virtart.segmentation.detect import Detection
-from virtart.ui.state import RegionEntry, Session
+from virtart.ui.state import Session, shown_mask
 
 CLICK_COLOR = (30, 144, 255)
 BOX_COLOR = (255, 170, 0)
@@ -107,7 +108,7 @@ def draw_prompts(image: np.ndarray, scale: float, box: Box | None, strokes: list
     return image
 
 
-def editor_view(display: np.ndarray, scale: float, regions: list[RegionEntry], mask: np.ndarray | None,
+def editor_view(display: np.ndarray, scale: float, regions: list[RegionRequest], mask: np.ndarray | None,
                 points: list[tuple[float, float, int]], box: Box | None = None, strokes: list[Stroke] = (),
                 corner: tuple[float, float] | None = None, detections: list[Detection] = ()) -> np.ndarray:
     """The photo with the detected objects' numbered outlines, every region tinted in its
@@ -116,7 +117,7 @@ def editor_view(display: np.ndarray, scale: float, regions: list[RegionEntry], m
     outline = max(2, round(max(display.shape[:2]) / 340))
     for index, region in enumerate(regions):
         color = REGION_COLORS[index % len(REGION_COLORS)]
-        view = mask_ops.overlay(view, to_display(region.effective_mask(), display), color, opacity=0.3,
+        view = mask_ops.overlay(view, to_display(shown_mask(region), display), color, opacity=0.3,
                                 outline=outline)
     if mask is not None:
         view = mask_ops.overlay(view, to_display(mask, display), CLICK_COLOR, opacity=0.45, outline=outline)
@@ -169,20 +170,24 @@ def thumbnail(display: np.ndarray, mask: np.ndarray, color: tuple[int, int, int]
     return view
 
 
-def look_summary(region: RegionEntry) -> str:
-    look = region.look
-    parts = [look.style_name, f"@ {look.strength:.2f}"] + (["photo colours"] if look.preserve_color else []) + \
-        ([f"feather {look.feather:g}"] if look.feather != DEFAULT_FEATHER else []) + \
+def style_label(style) -> str:
+    """A region's painting in a line: its gallery id, or "your painting" for an upload."""
+    return style if isinstance(style, str) else "your painting"
+
+
+def look_summary(region: RegionRequest) -> str:
+    parts = [style_label(region.style), f"@ {region.strength:.2f}"] + (["photo colours"] if region.preserve_color else []) + \
+        ([f"feather {region.feather:g}"] if region.feather != DEFAULT_FEATHER else []) + \
         (["inverted"] if region.invert else [])
     return " ".join(parts)
 
 
-def region_gallery(display: np.ndarray | None, regions: list[RegionEntry]) -> list[tuple[np.ndarray, str]]:
+def region_gallery(display: np.ndarray | None, regions: list[RegionRequest]) -> list[tuple[np.ndarray, str]]:
     """``(thumbnail, caption)`` per region for a ``gr.Gallery``."""
     if display is None:
         return []
     return [
-        (thumbnail(display, region.effective_mask(), REGION_COLORS[i % len(REGION_COLORS)], region.look.style),
+        (thumbnail(display, shown_mask(region), REGION_COLORS[i % len(REGION_COLORS)], region.style),
          f"{i + 1}. {region.name}: {look_summary(region)}")
         for i, region in enumerate(regions)
     ]
@@ -191,7 +196,7 @@ def region_gallery(display: np.ndarray | None, regions: list[RegionEntry]) -> li
 def look_caption(session: Session) -> str:
     """Which painting is set, and what it applies to."""
     region = session.selected_region()
-    look = region.look if region else session.look
+    look = region or session.look
     target = f"region {session.selected + 1} ({region.name})" if region else "the next new region"
     painting = styles.BY_ID.get(look.style) if isinstance(look.style, str) else None
     name = f"**{painting.title}** ({painting.painter})" if painting else "**your own painting**"

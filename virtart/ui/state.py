@@ -13,13 +13,14 @@ photo is displayed at ``display`` size; ``scale`` maps a displayed pixel to the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from virtart.engines.composite import DEFAULT_FEATHER
 from virtart.imageio import Photo
+from virtart.request import RegionRequest
 from virtart.segmentation.base import Box, Stroke
 from virtart.segmentation.detect import Detection
 from virtart.segmentation.prompts import Prompt
@@ -29,33 +30,19 @@ HISTORY = 50  # undo steps kept per visitor
 NEXT_REGION = -1  # the region picker's value for "what the next region gets"
 
 
-@dataclass(frozen=True)
-class Look:
-    """How one region is painted: its painting (``style``, shown as ``style_name``), strength
-    in [0, 1], whether the photo's colours are kept, and the soft edge in px."""
-
-    style: Any = "starry_night"  # Style; Any so the frozen dataclass takes an array
-    style_name: str = "starry_night"
-    strength: float = 1.0
-    preserve_color: bool = False
-    feather: float = DEFAULT_FEATHER
-
-    def with_values(self, **changes) -> Look:
-        return replace(self, **changes)
+DEFAULT_STYLE = "starry_night"
 
 
-@dataclass
-class RegionEntry:
-    """One region the user made: ``mask`` is ``(H, W) float32`` at the photo's size."""
+def new_look() -> RegionRequest:
+    """What a new region gets until the visitor picks otherwise: a :class:`RegionRequest` with no
+    mask yet, the first gallery painting at full strength, the photo's edge softness."""
+    return RegionRequest(None, DEFAULT_STYLE, 1.0, preserve_color=False, feather=DEFAULT_FEATHER)
 
-    mask: np.ndarray
-    name: str
-    look: Look = field(default_factory=Look)
-    invert: bool = False
-    selection: Prompt | None = None  # the prompts it was made from (None: "everything else")
 
-    def effective_mask(self) -> np.ndarray:
-        return 1.0 - self.mask if self.invert else self.mask
+def shown_mask(region: RegionRequest) -> np.ndarray:
+    """The ``(H, W) float32`` pixels a page region repaints (its mask, or the mask's complement
+    when inverted)."""
+    return 1.0 - region.mask if region.invert else region.mask
 
 
 @dataclass
@@ -92,9 +79,9 @@ class Session:
     segmenter_name: str = ""
     mask_ms: float = 0.0  # server time of the last click (mapping, segmenter, drawing)
     # the regions
-    regions: list[RegionEntry] = field(default_factory=list)
+    regions: list[RegionRequest] = field(default_factory=list)  # masks (H, W) float32, prompt = made from
     selected: int | None = None  # the region the painting controls apply to (None: the next one)
-    look: Look = field(default_factory=Look)  # what the next region gets
+    look: RegionRequest = field(default_factory=new_look)  # what the next region gets (no mask)
     detections: list[Detection] = field(default_factory=list)  # offered for ticking, numbered as drawn
     # the result
     result: ResultView | None = None  # the last result (what the result panel shows)
@@ -127,7 +114,7 @@ class Session:
         """``(label, value)`` pairs for the region picker: "New regions", then each region."""
         return [("New regions (default)", NEXT_REGION)] + [(f"{i + 1}. {r.name}", i) for i, r in enumerate(self.regions)]
 
-    def selected_region(self) -> RegionEntry | None:
+    def selected_region(self) -> RegionRequest | None:
         if self.selected is not None and 0 <= self.selected < len(self.regions):
             return self.regions[self.selected]
         return None

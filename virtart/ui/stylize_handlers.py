@@ -7,6 +7,7 @@ engine's, and :func:`stopped` then makes the last preview the result.
 """
 
 import time
+from dataclasses import replace
 
 import gradio as gr
 import numpy as np
@@ -20,16 +21,11 @@ from virtart.ui import render
 from virtart.ui.limits import DISPLAY_MAX_SIDE
 from virtart.ui.page import KEEP, PageUpdate
 from virtart.ui.runner import PREVIEW_INTERVAL, RESULTS, Throttle, run_stylize, shrink
-from virtart.ui.state import Look, ResultView, Session
+from virtart.ui.state import ResultView, Session
 from virtart.ui.time_left import TimeLeft, describe
 
 OUTPUT_SIZES = {"Full resolution": None, "2048 px": 2048, "1024 px": 1024, "512 px": 512}
 RESULT_FIELDS = ("result", "download", "plot")
-
-
-def _request(mask: np.ndarray, look: Look, invert: bool) -> RegionRequest:
-    return RegionRequest(mask, look.style, look.strength, invert, preserve_color=look.preserve_color,
-                         feather=look.feather)
 
 
 def region_requests(session: Session) -> list[RegionRequest]:
@@ -38,10 +34,10 @@ def region_requests(session: Session) -> list[RegionRequest]:
     if session.photo is None:
         raise VirtArtError("upload a photo (or pick an example) first")
     if session.regions:
-        return [_request(r.mask, r.look, r.invert) for r in session.regions]
+        return [replace(region, prompt=None) for region in session.regions]  # each mask is already cut
     if session.mask is not None and np.any(session.mask >= 0.5):
         gr.Info("No region added yet: stylizing the current selection.")
-        return [_request(session.mask, session.look, False)]
+        return [replace(session.look, mask=session.mask)]
     raise VirtArtError("no region to repaint: click on the photo (or detect objects) and add a region first")
 
 

@@ -103,7 +103,7 @@ def clip_regions(session: Session) -> list[RegionRequest]:
     if not session.regions:
         return requests
     return [replace(request, mask=1.0 - np.asarray(request.mask, np.float32), invert=not request.invert)
-            if entry.selection is None else request for entry, request in zip(session.regions, requests, strict=True)]
+            if region.prompt is None else request for region, request in zip(session.regions, requests, strict=True)]
 
 
 def finished(run: VideoRun, path: str) -> PageUpdate:

@@ -25,7 +25,7 @@ from virtart.segmentation.prompts import parse_box, points_from_json
 from virtart.ui import photo_handlers, region_handlers, render, video_handlers
 from virtart.ui.messages import user_facing
 from virtart.ui.photo_handlers import BOX, EXCLUDE, GROW_STEP, INCLUDE
-from virtart.ui.state import NEXT_REGION, Look, Session, new_session
+from virtart.ui.state import NEXT_REGION, Session, new_look, new_session
 from virtart.ui.video_handlers import VideoJob, number, output_path
 from virtart.video.pipeline import VideoOptions, open_video, stylize_video
 from virtart.video.selection import Selection, region_requests
@@ -128,7 +128,7 @@ def _build_regions(ui: dict) -> dict:
     ui["caption"] = gr.Markdown(render.look_caption(Session()), elem_id="video-style-caption")
     tools["gallery"] = gr.Gallery(render.style_gallery(), show_label=False, columns=5, height=130,
                                   allow_preview=False, elem_id="video-styles")
-    look = Look()
+    look = new_look()
     with gr.Row():
         ui["strength"] = gr.Slider(0, 1, value=look.strength, step=0.05, label="Strength", min_width=120,
                                    elem_id="video-strength")
