@@ -30,6 +30,7 @@ from virtart.ui import (  # noqa: E402
     render,
     request_guard,
     stylize_handlers,
+    tab_events,
     video_tab,
 )
 from virtart.ui.brush_handlers import BRUSH_EXCLUDE, BRUSH_INCLUDE  # noqa: E402
@@ -37,6 +38,7 @@ from virtart.ui.components import photo_image  # noqa: E402
 from virtart.ui.examples import example_photos  # noqa: E402
 from virtart.ui.photo_handlers import BOX, EXCLUDE, GROW_STEP, INCLUDE  # noqa: E402
 from virtart.ui.state import NEXT_REGION, Session, new_look, new_session  # noqa: E402
+from virtart.ui.tab_events import REGIONS, VIEW  # noqa: E402
 from virtart.ui.tempfiles import start_sweeper  # noqa: E402
 
 INTRO = ("**VirtArt** repaints parts of a photo in a painting's style. <span class='steps'>"
@@ -80,8 +82,6 @@ def _segment() -> dict:
 PRIVATE = {"api_visibility": "private"}
 SHOW_RESULT = "() => document.getElementById('result')?.scrollIntoView({behavior: 'smooth', block: 'nearest'})"
 # What each kind of event may change (fields of virtart.ui.page.PageUpdate).
-VIEW = ("session", "photo", "status", "notice")
-REGIONS = (*VIEW, "thumbs", "picker", "caption", "strength", "preserve", "feather")
 LOADED = (*REGIONS, "detected", "brush", "result", "run_status", "download", "plot")
 RUN = ("session", "notice", "result", "run_status", "download", "plot")
 
@@ -207,36 +207,14 @@ def _wire_photo_tab(ui: dict) -> None:
         return _wire(trigger, handler, inputs, names, ui, **options)
 
     session = ui["session"]
-    quiet = {"show_progress": "hidden"}
     for trigger, handler, inputs in ((ui["photo"].upload, photo_handlers.upload_photo, [ui["photo"], session]),
                                      (ui["examples"].select, load_example, [session])):
         on(trigger, handler, inputs, LOADED).then(photo_handlers.warm_segmenter, session, None, **PRIVATE,
                                                    **_segment())
     on(ui["photo"].clear, photo_handlers.clear_photo, [session], LOADED)
-    on(ui["photo"].select, photo_handlers.click_photo, [session, ui["mode"]], VIEW, **quiet, **_segment())
-    on(ui["undo"].click, photo_handlers.undo_click, [session], VIEW, **quiet, **_segment())
-    on(ui["redo"].click, photo_handlers.redo_click, [session], VIEW, **quiet, **_segment())
-    on(ui["grow"].click, lambda s: photo_handlers.grow_selection(s, GROW_STEP), [session], VIEW, **quiet)
-    on(ui["shrink"].click, lambda s: photo_handlers.grow_selection(s, -GROW_STEP), [session], VIEW, **quiet)
-    on(ui["clear"].click, photo_handlers.clear_clicks, [session], VIEW, **quiet)
     on(ui["apply_brush"].click, brush_handlers.apply_brush, [session, ui["brush"]], (*VIEW, "brush"), **_segment())
 
-    picker = ui["picker"]
-    on(ui["add"].click, region_handlers.add_click_region, [session], REGIONS, **quiet)
-    on(ui["rest"].click, region_handlers.add_everything_else, [session], REGIONS, **quiet)
-    on(ui["invert"].click, region_handlers.invert_region, [session, picker], REGIONS, **quiet)
-    on(ui["delete"].click, region_handlers.delete_region, [session, picker], REGIONS, **quiet)
-    on(ui["edit"].click, region_handlers.edit_region, [session, picker], REGIONS, **quiet)
-    on(picker.input, region_handlers.pick_region, [session, picker], REGIONS, **quiet)
-    on(ui["detect"].click, region_handlers.detect, [session], (*VIEW, "detected"),
-       show_progress_on=[ui["detected"]], **_heavy())
-    on(ui["add_detected"].click, region_handlers.add_detected, [session, ui["detected"]], (*REGIONS, "detected"),
-       **quiet)
-    on(ui["gallery"].select, region_handlers.select_style, [session], REGIONS, **quiet)
-    on(ui["upload"].upload, region_handlers.upload_style, [session, ui["upload"]], REGIONS, **quiet)
-    on(ui["strength"].release, region_handlers.set_strength, [session, ui["strength"]], REGIONS, **quiet)
-    on(ui["feather"].release, region_handlers.set_feather, [session, ui["feather"]], REGIONS, **quiet)
-    on(ui["preserve"].input, region_handlers.set_preserve, [session, ui["preserve"]], REGIONS, **quiet)
+    tab_events.wire(on, ui, {"segment": _segment(), "heavy": _heavy()})
 
     knobs = [ui[k] for k in ("engine", "auto_steps", "steps", "max_size", "output_size")]
     # Progress is the status line's job: Gradio marks a cancelled event's outputs "Error" unless hidden.

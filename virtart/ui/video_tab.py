@@ -22,18 +22,17 @@ from virtart.errors import VirtArtError
 from virtart.request import parse_softness
 from virtart.segmentation.detect import parse_classes
 from virtart.segmentation.prompts import parse_box, points_from_json
-from virtart.ui import photo_handlers, region_handlers, render, video_handlers
+from virtart.ui import region_handlers, render, tab_events, video_handlers
 from virtart.ui.messages import user_facing
 from virtart.ui.photo_handlers import BOX, EXCLUDE, GROW_STEP, INCLUDE
 from virtart.ui.state import NEXT_REGION, Session, new_look, new_session
+from virtart.ui.tab_events import REGIONS
 from virtart.ui.video_handlers import VideoJob, number, output_path
 from virtart.video.pipeline import VideoOptions, open_video, stylize_video
 from virtart.video.selection import Selection, region_requests
 
 VIDEO_TYPES = [".mp4", ".webm", ".mov", ".mkv", ".gif", ".avi", ".m4v"]
-# What each kind of the tab's events may change (fields of virtart.ui.page.PageUpdate).
-VIEW = ("session", "photo", "status", "notice")
-REGIONS = (*VIEW, "thumbs", "picker", "caption", "strength", "preserve", "feather")
+# What the clip's events may change (fields of virtart.ui.page.PageUpdate).
 LOADED = (*REGIONS, "detected", "original")
 RUN = ("result", "download", "run_status", "notice")
 
@@ -87,7 +86,7 @@ def _button(label: str, elem_id: str, **options) -> gr.Button:
     return gr.Button(label, size="sm", min_width=48, elem_id=elem_id, **options)
 
 
-def _build_keyframe(ui: dict) -> dict:
+def _build_keyframe(ui: dict) -> None:
     """The clip, the keyframe with the click tools, the status and notice lines."""
     ui["clip"] = gr.File(label="Clip (MP4, WebM, MOV, GIF; up to 60 s, 1920 px)", file_types=VIDEO_TYPES,
                          type="filepath", elem_id="video-in", height=90)
@@ -98,35 +97,34 @@ def _build_keyframe(ui: dict) -> dict:
     with gr.Row():
         ui["mode"] = gr.Radio([INCLUDE, EXCLUDE, BOX], value=INCLUDE, show_label=False, container=False,
                               elem_id="video-click-mode", scale=4, min_width=220)
-        tools = {key: _button(label, f"video-{key}", scale=1) for key, label in (
+        ui.update({key: _button(label, f"video-{key}", scale=1) for key, label in (
             ("undo", "Undo"), ("redo", "Redo"), ("grow", f"Grow {GROW_STEP} px"), ("shrink", f"Shrink {GROW_STEP} px"),
-            ("clear", "Clear"))}
+            ("clear", "Clear"))})
     ui["status"] = gr.Markdown("Upload a clip.", elem_id="video-keyframe-status")
     ui["notice"] = gr.Markdown("", elem_id="video-notice")
-    return tools
 
 
-def _build_regions(ui: dict) -> dict:
+def _build_regions(ui: dict) -> None:
     """Making regions, the region list, and the painting controls acting on the picked region."""
     with gr.Row():
-        tools = {"add": _button("Add selection", "video-add-region", variant="secondary"),
-                 "rest": _button("Everything else", "video-everything-else"),
-                 "detect": _button("Detect objects", "video-detect")}
+        ui["add"] = _button("Add selection", "video-add-region", variant="secondary")
+        ui["rest"] = _button("Everything else", "video-everything-else")
+        ui["detect"] = _button("Detect objects", "video-detect")
     with gr.Row(equal_height=False):
         ui["detected"] = gr.Dropdown([], value=[], multiselect=True, label="Detected objects", scale=3,
                                      min_width=160, container=False, elem_id="video-detected")
-        tools["add_detected"] = _button("Add ticked", "video-add-detected", scale=1)
+        ui["add_detected"] = _button("Add ticked", "video-add-detected", scale=1)
     ui["thumbs"] = gr.Gallery(show_label=False, columns=5, height=100, allow_preview=False, object_fit="contain",
                               fit_columns=False, elem_id="video-regions")
     ui["picker"] = gr.Dropdown([("New regions (default)", NEXT_REGION)], value=NEXT_REGION, label="Painting for",
                                container=False, elem_id="video-region-picker")
     with gr.Row():
         for key, label in (("edit", "Edit"), ("invert", "Invert"), ("delete", "Delete")):
-            tools[key] = _button(label, f"video-{key}-region", variant="stop" if key == "delete" else "secondary")
-        tools["upload"] = gr.UploadButton("Own painting", file_types=["image"], type="filepath", size="sm",
+            ui[key] = _button(label, f"video-{key}-region", variant="stop" if key == "delete" else "secondary")
+        ui["upload"] = gr.UploadButton("Own painting", file_types=["image"], type="filepath", size="sm",
                                           min_width=48, elem_id="video-own-painting")
     ui["caption"] = gr.Markdown(render.look_caption(Session()), elem_id="video-style-caption")
-    tools["gallery"] = gr.Gallery(render.style_gallery(), show_label=False, columns=5, height=130,
+    ui["gallery"] = gr.Gallery(render.style_gallery(), show_label=False, columns=5, height=130,
                                   allow_preview=False, elem_id="video-styles")
     look = new_look()
     with gr.Row():
@@ -135,58 +133,35 @@ def _build_regions(ui: dict) -> dict:
         ui["feather"] = gr.Slider(0, region_handlers.FEATHER_MAX, value=look.feather, step=1, label="Soft edge (px; blank: follows the clip)",
                                   min_width=120, elem_id="video-feather")
     ui["preserve"] = gr.Checkbox(look.preserve_color, label="Keep the clip's colours", elem_id="video-preserve")
-    return tools
 
 
-def _build_results(ui: dict) -> dict:
+def _build_results(ui: dict) -> None:
     """Stylize and Stop, progress, the painted keyframe's preview, the original and the result."""
     with gr.Row():
-        tools = {"run": gr.Button("Stylize video", variant="primary", elem_id="video-run", scale=3),
-                 "stop": gr.Button("Stop", variant="stop", elem_id="video-stop", scale=1)}
+        ui["run"] = gr.Button("Stylize video", variant="primary", elem_id="video-run", scale=3)
+        ui["stop"] = gr.Button("Stop", variant="stop", elem_id="video-stop", scale=1)
     ui["run_status"] = gr.Markdown("", elem_id="video-status")
     ui["result"] = gr.Image(label="Preview (the painted keyframe, then the latest frame)", interactive=False,
                             elem_id="video-preview", height=220)
     with gr.Row(equal_height=True):
         ui["original"] = gr.Video(label="Original", interactive=False, elem_id="video-original", height=240)
         ui["download"] = gr.Video(label="Result", interactive=False, elem_id="video-result", height=240)
-    return tools
 
 
-def _wire_tab(ui: dict, tools: dict, concurrency: dict, segment: dict, wire) -> None:
-    """The photo tab's handlers on the tab's own session and components, and the clip's."""
-    session, picker, job = ui["session"], ui["picker"], ui["job"]
-    quiet = {"show_progress": "hidden"}
+def _wire_tab(ui: dict, concurrency: dict, segment: dict, wire) -> None:
+    """The photo tab's events on the tab's own session and components, and the clip's."""
+    session = ui["session"]
 
     def on(trigger, handler, inputs, names, **options):
         return wire(trigger, handler, inputs, names, ui, **options)
 
     for trigger in (ui["clip"].upload, ui["keyframe"].submit):
         on(trigger, video_handlers.show_keyframe, [ui["clip"], ui["keyframe"], session], LOADED)
-    on(ui["photo"].select, photo_handlers.click_photo, [session, ui["mode"]], VIEW, **quiet, **segment)
-    for key, handler in (("undo", photo_handlers.undo_click), ("redo", photo_handlers.redo_click),
-                         ("clear", photo_handlers.clear_clicks),
-                         ("grow", lambda s: photo_handlers.grow_selection(s, GROW_STEP)),
-                         ("shrink", lambda s: photo_handlers.grow_selection(s, -GROW_STEP))):
-        on(tools[key].click, handler, [session], VIEW, **quiet)
-    for key, handler in (("add", region_handlers.add_click_region), ("rest", region_handlers.add_everything_else)):
-        on(tools[key].click, handler, [session], REGIONS, **quiet)
-    for key, handler in (("invert", region_handlers.invert_region), ("delete", region_handlers.delete_region),
-                         ("edit", region_handlers.edit_region)):
-        on(tools[key].click, handler, [session, picker], REGIONS, **quiet)
-    on(picker.input, region_handlers.pick_region, [session, picker], REGIONS, **quiet)
-    on(tools["detect"].click, region_handlers.detect, [session], (*VIEW, "detected"),
-       show_progress_on=[ui["detected"]], **concurrency)
-    on(tools["add_detected"].click, region_handlers.add_detected, [session, ui["detected"]], (*REGIONS, "detected"),
-       **quiet)
-    on(tools["gallery"].select, region_handlers.select_style, [session], REGIONS, **quiet)
-    on(tools["upload"].upload, region_handlers.upload_style, [session, tools["upload"]], REGIONS, **quiet)
-    on(ui["strength"].release, region_handlers.set_strength, [session, ui["strength"]], REGIONS, **quiet)
-    on(ui["feather"].release, region_handlers.set_feather, [session, ui["feather"]], REGIONS, **quiet)
-    on(ui["preserve"].input, region_handlers.set_preserve, [session, ui["preserve"]], REGIONS, **quiet)
+    tab_events.wire(on, ui, {"segment": segment, "heavy": concurrency})
     # Stop is not a cancel: the run ends after the frame in hand and the stream delivers the shorter clip.
-    on(tools["run"].click, video_handlers.stylize_clip, [ui["clip"], ui["keyframe"], session, job], RUN,
+    on(ui["run"].click, video_handlers.stylize_clip, [ui["clip"], ui["keyframe"], session, ui["job"]], RUN,
        show_progress="hidden", also=("run_status",), **concurrency)
-    on(tools["stop"].click, video_handlers.stop_clip, [job], RUN, queue=False)
+    on(ui["stop"].click, video_handlers.stop_clip, [ui["job"]], RUN, queue=False)
 
 
 def build_tab(concurrency: dict, wire, segment: dict | None = None) -> None:
@@ -197,12 +172,12 @@ def build_tab(concurrency: dict, wire, segment: dict | None = None) -> None:
         ui: dict = {"session": gr.State(new_session()), "job": gr.State(VideoJob())}
         with gr.Row(equal_height=False):
             with gr.Column(scale=5, min_width=320):
-                tools = _build_keyframe(ui)
+                _build_keyframe(ui)
             with gr.Column(scale=3, min_width=300):
-                tools |= _build_regions(ui)
+                _build_regions(ui)
             with gr.Column(scale=5, min_width=320):
-                tools |= _build_results(ui)
-        _wire_tab(ui, tools, concurrency, segment or concurrency, wire)
+                _build_results(ui)
+        _wire_tab(ui, concurrency, segment or concurrency, wire)
 
 
 def wire_api(concurrency: dict) -> None:
