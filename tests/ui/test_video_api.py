@@ -89,6 +89,7 @@ def test_video_tab_handlers(tmp_path, styles_dir, tiny_engine):
     session = new_session()
     update = video_handlers.show_keyframe(clip, 0, session)
     assert update.photo.shape == (64, 96, 3) and "96x64" in update.status and update.original == clip
+    assert update.result is None and update.download is None  # a new clip: the last result goes
     session = two_regions(clip)
     job = video_handlers.VideoJob()
     updates = list(video_handlers.stylize_clip(clip, 0, session, job))

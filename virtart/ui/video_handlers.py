@@ -80,8 +80,8 @@ def _options(keyframe) -> VideoOptions:
 
 
 def show_keyframe(video: str | None, keyframe, session: Session) -> PageUpdate:
-    """The clip's keyframe becomes the tab's photo (regions start afresh) and the clip plays
-    in the original's player."""
+    """The clip's keyframe becomes the tab's photo (regions start afresh), the clip plays in
+    the original's player and the last clip's result goes."""
     if not video:
         return PageUpdate(status="Upload a clip.")
     info, frame = open_video(video, _options(keyframe))
@@ -89,6 +89,7 @@ def show_keyframe(video: str | None, keyframe, session: Session) -> PageUpdate:
     session.reset_photo(Photo(frame, None, Path(video).stem[:40]), display, scale)
     update = regions_update(session)
     update.original = video if Path(video).suffix.lower() in PLAYABLE else None
+    update.result, update.download, update.run_status = None, None, ""
     update.status = (f"Clip {info.size[0]}x{info.size[1]}, {info.seconds:.1f} s at {float(info.fps):.3g} frames/s. "
                      "Click what to repaint on the keyframe (or *Box*, *Everything else*), *Add selection*, "
                      "then pick its painting.")

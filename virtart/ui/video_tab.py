@@ -33,7 +33,7 @@ from virtart.video.selection import Selection, region_requests
 
 VIDEO_TYPES = [".mp4", ".webm", ".mov", ".mkv", ".gif", ".avi", ".m4v"]
 # What the clip's events may change (fields of virtart.ui.page.PageUpdate).
-LOADED = (*REGIONS, "detected", "original")
+LOADED = (*REGIONS, "detected", "original", "result", "download", "run_status")
 RUN = ("result", "download", "run_status", "notice")
 
 
