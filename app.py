@@ -34,7 +34,7 @@ from virtart.ui import (  # noqa: E402
     video_tab,
 )
 from virtart.ui.brush_handlers import BRUSH_EXCLUDE, BRUSH_INCLUDE  # noqa: E402
-from virtart.ui.components import photo_image  # noqa: E402
+from virtart.ui.components import photo_image, tab_columns  # noqa: E402
 from virtart.ui.examples import example_photos  # noqa: E402
 from virtart.ui.photo_handlers import BOX, EXCLUDE, GROW_STEP, INCLUDE  # noqa: E402
 from virtart.ui.state import NEXT_REGION, Session, new_look, new_session  # noqa: E402
@@ -240,13 +240,8 @@ def build_app() -> gr.Blocks:
         status_timer = gr.Timer(5)  # ticks while models download at start-up (health.refresh stops it)
         status_timer.tick(health.refresh, None, [model_status, status_timer], **PRIVATE)
         with gr.Tabs():
-            with gr.Tab("Photo", elem_id="photo-tab"), gr.Row(equal_height=False):
-                with gr.Column(scale=5, min_width=320):
-                    _build_editor(ui)
-                with gr.Column(scale=3, min_width=300):
-                    _build_regions(ui)
-                with gr.Column(scale=5, min_width=320):
-                    _build_results(ui)
+            with gr.Tab("Photo", elem_id="photo-tab"):
+                tab_columns(ui, _build_editor, _build_regions, _build_results)
             video_tab.build_tab(_heavy(), _wire, _segment())
         _wire_photo_tab(ui)
     return demo

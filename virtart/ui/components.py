@@ -29,3 +29,16 @@ def photo_image(**kwargs) -> gr.Image:
     image = gr.Image(type="filepath", **kwargs)
     image.preprocess = types.MethodType(_path_of_upload, image)
     return image
+
+
+# (scale, min width) of a tab's columns: the picture, the regions and paintings, the result.
+COLUMNS = ((5, 320), (3, 300), (5, 320))
+
+
+def tab_columns(ui: dict, *builders) -> None:
+    """A tab's three columns, the same on the photo tab and the Video tab; each builder
+    ``build(ui)`` adds its components to ``ui``."""
+    with gr.Row(equal_height=False):
+        for build, (scale, width) in zip(builders, COLUMNS, strict=True):
+            with gr.Column(scale=scale, min_width=width):
+                build(ui)

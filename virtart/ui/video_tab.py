@@ -23,6 +23,7 @@ from virtart.request import parse_softness
 from virtart.segmentation.detect import parse_classes
 from virtart.segmentation.prompts import parse_box, points_from_json
 from virtart.ui import region_handlers, render, tab_events, video_handlers
+from virtart.ui.components import tab_columns
 from virtart.ui.messages import user_facing
 from virtart.ui.photo_handlers import BOX, EXCLUDE, GROW_STEP, INCLUDE
 from virtart.ui.state import NEXT_REGION, Session, new_look, new_session
@@ -170,13 +171,7 @@ def build_tab(concurrency: dict, wire, segment: dict | None = None) -> None:
     **options)``: app.py's event wiring of a handler returning a PageUpdate."""
     with gr.Tab("Video", elem_id="video-tab"):
         ui: dict = {"session": gr.State(new_session()), "job": gr.State(VideoJob())}
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=5, min_width=320):
-                _build_keyframe(ui)
-            with gr.Column(scale=3, min_width=300):
-                _build_regions(ui)
-            with gr.Column(scale=5, min_width=320):
-                _build_results(ui)
+        tab_columns(ui, _build_keyframe, _build_regions, _build_results)
         _wire_tab(ui, concurrency, segment or concurrency, wire)
 
 
