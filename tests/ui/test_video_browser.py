@@ -110,7 +110,8 @@ def test_two_regions_two_paintings_play_and_stop(page, tmp_path, styles_dir):  #
     whole = played["src"]
 
     page.locator("#video-run").click()
-    page.wait_for_selector("#video-status:has-text('Frame 8 ')", timeout=60_000)
+    page.wait_for_function("() => { const m = document.querySelector('#video-status')?.innerText.match(/Frame (\\d+) of/);"
+                           " return m && Number(m[1]) >= 8; }", timeout=60_000)
     clicked = page.evaluate("""() => {
         window.__stoppedAt = null;
         const line = document.querySelector('#video-status');
@@ -138,3 +139,15 @@ def test_two_regions_two_paintings_play_and_stop(page, tmp_path, styles_dir):  #
     assert played["src"] and played["duration"] > 0 and played["played"] is True, played
     # the partial clip's length matches the frames it holds (10 frames/s clip), within a frame
     assert abs(played["duration"] - held / 10) <= 0.15, (played, held)
+
+    # A bad upload is refused with a message: the keyframe, the regions and the result stay.
+    bad = tmp_path / "notes.mp4"
+    bad.write_text("not a clip")
+    page.locator("#video-in").get_by_label("Clear").click()
+    page.locator("#video-in input[type=file]").set_input_files(str(bad))
+    page.wait_for_selector("#video-notice:has-text('not a video')", timeout=30_000)
+    notice = page.locator("#video-notice").inner_text()
+    shot(page, "video-5-bad-upload")
+    assert str(tmp_path) not in notice and "/tmp" not in notice
+    assert page.locator(f"{KEYFRAME}").count() == 1 and page.locator("#video-regions img").count() == 2
+    assert page.evaluate("() => document.querySelector('#video-result video')?.currentSrc") == played["src"]
