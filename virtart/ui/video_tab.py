@@ -2,9 +2,9 @@
 
 On the page a visitor uploads a clip and works on its keyframe with the photo tab's tools
 (include and exclude clicks, box, undo, regions, each with its own painting, strength,
-colours and soft edge, "everything else", detected objects): the tab wires the photo tab's
-handlers to its own components and session; the clip's handlers are in
-:mod:`virtart.ui.video_handlers`. The endpoint takes the older one-painting form
+colours and soft edge, "everything else", detected objects): the tab wires the events both
+tabs share (:mod:`virtart.ui.tab_events`) on its own components and session; the clip's
+handlers are in :mod:`virtart.ui.video_handlers`. The endpoint takes the older one-painting form
 (clicks, a box string, classes, a mask). Files travel as files; coordinates are in the
 upright keyframe's pixels.
 """
@@ -123,16 +123,17 @@ def _build_regions(ui: dict) -> None:
         for key, label in (("edit", "Edit"), ("invert", "Invert"), ("delete", "Delete")):
             ui[key] = _button(label, f"video-{key}-region", variant="stop" if key == "delete" else "secondary")
         ui["upload"] = gr.UploadButton("Own painting", file_types=["image"], type="filepath", size="sm",
-                                          min_width=48, elem_id="video-own-painting")
+                                       min_width=48, elem_id="video-own-painting")
     ui["caption"] = gr.Markdown(render.look_caption(Session()), elem_id="video-style-caption")
     ui["gallery"] = gr.Gallery(render.style_gallery(), show_label=False, columns=5, height=130,
-                                  allow_preview=False, elem_id="video-styles")
+                               allow_preview=False, elem_id="video-styles")
     look = new_look()
     with gr.Row():
         ui["strength"] = gr.Slider(0, 1, value=look.strength, step=0.05, label="Strength", min_width=120,
                                    elem_id="video-strength")
-        ui["feather"] = gr.Slider(0, region_handlers.FEATHER_MAX, value=look.feather, step=1, label="Soft edge (px; blank: follows the clip)",
-                                  min_width=120, elem_id="video-feather")
+        ui["feather"] = gr.Slider(0, region_handlers.FEATHER_MAX, value=look.feather, step=1,
+                                  label="Soft edge (px; blank: follows the clip)", min_width=120,
+                                  elem_id="video-feather")
     ui["preserve"] = gr.Checkbox(look.preserve_color, label="Keep the clip's colours", elem_id="video-preserve")
 
 
