@@ -25,7 +25,7 @@ from virtart.errors import VirtArtError
 from virtart.imageio import Photo
 from virtart.request import parse_softness
 from virtart.segmentation.detect import parse_classes
-from virtart.segmentation.prompts import parse_box, points_from_json
+from virtart.segmentation.prompts import Prompt, parse_box, points_from_json
 from virtart.styles import DEFAULT_STYLE
 from virtart.ui import photo_handlers, region_handlers, render
 from virtart.ui.limits import DISPLAY_MAX_SIDE
@@ -36,7 +36,7 @@ from virtart.ui.region_handlers import regions_update
 from virtart.ui.state import NEXT_REGION, Session, new_session, shown_mask
 from virtart.ui.time_left import describe
 from virtart.video.pipeline import VideoOptions, open_video, stylize_video
-from virtart.video.selection import Selection, region_requests
+from virtart.video.selection import region_requests
 
 VIDEO_TYPES = [".mp4", ".webm", ".mov", ".mkv", ".gif", ".avi", ".m4v"]
 KEEP_OUTPUTS = 16
@@ -71,14 +71,16 @@ def _number(value, name: str) -> float:
     return number
 
 
-def run_video(video: str | None, selection: Selection, style: str, strength, keyframe, feather
-              ) -> Iterator[tuple[np.ndarray | None, str | None, dict]]:
-    """``(preview, None, progress)`` while working, then ``(preview, MP4 path, progress + report)``."""
+def run_video(video: str | None, style: str, strength, keyframe, feather, prompt: Prompt | None = None,
+              **chosen) -> Iterator[tuple[np.ndarray | None, str | None, dict]]:
+    """``(preview, None, progress)`` while working, then ``(preview, MP4 path, progress + report)``.
+    ``prompt`` and ``chosen`` (detect, masks, everything_else): see :func:`region_requests`."""
     if not video:
         raise VirtArtError("no video was given")
     clip = VideoOptions(keyframe=int(_number(keyframe, "keyframe")))
     opened = open_video(video, clip)
-    requests, labels = region_requests(selection, opened[1], style or "starry_night", _number(strength, "strength"))
+    requests, labels = region_requests(opened[1], style or "starry_night", _number(strength, "strength"), prompt,
+                                       **chosen)
     out = output_path(Path(video).stem[:40] or "video")
     run = stylize_video(video, requests, out, video=clip, opened=opened, labels=labels,
                         feather=parse_softness(feather))
@@ -102,11 +104,9 @@ def stylize_video_api(video: str, points: str = "", box: str = "", detect: str =
     ``detect``: classes such as ``"person,dog"``; ``mask``: a mask PNG of the keyframe; none of
     them: the whole frame. ``everything_else``: "" (off), "true" (everything outside the
     selection instead) or a style id (also everything else, in that style)."""
-    selection = Selection(points=points_from_json(points),
-                          box=parse_box(box, "box") if str(box or "").strip() else None,
-                          detect=parse_classes(detect),
-                          masks=[mask] if mask else [], everything_else=_everything_else(everything_else))
-    yield from run_video(video, selection, style, strength, keyframe, feather)
+    prompt = Prompt(tuple(points_from_json(points)), parse_box(box, "box") if str(box or "").strip() else None)
+    yield from run_video(video, style, strength, keyframe, feather, prompt, detect=parse_classes(detect) or (),
+                         masks=[mask] if mask else [], everything_else=_everything_else(everything_else))
 
 
 def show_keyframe(video: str | None, keyframe, session: Session) -> PageUpdate:
@@ -130,9 +130,9 @@ def stylize_from_tab(video, keyframe, session: Session, detect, rest, style, str
     masks = [shown_mask(region) for region in session.regions]
     if not masks and session.mask is not None:
         masks = [session.mask]
-    selection = Selection(masks=masks, detect=parse_classes(detect), everything_else=True if rest else None)
     started = time.perf_counter()
-    for preview, path, state in run_video(video, selection, style, strength, keyframe, DEFAULT_FEATHER):
+    for preview, path, state in run_video(video, style, strength, keyframe, DEFAULT_FEATHER, masks=masks,
+                                          detect=parse_classes(detect) or (), everything_else=True if rest else None):
         done, total = state["frame"], state["total"]
         elapsed = time.perf_counter() - started
         left = describe(elapsed / done * (total - done)) if done else ""
