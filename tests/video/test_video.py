@@ -257,7 +257,7 @@ def test_detected_object_leaves_and_is_found_again(tmp_path, style):
     from skimage import data
 
     from virtart.imageio import load_mask
-    from virtart.video.selection import Selection, region_requests
+    from virtart.video.selection import region_requests
 
     person = cv2.resize(data.astronaut(), (112, 112), interpolation=cv2.INTER_AREA)
 
@@ -272,7 +272,7 @@ def test_detected_object_leaves_and_is_found_again(tmp_path, style):
     with io.VideoWriter(clip, (160, 128), 10, crf=10) as writer:
         for index, x in enumerate(places):
             writer.write(frame(x), index / 10)
-    requests, labels = region_requests(Selection(detect=["person"]), frame(8), style)
+    requests, labels = region_requests(frame(8), style, detect=["person"])
     assert labels == ["person"]
     run(clip, requests, tmp_path / "out.mp4", labels=labels, masks_dir=tmp_path / "masks")
     area = [load_mask(tmp_path / "masks" / f"{index:06d}.png").mean() for index in range(len(places))]

@@ -27,7 +27,7 @@ from virtart.pipeline import RegionRequest
 from virtart.request import load_request_file, parse_region
 from virtart.segmentation import BACKENDS
 from virtart.segmentation.detect import parse_classes
-from virtart.segmentation.prompts import parse_box, parse_point
+from virtart.segmentation.prompts import Prompt, parse_box, parse_point
 from virtart.video import io
 from virtart.video.pipeline import (
     WORKING_SIZE,
@@ -38,7 +38,7 @@ from virtart.video.pipeline import (
     stylize_video,
     video_engine,
 )
-from virtart.video.selection import Selection, region_requests
+from virtart.video.selection import region_requests
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -104,11 +104,11 @@ def build_requests(args: argparse.Namespace, keyframe: np.ndarray) -> tuple[list
         if not regions:
             raise VirtArtError("give --style (with an optional selection) or at least one --region")
         return regions, [None] * len(regions)
-    selection = Selection(points=[parse_point(text) for text in args.point],
-                          box=parse_box(args.box) if args.box else None, detect=parse_classes(args.detect),
-                          masks=[args.mask] if args.mask else [], everything_else=args.everything_else,
-                          backend=args.backend, min_score=args.min_score)
-    requests, labels = region_requests(selection, keyframe, args.style, args.strength)
+    prompt = Prompt(tuple(parse_point(text) for text in args.point), parse_box(args.box) if args.box else None)
+    requests, labels = region_requests(keyframe, args.style, args.strength, prompt,
+                                       detect=parse_classes(args.detect) or (), masks=[args.mask] if args.mask else [],
+                                       everything_else=args.everything_else, backend=args.backend,
+                                       min_score=args.min_score)
     return requests + regions, labels + [None] * len(regions)
 
 

@@ -21,7 +21,7 @@ from virtart.engines.composite import DEFAULT_FEATHER
 from virtart.errors import VirtArtError
 from virtart.request import parse_softness
 from virtart.segmentation.detect import parse_classes
-from virtart.segmentation.prompts import parse_box, points_from_json
+from virtart.segmentation.prompts import Prompt, parse_box, points_from_json
 from virtart.ui import region_handlers, render, tab_events, video_handlers
 from virtart.ui.components import tab_columns
 from virtart.ui.messages import user_facing
@@ -30,7 +30,7 @@ from virtart.ui.state import NEXT_REGION, Session, new_look, new_session
 from virtart.ui.tab_events import REGIONS
 from virtart.ui.video_handlers import VideoJob, number, output_path
 from virtart.video.pipeline import VideoOptions, open_video, stylize_video
-from virtart.video.selection import Selection, region_requests
+from virtart.video.selection import region_requests
 
 VIDEO_TYPES = [".mp4", ".webm", ".mov", ".mkv", ".gif", ".avi", ".m4v"]
 # What the clip's events may change (fields of virtart.ui.page.PageUpdate).
@@ -45,14 +45,16 @@ def _everything_else(value) -> bool | str | None:
     return True if text.lower() in ("true", "1", "yes", "on") else text
 
 
-def run_video(video: str | None, selection: Selection, style: str, strength, keyframe, feather
-              ) -> Iterator[tuple[np.ndarray | None, str | None, dict]]:
-    """``(preview, None, progress)`` while working, then ``(preview, MP4 path, progress + report)``."""
+def run_video(video: str | None, style: str, strength, keyframe, feather, prompt: Prompt | None = None,
+              **chosen) -> Iterator[tuple[np.ndarray | None, str | None, dict]]:
+    """``(preview, None, progress)`` while working, then ``(preview, MP4 path, progress + report)``.
+    ``prompt`` and ``chosen`` (detect, masks, everything_else): see :func:`region_requests`."""
     if not video:
         raise VirtArtError("no video was given")
     clip = VideoOptions(keyframe=int(number(keyframe, "keyframe")))
     opened = open_video(video, clip)
-    requests, labels = region_requests(selection, opened[1], style or "starry_night", number(strength, "strength"))
+    requests, labels = region_requests(opened[1], style or "starry_night", number(strength, "strength"), prompt,
+                                       **chosen)
     out = output_path(Path(video).stem[:40] or "video")
     run = stylize_video(video, requests, out, video=clip, opened=opened, labels=labels,
                         feather=parse_softness(feather))
@@ -76,11 +78,9 @@ def stylize_video_api(video: str, points: str = "", box: str = "", detect: str =
     ``detect``: classes such as ``"person,dog"``; ``mask``: a mask PNG of the keyframe; none of
     them: the whole frame. ``everything_else``: "" (off), "true" (everything outside the
     selection instead) or a style id (also everything else, in that style)."""
-    selection = Selection(points=points_from_json(points),
-                          box=parse_box(box, "box") if str(box or "").strip() else None,
-                          detect=parse_classes(detect),
-                          masks=[mask] if mask else [], everything_else=_everything_else(everything_else))
-    yield from run_video(video, selection, style, strength, keyframe, feather)
+    prompt = Prompt(tuple(points_from_json(points)), parse_box(box, "box") if str(box or "").strip() else None)
+    yield from run_video(video, style, strength, keyframe, feather, prompt, detect=parse_classes(detect) or (),
+                         masks=[mask] if mask else [], everything_else=_everything_else(everything_else))
 
 
 def _button(label: str, elem_id: str, **options) -> gr.Button:
