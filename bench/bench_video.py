@@ -69,7 +69,7 @@ def run_video(clip: Path, mask: np.ndarray, style: str, out: Path, **kwargs) -> 
     final = None
     for progress in stylize_video(clip, [RegionRequest(mask, style)], out, engine="fast", **kwargs):
         final = progress
-    return final.report
+    return final.result.report
 
 
 def half_frame_mask(size: tuple[int, int]) -> np.ndarray:
@@ -115,7 +115,7 @@ def stop_latency(objects, style: str, work: Path, after: int = 10) -> dict:
     run = stylize_video(clip, [RegionRequest(half_frame_mask((854, 480)), style)], out, engine="fast",
                         lossless=work / "stop-out.mkv")
     for progress in run:
-        if progress.frame >= after:
+        if progress.step >= after:
             break
     started, cpu = time.perf_counter(), time.process_time()
     run.close()

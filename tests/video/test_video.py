@@ -50,8 +50,8 @@ def run(*args, **kwargs) -> dict:
     progress_items = list(stylize_video(*args, **kwargs))
     assert progress_items[0].stage == "keyframe" and progress_items[0].image is not None
     final = progress_items[-1]
-    assert final is not None and final.final and final.report["stopped"] is False
-    return final.report
+    assert final is not None and final.final and final.result.report["stopped"] is False
+    return final.result.report
 
 
 def read_all(path: Path) -> list[io.Frame]:
@@ -104,10 +104,10 @@ def test_stop_keeps_a_playable_partial_clip_and_says_how_many_frames(tmp_path, s
     run_ = stylize_video(clip, [square_region(style)], out, engine=engine, lossless=lossless,
                          masks_dir=tmp_path / "masks", video=VideoOptions(preview_seconds=0.0))
     first = next(run_)
-    assert first.stage == "keyframe" and first.frame == 0 and first.image.shape == (64, 96, 3)
+    assert first.stage == "keyframe" and first.step == 0 and first.image.shape == (64, 96, 3)
     assert not np.array_equal(first.image, scene(0))  # the painted keyframe, before any frame
     items = [next(run_) for _ in range(3)]
-    assert [item.frame for item in items] == [1, 2, 3] and all(item.total == 8 for item in items)
+    assert [item.step for item in items] == [1, 2, 3] and all(item.total_steps == 8 for item in items)
     assert all(item.seconds_left is not None and item.seconds_left >= 0 for item in items)
     started = time.perf_counter()
     run_.close()
@@ -124,7 +124,7 @@ def test_stop_from_another_thread_ends_with_a_final_item(tmp_path, style, engine
     next(run_), next(run_)
     run_.stop()
     rest = list(run_)
-    assert rest[-1].final and rest[-1].report["stopped"] is True and rest[-1].report["frames"] == 1
+    assert rest[-1].final and rest[-1].result.report["stopped"] is True and rest[-1].result.report["frames"] == 1
     assert len(read_all(tmp_path / "out.mp4")) == 1
 
 

@@ -152,13 +152,13 @@ def run(args: argparse.Namespace) -> int:
                         preserve_color=args.preserve_color, feather=args.feather)
     with tqdm(total=info.frame_count, desc="video", unit="frame", disable=None) as bar:
         for progress in run:
-            bar.total = max(bar.total, progress.total)
-            bar.update(progress.frame - bar.n)
+            bar.total = max(bar.total, progress.total_steps)
+            bar.update(progress.step - bar.n)
             if progress.final:
                 final = progress
     if final is None:
         raise VirtArtError("the video stopped before it was finished")
-    report = final.report
+    report = final.result.report
     if args.report:
         atomic_write(args.report, (json.dumps(report, indent=2) + "\n").encode())
     print(f"wrote {args.out} ({report['frames']} frames, {report['output_size'][0]}x{report['output_size'][1]}) "

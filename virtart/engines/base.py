@@ -95,6 +95,8 @@ class Preview:
     frame). An engine may give a zero-argument function instead: the layers are then drawn
     only when a consumer reads them (once), so steps nobody shows cost nothing.
     ``losses``: per region index, ``{"style": ..., "content": ...}``, on the steps that read them.
+    ``seconds_left``: an estimate where the producer can make one (a clip counts frames as
+    steps: :func:`virtart.video.pipeline.frame_progress`), else None.
 
     The pipeline adds ``image``: ``(h, w, 3) uint8`` RGB, the photo with the layers composited
     in (previews at a reduced size, the final at the photo's full size; drawn when read) and,
@@ -103,11 +105,12 @@ class Preview:
 
     def __init__(self, step: int, total_steps: int, layers: list[Layer] | Callable[[], list[Layer]],
                  elapsed: float, losses: dict[int, dict[str, float]] | None = None, final: bool = False,
-                 stage: str = "", info: dict | None = None, frame: tuple[int, int] | None = None) -> None:
+                 stage: str = "", info: dict | None = None, frame: tuple[int, int] | None = None,
+                 seconds_left: float | None = None) -> None:
         self.step, self.total_steps, self.elapsed = step, total_steps, elapsed
         self.losses = losses if losses is not None else {}
         self.final, self.stage, self.info = final, stage, info if info is not None else {}
-        self.frame = frame
+        self.frame, self.seconds_left = frame, seconds_left
         self._layers = layers
         self._image: np.ndarray | Callable[[], np.ndarray] | None = None
         self.result = None

@@ -150,7 +150,7 @@ def stylize_clip(video: str | None, keyframe, session: Session, job: VideoJob) -
             else:
                 left = describe(progress.seconds_left)
                 yield PageUpdate(result=KEEP if progress.image is None else progress.image, notice=KEEP,
-                                 run_status=f"Frame {progress.frame} of {progress.total}" + (f", {left}" if left else "")
+                                 run_status=f"Frame {progress.step} of {progress.total_steps}" + (f", {left}" if left else "")
                                             + ". *Stop* keeps the frames done as a clip.")
     finally:
         run.close()

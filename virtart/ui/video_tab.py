@@ -60,10 +60,10 @@ def run_video(video: str | None, style: str, strength, keyframe, feather, prompt
                         feather=parse_softness(feather))
     try:
         for progress in run:
-            state = {"frame": progress.frame, "total": progress.total, "final": progress.final,
+            state = {"frame": progress.step, "total": progress.total_steps, "final": progress.final,
                      "seconds_left": progress.seconds_left}
             if progress.final:
-                yield progress.image, str(out), {**state, "report": progress.report}
+                yield progress.image, str(out), {**state, "report": progress.result.report}
             elif progress.image is not None:
                 yield progress.image, None, state
     finally:

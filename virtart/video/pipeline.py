@@ -10,10 +10,11 @@ request's engine, the paint carried along the flow between refreshes so it does 
 (:mod:`virtart.video.temporal`), and the frames are written as an H.264 MP4 with the
 source's audio and timing (:mod:`virtart.video.io`).
 
-:func:`stylize_video` returns a :class:`VideoRun`: iterate it for :class:`VideoProgress`
-items (the first carries the painted keyframe, then frames done, total and the seconds
-left, now and then a preview) ending with one whose ``final`` is True and whose ``report``
-describes the run. :meth:`VideoRun.close` (or ``stop``) ends it early and keeps what was
+:func:`stylize_video` returns a :class:`VideoRun`: iterate it for the photo path's progress
+type, :class:`~virtart.engines.base.Preview`, counting frames (see :func:`frame_progress`):
+the first carries the painted keyframe, then frames done, total and the seconds left, now and
+then a picture, ending with one whose ``final`` is True and whose ``result`` holds the last
+frame and the report of the run. :meth:`VideoRun.close` (or ``stop``) ends it early and keeps what was
 done as a playable, shorter clip; its report (``run.report``) says how many frames it
 holds. An error leaves no output behind.
 
@@ -31,7 +32,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -40,7 +41,7 @@ import numpy as np
 from virtart import masks as mask_ops
 from virtart import pipeline
 from virtart.engines import composite
-from virtart.engines.base import Engine, Region, StyleOptions
+from virtart.engines.base import Engine, Preview, Region, StyleOptions
 from virtart.engines.composite import DEFAULT_FEATHER
 from virtart.engines.registry import (
     AUTO,
@@ -98,24 +99,21 @@ class VideoOptions:
     recut: bool = False
 
 
-@dataclass
-class VideoProgress:
-    """One report while a video is painted.
+def frame_progress(done: int, total: int, elapsed: float, *, seconds_left: float | None = None,
+                   image: np.ndarray | None = None, stage: str = "frames",
+                   result: pipeline.StylizeResult | None = None) -> Preview:
+    """One progress item of a clip, in the photo's progress type.
 
-    ``frame``: frames done; ``total``: frames in the clip (an estimate until the end);
+    ``step`` = ``done`` frames of ``total_steps`` = ``total`` (an estimate until the end);
     ``seconds_left``: estimated (None until a frame is done). ``image``: ``(h, w, 3) uint8``
     (long side at most 480 px), the last painted frame, or the painted keyframe on the first
     item (``stage == "keyframe"``); None on items without a picture. ``stage``: "keyframe",
-    "frames" or "final". ``final``: the last item, with ``report`` (see :meth:`VideoRun.report`).
+    "frames" or "final". ``result`` (the last item only, then ``final``): the last painted frame
+    at the clip's size and the run's report (:attr:`VideoRun.report`).
     """
-
-    frame: int
-    total: int
-    seconds_left: float | None = None
-    image: np.ndarray | None = None
-    stage: str = "frames"
-    final: bool = False
-    report: dict = field(default_factory=dict)
+    progress = Preview(done, total, [], elapsed, final=result is not None, stage=stage, seconds_left=seconds_left)
+    progress.image, progress.result = image, result
+    return progress
 
 
 def check_options(options: VideoOptions) -> None:
@@ -337,7 +335,7 @@ def paste_frame(frame: np.ndarray, canvases: list[RegionCanvas], alphas: list[np
 
 
 class VideoRun:
-    """A running video job: an iterator of :class:`VideoProgress`.
+    """A running video job: an iterator of progress items (:func:`frame_progress`).
 
     :meth:`close` (from the consumer, or from another thread while a frame is painted) ends
     the run and keeps the frames done as a playable clip: the MP4 (and lossless copy) then
@@ -356,7 +354,7 @@ class VideoRun:
     def __iter__(self) -> VideoRun:
         return self
 
-    def __next__(self) -> VideoProgress:
+    def __next__(self) -> Preview:
         return next(self._generator)
 
     def stop(self) -> None:
@@ -374,7 +372,7 @@ class VideoRun:
         if generator is not None:
             generator.close()
 
-    def _frames(self, engine: Engine) -> Iterator[VideoProgress]:
+    def _frames(self, engine: Engine) -> Iterator[Preview]:
         request, video = self.request, self.request.video
         info, options = request.clip, request.keyframe.options
         keyframe = request.keyframe.photo.rgb
@@ -404,7 +402,8 @@ class VideoRun:
         try:
             writer = io.VideoWriter(self.out, info.size, info.fps, audio_from=info, lossless_path=self.lossless,
                                     crf=video.crf)
-            yield VideoProgress(0, info.frame_count, None, _shrunk(key_result.image), stage="keyframe")
+            yield frame_progress(0, info.frame_count, time.perf_counter() - started, image=_shrunk(key_result.image),
+                                 stage="keyframe")
             frames = io.read_frames(info)
             while not self._stop.is_set():
                 tick = time.perf_counter()
@@ -461,7 +460,7 @@ class VideoRun:
                 picture = None
                 if now - last_preview >= video.preview_seconds:
                     last_preview, picture = now, _shrunk(painted)
-                yield VideoProgress(count, total, round(left, 1), picture)
+                yield frame_progress(count, total, now - started, seconds_left=round(left, 1), image=picture)
         except GeneratorExit:  # closed by the consumer: the frames done make a shorter clip
             closing = True
         except BaseException:
@@ -503,7 +502,8 @@ class VideoRun:
         }
         if closing:
             return
-        yield VideoProgress(count, count, 0.0, _shrunk(painted), stage="final", final=True, report=self.report)
+        yield frame_progress(count, count, time.perf_counter() - started, seconds_left=0.0, image=_shrunk(painted),
+                             stage="final", result=pipeline.StylizeResult(painted, None, self.report))
 
     def _finish(self, writer: io.VideoWriter | None, count: int, masks_tmp: Path | None) -> list[Path] | None:
         """Close the outputs (frames done so far) and move the masks folder into place."""
