@@ -292,12 +292,18 @@ def layer_alphas(region_weights: list[np.ndarray]) -> list[np.ndarray]:
     ``alpha_k = w_k / (w_photo + w_1 + ... + w_k)``, so that blending the photo with each
     layer in turn, ``result = result * (1 - alpha_k) + layer_k * alpha_k``, gives every pixel
     exactly ``w_photo * photo + sum_k w_k * layer_k``. An alpha is 0 wherever its weight is."""
-    photo_weight = 1.0 - np.sum(region_weights, axis=0)
-    cumulative = np.clip(photo_weight, 0.0, 1.0).astype(np.float64)
+    if not region_weights:
+        return []
+    cumulative = np.ones(region_weights[0].shape, np.float32)
+    for weight in region_weights:
+        cumulative -= weight
+    np.clip(cumulative, 0.0, 1.0, out=cumulative)  # the photo's weight
     alphas = []
     for weight in region_weights:
-        cumulative = cumulative + weight
-        alphas.append(np.where(weight > 0, weight / np.maximum(cumulative, 1e-12), 0.0).astype(np.float32))
+        cumulative += weight
+        alpha = np.zeros(weight.shape, np.float32)
+        np.divide(weight, np.maximum(cumulative, 1e-12), out=alpha, where=weight > 0)
+        alphas.append(alpha)
     return alphas
 
 
