@@ -13,7 +13,9 @@ on odd):
   gallery painting and every ``../shared/eval/styles_dev`` painting, on GrabCut photos with
   their true masks, the object and then the background painted with the fast engine.
   ``today``: the feathered mask's box painted with the photo in view; ``edges``: the
-  refined alpha's box painted from :func:`virtart.edges.engine_input`.
+  refined alpha's box painted from :func:`virtart.edges.engine_input`. Also reported with the
+  near ring 3-7 px from the edge (``beyond_contour_*``): the photo's own contour step raises
+  its gradient at 1-2 px, which a painting that hides the contour does not repeat.
 * ``timing``: the refined alpha at 2 MP (a GrabCut photo and its segmenter mask scaled up),
   with and without the matting band, and the compositor's alphas for that one region; median
   of ``--repeats``, wall-clock and CPU seconds (``--time-only``: this section alone).
@@ -160,16 +162,22 @@ def rim(subset: str, shared: Path, out: Path, photos: int) -> dict:
                 for method, paint in (("today", paint_today), ("edges", paint_edges)):
                     result = paint(engine, photo, region.astype(np.float32), style)
                     row.append(result)
+                    beyond = edge_metrics.NEAR_RING_BEYOND_CONTOUR
                     rows.setdefault(f"{method}_{side}", []).append(
                         (edge_metrics.rim_contrast(photo, result, obj, painted_inside),
-                         edge_metrics.rim_gradient(photo, result, obj, painted_inside)))
+                         edge_metrics.rim_gradient(photo, result, obj, painted_inside),
+                         edge_metrics.rim_contrast(photo, result, obj, painted_inside, beyond),
+                         edge_metrics.rim_gradient(photo, result, obj, painted_inside, beyond)))
                 crop = edge_crop(photo, obj)
                 strip = np.concatenate([crop.of(photo)] + [crop.of(r) for r in row], axis=1)
                 cv2.imwrite(str(crops / f"{painting.stem}_{stem}_{side}.png"), cv2.cvtColor(strip, cv2.COLOR_RGB2BGR))
         results[painting.stem] = {
             key: {"rim_contrast_mean": round(float(np.mean([v[0] for v in values])), 2),
                   "rim_contrast_abs_mean": round(float(np.mean([abs(v[0]) for v in values])), 2),
-                  "rim_gradient_mean": round(float(np.mean([v[1] for v in values])), 3)}
+                  "rim_gradient_mean": round(float(np.mean([v[1] for v in values])), 3),
+                  # the same with the near ring 3-7 px, past the photo's own contour step
+                  "beyond_contour_rim_contrast_abs_mean": round(float(np.mean([abs(v[2]) for v in values])), 2),
+                  "beyond_contour_rim_gradient_mean": round(float(np.mean([v[3] for v in values])), 3)}
             for key, values in rows.items()}
     return {"photos": [stem for stem, *_ in chosen], "paintings": results}
 
