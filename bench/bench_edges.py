@@ -26,7 +26,7 @@ on odd):
 Crops along the edge (photo | today | edges) are saved as PNGs under ``--out``/crops.
 
     PYTHONPATH=. python bench/bench_edges.py --subset even [--sections accuracy,rim,timing,stability] \
-        [--rim-photos 4] [--out out/edges]
+        [--sets grabcut,coco_mval_dev] [--rim-photos 4] [--out out/edges]
     PYTHONPATH=. python bench/bench_edges.py --time-only --repeats 15
 """
 
@@ -89,10 +89,10 @@ def segmenter_mask(cache: Path, set_name: str, stem: str, photo: np.ndarray, obj
     return mask
 
 
-def accuracy(subset: str, shared: Path, out: Path) -> dict:
+def accuracy(subset: str, shared: Path, out: Path, sets: list[str]) -> dict:
     results = {}
     holder: list = []
-    for set_name in SETS:
+    for set_name in sets:
         rows = {"today": [], "refined": [], "refined_no_matting": []}
         for stem, photo, obj, ignored in samples(set_name, subset, shared):
             mask = segmenter_mask(out / "segmenter_masks", set_name, stem, photo, obj, ignored, holder)
@@ -242,6 +242,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--subset", choices=["even", "odd", "all"], default="even")
     parser.add_argument("--sections", default="accuracy,rim,timing,stability")
     parser.add_argument("--time-only", action="store_true", help="only the 2 MP timing (same as --sections timing)")
+    parser.add_argument("--sets", default=",".join(SETS), help="accuracy sets, comma-separated")
     parser.add_argument("--rim-photos", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--shared", type=Path, default=SHARED)
@@ -250,7 +251,7 @@ def main(argv: list[str] | None = None) -> None:
     sections = ["timing"] if args.time_only else args.sections.split(",")
     report: dict = {"subset": args.subset}
     if "accuracy" in sections:
-        report["accuracy"] = accuracy(args.subset, args.shared, args.out)
+        report["accuracy"] = accuracy(args.subset, args.shared, args.out, args.sets.split(","))
     if "timing" in sections:
         report["timing_2mp"] = timing(args.shared, args.out, args.repeats)
     if "stability" in sections:
