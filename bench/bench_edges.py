@@ -26,7 +26,7 @@ on odd):
 Crops along the edge (photo | today | edges) are saved as PNGs under ``--out``/crops.
 
     PYTHONPATH=. python bench/bench_edges.py --subset even [--sections accuracy,rim,timing,stability] \
-        [--sets grabcut,coco_mval_dev] [--rim-photos 4] [--out out/edges]
+        [--sets grabcut,coco_mval_dev] [--rim-photos 4] [--paintings starry_night,...] [--out out/edges]
     PYTHONPATH=. python bench/bench_edges.py --time-only --repeats 15
 """
 
@@ -47,7 +47,6 @@ from virtart import edges  # noqa: E402
 from virtart import masks as mask_ops  # noqa: E402
 from virtart.engines import composite  # noqa: E402
 from virtart.engines.base import Region, StyleOptions  # noqa: E402
-from virtart.engines.composite import Layer  # noqa: E402
 from virtart.evaluation import click_protocol, edge_metrics  # noqa: E402
 from virtart.evaluation.click_protocol import object_box, split_ground_truth  # noqa: E402
 from virtart.geometry import Box  # noqa: E402
@@ -117,9 +116,9 @@ def paint_today(engine, photo: np.ndarray, mask: np.ndarray, style: np.ndarray) 
     """Before issue 22: the 4 px feather, the region's box painted with the photo in view."""
     alpha = mask_ops.feather(mask, TODAY_FEATHER)
     box = Box.around(alpha, threshold=0)
-    layer = Layer(box, engine.stylise_box(photo, box, engine.painting_vector(style)), (0,))
-    return composite.composite(photo, Box.whole(photo.shape), [layer], (photo.shape[1], photo.shape[0]),
-                               [alpha], [1.0])
+    canvas = photo.copy()
+    box.of(canvas)[:] = engine.stylise_box(photo, box, engine.painting_vector(style))
+    return composite.blend(photo, [(canvas, alpha)])
 
 
 def paint_edges(engine, photo: np.ndarray, mask: np.ndarray, style: np.ndarray) -> np.ndarray:
@@ -144,7 +143,7 @@ def paintings(shared: Path) -> list[Path]:
             if p.suffix.lower() in suffixes]
 
 
-def rim(subset: str, shared: Path, out: Path, photos: int) -> dict:
+def rim(subset: str, shared: Path, out: Path, photos: int, only: list[str] | None = None) -> dict:
     from virtart.engines.fast import FastEngine
 
     engine = FastEngine.from_registry("cpu")
@@ -153,6 +152,8 @@ def rim(subset: str, shared: Path, out: Path, photos: int) -> dict:
     crops.mkdir(parents=True, exist_ok=True)
     results = {}
     for painting in paintings(shared):
+        if only and painting.stem not in only:
+            continue
         style, _ = load_style(str(painting))
         rows: dict[str, list] = {}
         for stem, photo, obj, _ in chosen:
@@ -244,6 +245,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--time-only", action="store_true", help="only the 2 MP timing (same as --sections timing)")
     parser.add_argument("--sets", default=",".join(SETS), help="accuracy sets, comma-separated")
     parser.add_argument("--rim-photos", type=int, default=4)
+    parser.add_argument("--paintings", default="", help="rim: only these paintings (file stems, comma-separated)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--out", type=Path, default=Path("out/edges"))
@@ -257,7 +259,8 @@ def main(argv: list[str] | None = None) -> None:
     if "stability" in sections:
         report["stability"] = stability(args.subset, args.shared, args.out)
     if "rim" in sections:
-        report["rim"] = rim(args.subset, args.shared, args.out, args.rim_photos)
+        report["rim"] = rim(args.subset, args.shared, args.out, args.rim_photos,
+                            [name for name in args.paintings.split(",") if name])
     print(json.dumps(report, indent=1))
 
 

@@ -206,3 +206,24 @@ def test_matting_solve_matches_pymattings_own_solver():
     ours = estimate_alpha_cf(image, trimap, preconditioner=edges._exact_solve, laplacian_kwargs={"epsilon": edges.MATTING_EPS})
     theirs = estimate_alpha_cf(image, trimap, laplacian_kwargs={"epsilon": edges.MATTING_EPS}, cg_kwargs={"maxiter": 2000})
     assert np.abs(ours - theirs).max() < 1e-3
+
+
+def test_painted_rim_follows_the_photos_own_tone_without_the_far_sides_colour():
+    from virtart.evaluation import edge_metrics
+
+    height, width = 360, 480  # the reach: 2.7 % of the diagonal, 16 px
+    obj = np.zeros((height, width), bool)
+    obj[90:270, 120:360] = True
+    depth = cv2.distanceTransform(obj.astype(np.uint8), cv2.DIST_L2, 5)
+    photo = np.full((height, width, 3), 250, np.uint8)  # a bright background
+    shaded = 120 - 40 * np.clip(1 - depth / 8, 0, 1)  # the object darkens toward its silhouette
+    photo[obj] = shaded[obj, None].astype(np.uint8)
+    painted = np.full_like(photo, 90)  # a flat painting of the object
+    followed = edges.follow_rim_tone(painted, photo, obj)
+    result = np.where(obj[:, :, None], followed, photo)
+    assert abs(edge_metrics.rim_contrast(photo, result, obj, painted_inside=True)) < 5
+    flat = np.where(obj[:, :, None], painted, photo)
+    assert abs(edge_metrics.rim_contrast(photo, flat, obj, painted_inside=True)) > 15
+    deep = depth > 3 * edges.RIM_REACH_FRACTION * np.hypot(height, width)
+    assert np.abs(followed[deep].astype(int) - 90).max() <= 1  # far from the edge: the painting
+    assert followed[obj].astype(int).max() <= 92  # the bright background does not come in

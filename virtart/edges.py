@@ -13,6 +13,10 @@ around that cut only:
 * :func:`engine_input`: the crop an engine paints, with what lies across the region's edge
   replaced, in a margin, by a fill from the region's own content (a push-pull pyramid), so
   the painting never sees, and never draws, the contour.
+* :func:`follow_rim_tone`: the painted pixels near a region's edge given the photo's own
+  slow change of brightness toward that edge (an object's shading at its silhouette, a
+  shadow on the ground), so the painted side is neither brighter nor darker at its rim than
+  the photo is there.
 * :func:`alpha_stability`: the mean change of alpha frame to frame in the edge band.
 
 Arrays: photos ``(H, W, 3) uint8`` RGB; masks and alphas ``(H, W) float32`` in ``[0, 1]``,
@@ -43,6 +47,8 @@ MATTING_SECONDS_PER_MP = 0.5  # the matting band's time budget, per megapixel of
 # budget is counted in tiles, not read off a clock, so the same input gives the same alpha.
 MATTING_TILES_PER_SECOND = 15
 ENGINE_CLEARANCE = 48  # px of fill beyond the band (see engine_margin)
+RIM_REACH_FRACTION = 0.027  # of the photo's diagonal: how far in the painting keeps the photo's rim tone
+RIM_DETAIL_FRACTION = 0.0033  # of the diagonal: the finest scale of that tone (a Gaussian's sigma)
 GUIDE_SMALL_RADIUS = 4.0  # px: the fast guided filter fits its coefficients at a radius of about this
 SHARPEN = 3.0  # slope of the refined alpha around 0.5: edges as crisp as the photo's
 
@@ -360,6 +366,50 @@ def engine_input(photo_crop: np.ndarray, mask_crop: np.ndarray, margin: int) -> 
     result = photo_crop.copy()
     result[across] = np.clip(np.round(filled[across]), 0, 255).astype(np.uint8)
     return result
+
+
+def _smooth(values: np.ndarray, weights: np.ndarray, sigma: float) -> np.ndarray:
+    """Normalised Gaussian smoothing: the weighted local mean of ``values`` (both ``(h, w)``
+    float32) at scale ``sigma`` px; NaN where no weight is near. Wide scales are smoothed on
+    a grid ``sigma / 4`` times coarser (the result is smooth at that scale anyway)."""
+    step = max(1, int(sigma // 4))
+    height, width = values.shape
+    total, weighted = weights, values * weights
+    if step > 1:
+        small = (max(1, width // step), max(1, height // step))
+        total, weighted = (cv2.resize(x, small, interpolation=cv2.INTER_AREA) for x in (total, weighted))
+    total, weighted = (cv2.GaussianBlur(x, (0, 0), sigma / step) for x in (total, weighted))
+    if step > 1:
+        total, weighted = (cv2.resize(x, (width, height), interpolation=cv2.INTER_LINEAR) for x in (total, weighted))
+    return np.where(total > 1e-3, weighted / np.maximum(total, 1e-6), np.nan)
+
+
+def follow_rim_tone(painted: np.ndarray, photo: np.ndarray, side: np.ndarray,
+                    shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """``painted`` ``(h, w, 3) uint8`` with, over the ``reach`` (``RIM_REACH_FRACTION`` of the
+    diagonal of a photo of ``shape``, default ``painted``'s) inside ``side``'s edge and across
+    it, the photo's own low-frequency change of brightness toward the edge: the difference
+    between the photo's and the painting's smoothed grey, taken relative to its level a
+    reach further in, is added, wholly up to half the reach, fading to nothing at the reach.
+
+    ``photo``: the same pixels of the photo; ``side``: ``(h, w) bool``, the painted side. Both
+    smoothings see the painted side only, so nothing of the far side's colour comes in; far
+    from the edge, and where the side is thinner than the reach, the painting is untouched."""
+    if not side.any() or side.all():
+        return painted
+    diagonal = float(np.hypot(*(shape or painted.shape)[:2]))
+    reach = max(4.0, RIM_REACH_FRACTION * diagonal)
+    detail = max(1.0, RIM_DETAIL_FRACTION * diagonal)
+    depth = cv2.distanceTransform(side.astype(np.uint8), cv2.DIST_L2, 5)
+    fade = np.clip(2.0 * (reach - depth) / reach, 0.0, 1.0)  # whole to half the reach, then fading
+    inside = side.astype(np.float32)
+    grey = {name: cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+            for name, image in (("photo", photo), ("painted", painted))}
+    difference = _smooth(grey["photo"], inside, detail) - _smooth(grey["painted"], inside, detail)
+    further_in = ((depth >= reach) & (depth <= 2 * reach)).astype(np.float32)
+    level = _smooth(np.nan_to_num(difference), further_in, 2 * reach)
+    shift = np.nan_to_num(fade * (difference - level)).astype(np.float32)
+    return np.clip(np.round(painted.astype(np.float32) + shift[:, :, None]), 0, 255).astype(np.uint8)
 
 
 def alpha_stability(alphas: list[np.ndarray], band_px: float = 10.0) -> float:

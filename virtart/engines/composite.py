@@ -217,6 +217,7 @@ def composite(photo_rgb: np.ndarray, crop_box: Box, layers: Sequence[Layer], fra
         inner = target.shifted(-outer.x0, -outer.y0)
         canvas = original.copy()
         painted = map_layer(by_region[index], frame, crop_box, target)
+        painted = edges.follow_rim_tone(painted, inner.of(original), target.of(alphas[index]) >= 0.5, photo_rgb.shape)
         region = regions[index]
         inner.of(canvas)[:] = finish(painted, inner.of(original), pixel_weight(region.strength), region.preserve_color)
         canvases.append((canvas, outer.of(alphas[index])))
