@@ -17,7 +17,8 @@ on odd):
   near ring 3-7 px from the edge (``beyond_contour_*``): the photo's own contour step raises
   its gradient at 1-2 px, which a painting that hides the contour does not repeat.
 * ``timing``: the refined alpha at 2 MP (a GrabCut photo and its segmenter mask scaled up),
-  with and without the matting band, and the compositor's alphas for that one region; median
+  with and without the matting band, the compositor's alphas for that one region and its rim
+  tone (:func:`virtart.edges.follow_rim_tone`) for the background; median
   of ``--repeats``, wall-clock and CPU seconds (``--time-only``: this section alone).
 * ``stability``: mean |change of alpha| in the edge band on a static-camera clip (a photo
   with fresh sensor noise, sigma 3 grey levels, in each of 12 frames, and the segmenter's
@@ -204,7 +205,10 @@ def timing(shared: Path, out: Path, repeats: int) -> dict:
     runs = {"today_feather": lambda: mask_ops.feather(mask, TODAY_FEATHER),
             "without_matting": lambda: edges.refine_alpha(photo, mask, matting=False),
             "with_matting": lambda: edges.refine_alpha(photo, mask, matting=True),
-            "region_alphas": lambda: composite.region_alphas(photo, [mask.astype(np.float32)])}
+            "region_alphas": lambda: composite.region_alphas(photo, [mask.astype(np.float32)]),
+            # the compositor's rim tone for the background painted (the whole frame), a
+            # stand-in painting (the photo upside down)
+            "rim_tone_background": lambda: edges.follow_rim_tone(photo[::-1].copy(), photo, ~mask)}
     for label, function in runs.items():
         wall, cpu = [], []
         for _ in range(repeats):
