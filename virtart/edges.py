@@ -393,8 +393,9 @@ def follow_rim_tone(painted: np.ndarray, photo: np.ndarray, side: np.ndarray,
     reach further in, is added, wholly up to half the reach, fading to nothing at the reach.
 
     ``photo``: the same pixels of the photo; ``side``: ``(h, w) bool``, the painted side. Both
-    smoothings see the painted side only, so nothing of the far side's colour comes in; far
-    from the edge, and where the side is thinner than the reach, the painting is untouched."""
+    smoothings see the painted side only, so nothing of the far side's colour comes in. Beyond
+    the reach, and where no part of the side lies a reach in within a few reaches (a thin
+    side), the painting is untouched."""
     if not side.any() or side.all():
         return painted
     diagonal = float(np.hypot(*(shape or painted.shape)[:2]))
