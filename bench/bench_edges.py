@@ -13,9 +13,13 @@ on odd):
   gallery painting and every ``../shared/eval/styles_dev`` painting, on GrabCut photos with
   their true masks, the object and then the background painted with the fast engine.
   ``today``: the feathered mask's box painted with the photo in view; ``edges``: the
-  refined alpha's box painted from :func:`virtart.edges.engine_input`.
+  refined alpha's box painted from :func:`virtart.edges.engine_input`. Also reported with the
+  near ring 3-7 px from the edge (``beyond_contour_*``): the photo's own contour step raises
+  its gradient at 1-2 px, which a painting that hides the contour does not repeat.
 * ``timing``: the refined alpha at 2 MP (a GrabCut photo and its segmenter mask scaled up),
-  with and without the matting band; median of ``--repeats``.
+  with and without the matting band, the compositor's alphas for that one region and its rim
+  tone (:func:`virtart.edges.follow_rim_tone`) for the background; median
+  of ``--repeats``, wall-clock and CPU seconds (``--time-only``: this section alone).
 * ``stability``: mean |change of alpha| in the edge band on a static-camera clip (a photo
   with fresh sensor noise, sigma 3 grey levels, in each of 12 frames, and the segmenter's
   mask shifted by up to 1 px per frame as a tracker's answer wobbles).
@@ -23,7 +27,8 @@ on odd):
 Crops along the edge (photo | today | edges) are saved as PNGs under ``--out``/crops.
 
     PYTHONPATH=. python bench/bench_edges.py --subset even [--sections accuracy,rim,timing,stability] \
-        [--rim-photos 4] [--out out/edges]
+        [--sets grabcut,coco_mval_dev] [--rim-photos 4] [--paintings starry_night,...] [--out out/edges]
+    PYTHONPATH=. python bench/bench_edges.py --time-only --repeats 15
 """
 
 from __future__ import annotations
@@ -43,7 +48,6 @@ from virtart import edges  # noqa: E402
 from virtart import masks as mask_ops  # noqa: E402
 from virtart.engines import composite  # noqa: E402
 from virtart.engines.base import Region, StyleOptions  # noqa: E402
-from virtart.engines.composite import Layer  # noqa: E402
 from virtart.evaluation import click_protocol, edge_metrics  # noqa: E402
 from virtart.evaluation.click_protocol import object_box, split_ground_truth  # noqa: E402
 from virtart.geometry import Box  # noqa: E402
@@ -85,10 +89,10 @@ def segmenter_mask(cache: Path, set_name: str, stem: str, photo: np.ndarray, obj
     return mask
 
 
-def accuracy(subset: str, shared: Path, out: Path) -> dict:
+def accuracy(subset: str, shared: Path, out: Path, sets: list[str]) -> dict:
     results = {}
     holder: list = []
-    for set_name in SETS:
+    for set_name in sets:
         rows = {"today": [], "refined": [], "refined_no_matting": []}
         for stem, photo, obj, ignored in samples(set_name, subset, shared):
             mask = segmenter_mask(out / "segmenter_masks", set_name, stem, photo, obj, ignored, holder)
@@ -113,9 +117,9 @@ def paint_today(engine, photo: np.ndarray, mask: np.ndarray, style: np.ndarray) 
     """Before issue 22: the 4 px feather, the region's box painted with the photo in view."""
     alpha = mask_ops.feather(mask, TODAY_FEATHER)
     box = Box.around(alpha, threshold=0)
-    layer = Layer(box, engine.stylise_box(photo, box, engine.painting_vector(style)), (0,))
-    return composite.composite(photo, Box.whole(photo.shape), [layer], (photo.shape[1], photo.shape[0]),
-                               [alpha], [1.0])
+    canvas = photo.copy()
+    box.of(canvas)[:] = engine.stylise_box(photo, box, engine.painting_vector(style))
+    return composite.blend(photo, [(canvas, alpha)])
 
 
 def paint_edges(engine, photo: np.ndarray, mask: np.ndarray, style: np.ndarray) -> np.ndarray:
@@ -140,7 +144,7 @@ def paintings(shared: Path) -> list[Path]:
             if p.suffix.lower() in suffixes]
 
 
-def rim(subset: str, shared: Path, out: Path, photos: int) -> dict:
+def rim(subset: str, shared: Path, out: Path, photos: int, only: list[str] | None = None) -> dict:
     from virtart.engines.fast import FastEngine
 
     engine = FastEngine.from_registry("cpu")
@@ -149,6 +153,8 @@ def rim(subset: str, shared: Path, out: Path, photos: int) -> dict:
     crops.mkdir(parents=True, exist_ok=True)
     results = {}
     for painting in paintings(shared):
+        if only and painting.stem not in only:
+            continue
         style, _ = load_style(str(painting))
         rows: dict[str, list] = {}
         for stem, photo, obj, _ in chosen:
@@ -158,16 +164,22 @@ def rim(subset: str, shared: Path, out: Path, photos: int) -> dict:
                 for method, paint in (("today", paint_today), ("edges", paint_edges)):
                     result = paint(engine, photo, region.astype(np.float32), style)
                     row.append(result)
+                    beyond = edge_metrics.NEAR_RING_BEYOND_CONTOUR
                     rows.setdefault(f"{method}_{side}", []).append(
                         (edge_metrics.rim_contrast(photo, result, obj, painted_inside),
-                         edge_metrics.rim_gradient(photo, result, obj, painted_inside)))
+                         edge_metrics.rim_gradient(photo, result, obj, painted_inside),
+                         edge_metrics.rim_contrast(photo, result, obj, painted_inside, beyond),
+                         edge_metrics.rim_gradient(photo, result, obj, painted_inside, beyond)))
                 crop = edge_crop(photo, obj)
                 strip = np.concatenate([crop.of(photo)] + [crop.of(r) for r in row], axis=1)
                 cv2.imwrite(str(crops / f"{painting.stem}_{stem}_{side}.png"), cv2.cvtColor(strip, cv2.COLOR_RGB2BGR))
         results[painting.stem] = {
             key: {"rim_contrast_mean": round(float(np.mean([v[0] for v in values])), 2),
                   "rim_contrast_abs_mean": round(float(np.mean([abs(v[0]) for v in values])), 2),
-                  "rim_gradient_mean": round(float(np.mean([v[1] for v in values])), 3)}
+                  "rim_gradient_mean": round(float(np.mean([v[1] for v in values])), 3),
+                  # the same with the near ring 3-7 px, past the photo's own contour step
+                  "beyond_contour_rim_contrast_abs_mean": round(float(np.mean([abs(v[2]) for v in values])), 2),
+                  "beyond_contour_rim_gradient_mean": round(float(np.mean([v[3] for v in values])), 3)}
             for key, values in rows.items()}
     return {"photos": [stem for stem, *_ in chosen], "paintings": results}
 
@@ -182,24 +194,34 @@ def two_megapixels(shared: Path, out: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def timing(shared: Path, out: Path, repeats: int) -> dict:
-    """Median seconds at 2 MP of today's feather and of the refined alpha without and with the
-    matting band, measured in the same run (their ratios are steadier than the seconds on a
-    shared machine)."""
+    """Median seconds at 2 MP of today's feather, of the refined alpha without and with the
+    matting band, and of the compositor's alphas for the one region (what the pipeline runs),
+    measured in the same run (their ratios are steadier than the seconds on a shared machine);
+    wall-clock (``*_s``) and this process's CPU time (``*_cpu_s``, less sensitive to other
+    processes on the machine; it counts OpenCV's threads too)."""
     photo, mask = two_megapixels(shared, out)
     edges.refine_alpha(photo, mask)  # compiles the matting kernels once
-    figures: dict = {"size": [photo.shape[1], photo.shape[0]]}
-    runs = {"today_feather_s": lambda: mask_ops.feather(mask, TODAY_FEATHER),
-            "without_matting_s": lambda: edges.refine_alpha(photo, mask, matting=False),
-            "with_matting_s": lambda: edges.refine_alpha(photo, mask, matting=True)}
+    figures: dict = {"size": [photo.shape[1], photo.shape[0]], "repeats": repeats}
+    runs = {"today_feather": lambda: mask_ops.feather(mask, TODAY_FEATHER),
+            "without_matting": lambda: edges.refine_alpha(photo, mask, matting=False),
+            "with_matting": lambda: edges.refine_alpha(photo, mask, matting=True),
+            "region_alphas": lambda: composite.region_alphas(photo, [mask.astype(np.float32)]),
+            # the compositor's rim tone for the background painted (the whole frame), a
+            # stand-in painting (the photo upside down)
+            "rim_tone_background": lambda: edges.follow_rim_tone(photo[::-1].copy(), photo, ~mask)}
     for label, function in runs.items():
-        seconds = []
+        wall, cpu = [], []
         for _ in range(repeats):
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             function()
-            seconds.append(time.perf_counter() - started)
-        figures[label] = round(float(np.median(seconds)), 3)
-    for label in ("without_matting_s", "with_matting_s"):
-        figures[label.replace("_s", "_over_feather")] = round(figures[label] / figures["today_feather_s"], 2)
+            wall.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - started_cpu)
+        figures[f"{label}_s"] = round(float(np.median(wall)), 3)
+        figures[f"{label}_cpu_s"] = round(float(np.median(cpu)), 3)
+    for label in ("without_matting", "with_matting"):
+        figures[f"{label}_over_feather"] = round(figures[f"{label}_s"] / figures["today_feather_s"], 2)
+    figures["targets_met"] = {"without_matting_150ms": figures["without_matting_s"] <= 0.150,
+                              "with_matting_1_5s": figures["with_matting_s"] <= 1.5}
     return figures
 
 
@@ -224,21 +246,25 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--subset", choices=["even", "odd", "all"], default="even")
     parser.add_argument("--sections", default="accuracy,rim,timing,stability")
+    parser.add_argument("--time-only", action="store_true", help="only the 2 MP timing (same as --sections timing)")
+    parser.add_argument("--sets", default=",".join(SETS), help="accuracy sets, comma-separated")
     parser.add_argument("--rim-photos", type=int, default=4)
+    parser.add_argument("--paintings", default="", help="rim: only these paintings (file stems, comma-separated)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--out", type=Path, default=Path("out/edges"))
     args = parser.parse_args(argv)
-    sections = args.sections.split(",")
+    sections = ["timing"] if args.time_only else args.sections.split(",")
     report: dict = {"subset": args.subset}
     if "accuracy" in sections:
-        report["accuracy"] = accuracy(args.subset, args.shared, args.out)
+        report["accuracy"] = accuracy(args.subset, args.shared, args.out, args.sets.split(","))
     if "timing" in sections:
         report["timing_2mp"] = timing(args.shared, args.out, args.repeats)
     if "stability" in sections:
         report["stability"] = stability(args.subset, args.shared, args.out)
     if "rim" in sections:
-        report["rim"] = rim(args.subset, args.shared, args.out, args.rim_photos)
+        report["rim"] = rim(args.subset, args.shared, args.out, args.rim_photos,
+                            [name for name in args.paintings.split(",") if name])
     print(json.dumps(report, indent=1))
 
 

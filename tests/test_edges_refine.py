@@ -179,3 +179,51 @@ def test_regions_with_their_own_softness_still_sum_to_one():
     weights, photo_weight = edges.partition_alphas(photo, [first, second], [2.0, 8.0])
     assert np.allclose(np.sum(weights, axis=0) + photo_weight, 1.0, atol=1e-5)
     assert np.all(photo_weight[30:60, 50:70] == 0.0)  # their shared edge shows no photo
+
+
+@pytest.mark.parametrize("subsample", [1, 3])
+def test_guided_filter_at_some_pixels_equals_the_whole_filter_there(subsample, monkeypatch):
+    rng = np.random.default_rng(3)
+    photo = cv2.GaussianBlur(rng.integers(0, 255, (90, 130, 3), dtype=np.uint8), (0, 0), 2)
+    mask = np.zeros(photo.shape[:2], np.float32)
+    mask[25:70, 30:100] = 1
+    at = np.flatnonzero(np.abs(edges.signed_distance(mask)) <= 6)
+    whole = edges.guided_filter(photo, mask, 6, subsample)
+    assert np.allclose(edges.guided_filter(photo, mask, 6, subsample, at), whole.reshape(-1)[at], atol=1e-5)
+    monkeypatch.delattr(cv2, "ximgproc")  # the filter without OpenCV contrib, too
+    assert np.allclose(edges.guided_filter(photo, mask, 6, subsample, at),
+                       edges.guided_filter(photo, mask, 6, subsample).reshape(-1)[at], atol=1e-5)
+
+
+def test_matting_solve_matches_pymattings_own_solver():
+    from pymatting import estimate_alpha_cf
+
+    photo = two_tone(64, 48, 30)
+    trimap = np.zeros(photo.shape[:2])
+    trimap[:, :24] = 1.0
+    trimap[:, 24:36] = 0.5
+    image = photo.astype(np.float64) / 255.0
+    ours = estimate_alpha_cf(image, trimap, preconditioner=edges._exact_solve, laplacian_kwargs={"epsilon": edges.MATTING_EPS})
+    theirs = estimate_alpha_cf(image, trimap, laplacian_kwargs={"epsilon": edges.MATTING_EPS}, cg_kwargs={"maxiter": 2000})
+    assert np.abs(ours - theirs).max() < 1e-3
+
+
+def test_painted_rim_follows_the_photos_own_tone_without_the_far_sides_colour():
+    from virtart.evaluation import edge_metrics
+
+    height, width = 360, 480  # the reach: 2.7 % of the diagonal, 16 px
+    obj = np.zeros((height, width), bool)
+    obj[90:270, 120:360] = True
+    depth = cv2.distanceTransform(obj.astype(np.uint8), cv2.DIST_L2, 5)
+    photo = np.full((height, width, 3), 250, np.uint8)  # a bright background
+    shaded = 120 - 40 * np.clip(1 - depth / 8, 0, 1)  # the object darkens toward its silhouette
+    photo[obj] = shaded[obj, None].astype(np.uint8)
+    painted = np.full_like(photo, 90)  # a flat painting of the object
+    followed = edges.follow_rim_tone(painted, photo, obj)
+    result = np.where(obj[:, :, None], followed, photo)
+    assert abs(edge_metrics.rim_contrast(photo, result, obj, painted_inside=True)) < 5
+    flat = np.where(obj[:, :, None], painted, photo)
+    assert abs(edge_metrics.rim_contrast(photo, flat, obj, painted_inside=True)) > 15
+    deep = depth > 3 * edges.RIM_REACH_FRACTION * np.hypot(height, width)
+    assert np.abs(followed[deep].astype(int) - 90).max() <= 1  # far from the edge: the painting
+    assert followed[obj].astype(int).max() <= 92  # the bright background does not come in

@@ -13,6 +13,10 @@ around that cut only:
 * :func:`engine_input`: the crop an engine paints, with what lies across the region's edge
   replaced, in a margin, by a fill from the region's own content (a push-pull pyramid), so
   the painting never sees, and never draws, the contour.
+* :func:`follow_rim_tone`: the painted pixels near a region's edge given the photo's own
+  slow change of brightness toward that edge (an object's shading at its silhouette, a
+  shadow on the ground), so the painted side is neither brighter nor darker at its rim than
+  the photo is there.
 * :func:`alpha_stability`: the mean change of alpha frame to frame in the edge band.
 
 Arrays: photos ``(H, W, 3) uint8`` RGB; masks and alphas ``(H, W) float32`` in ``[0, 1]``,
@@ -36,13 +40,16 @@ TAPER = 2.0  # px over which the refined alpha is eased into the exact 0 / 1 bey
 MATTING_TILE = 96  # px: the matting solve runs on tiles of the band this big (plus padding)
 MATTING_PAD = 6
 MATTING_EPS = 1e-5
+DECIDED = 0.02  # band pixels whose guided alpha is this close to 0 or 1 are known to the matting solve
 FUZZY_MIN = 0.35  # a tile is solved when its guided alpha is at least this uncertain
 MATTING_SECONDS_PER_MP = 0.5  # the matting band's time budget, per megapixel of photo
-# Tiles solved per second of budget (one 96 px tile ~ 50-80 ms on one loaded CPU core). The
+# Tiles solved per second of budget (one 96 px tile ~ 15 ms of CPU, 50 ms on a loaded core). The
 # budget is counted in tiles, not read off a clock, so the same input gives the same alpha.
 MATTING_TILES_PER_SECOND = 15
 ENGINE_CLEARANCE = 48  # px of fill beyond the band (see engine_margin)
-GUIDE_FULL_PIXELS = 150_000  # crops up to this size get the exact guided filter, larger the fast one
+RIM_REACH_FRACTION = 0.027  # of the photo's diagonal: how far in the painting keeps the photo's rim tone
+RIM_DETAIL_FRACTION = 0.0033  # of the diagonal: the finest scale of that tone (a Gaussian's sigma)
+GUIDE_SMALL_RADIUS = 4.0  # px: the fast guided filter fits its coefficients at a radius of about this
 SHARPEN = 3.0  # slope of the refined alpha around 0.5: edges as crisp as the photo's
 
 
@@ -60,6 +67,12 @@ def engine_margin(shape: tuple[int, ...], softness: float | str = AUTO) -> int:
     return int(np.ceil(band_radius(shape, softness))) + ENGINE_CLEARANCE
 
 
+def guide_subsample(radius: float) -> int:
+    """How much smaller the guided filter fits its coefficients for a band of ``radius`` px: 1
+    (the exact filter) for thin bands, else so the fitted radius stays ``GUIDE_SMALL_RADIUS``."""
+    return max(1, int(radius / GUIDE_SMALL_RADIUS))
+
+
 def signed_distance(mask: np.ndarray) -> np.ndarray:
     """``(H, W) float32``: distance to the hard mask's boundary, positive inside, negative
     outside (pixel centres; +-0.5 on the two sides of the cut)."""
@@ -69,18 +82,27 @@ def signed_distance(mask: np.ndarray) -> np.ndarray:
     return np.where(hard, inside - 0.5, 0.5 - outside).astype(np.float32)
 
 
-def guided_filter(photo: np.ndarray, source: np.ndarray, radius: int, subsample: int = 1) -> np.ndarray:
+def guided_filter(photo: np.ndarray, source: np.ndarray, radius: int, subsample: int = 1,
+                  at: np.ndarray | None = None) -> np.ndarray:
     """Colour guided filter (He et al. 2010) of ``source`` ``(h, w) float32`` guided by
-    ``photo`` ``(h, w, 3) uint8``: ``(h, w) float32``. ``subsample`` > 1 is the fast guided
-    filter (He and Sun 2015): the local linear coefficients are fitted ``subsample`` times
-    smaller and applied to the full-resolution photo. Where OpenCV lacks its contrib modules (a
-    host that installs opencv-python over the contrib build), the same filter runs at full size."""
+    ``photo`` ``(h, w, 3) uint8``: ``(h, w) float32``, or, with ``at`` (``(n,)`` flat
+    indices into the ``(h, w)`` frame), ``(n,) float32``: the filter's values there only.
+
+    ``subsample`` > 1 is the fast guided filter (He and Sun 2015): the local linear
+    coefficients are fitted ``subsample`` times smaller and applied to the full-resolution
+    photo. Where OpenCV lacks its contrib modules (a host that installs opencv-python over the
+    contrib build), the exact filter runs on the same code path with ``subsample`` 1."""
     if subsample <= 1 and hasattr(getattr(cv2, "ximgproc", None), "guidedFilter"):
-        return cv2.ximgproc.guidedFilter(photo, source.astype(np.float32), radius, GUIDE_EPS * 255.0**2)
+        full = cv2.ximgproc.guidedFilter(photo, source.astype(np.float32), radius, GUIDE_EPS * 255.0**2)
+        return full if at is None else full.reshape(-1)[at]
     height, width = source.shape
     small = (max(1, width // subsample), max(1, height // subsample))
-    guide = cv2.resize(photo, small, interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
-    p = cv2.resize(source.astype(np.float32), small, interpolation=cv2.INTER_AREA)
+    if subsample > 1:
+        guide = cv2.resize(photo, small, interpolation=cv2.INTER_AREA)
+        p = cv2.resize(source.astype(np.float32), small, interpolation=cv2.INTER_AREA)
+    else:
+        guide, p = photo, source.astype(np.float32)
+    guide = guide.astype(np.float32) * np.float32(1.0 / 255.0)
     window = (2 * max(1, round(radius / subsample)) + 1,) * 2
 
     def box(x: np.ndarray) -> np.ndarray:
@@ -100,20 +122,33 @@ def guided_filter(photo: np.ndarray, source: np.ndarray, radius: int, subsample:
     a = np.stack([i_rr * c_r + i_rg * c_g + i_rb * c_b, i_rg * c_r + i_gg * c_g + i_gb * c_b,
                   i_rb * c_r + i_gb * c_g + i_bb * c_b], axis=2) / det[:, :, None]
     offset = mean_p - np.sum(a * mean_i, axis=2)
-    mean_a = cv2.resize(box(a), (width, height), interpolation=cv2.INTER_LINEAR)
-    mean_b = cv2.resize(box(offset), (width, height), interpolation=cv2.INTER_LINEAR)
-    return np.einsum("hwc,hwc->hw", mean_a, photo.astype(np.float32) / 255.0) + mean_b
+    coefficients = box(np.concatenate([a, offset[:, :, None]], axis=2))  # (h', w', 4): a_rgb, b
+    # The coefficients upsampled to the photo (as the fast guided filter does) and applied to
+    # the full-resolution colours, at the asked pixels only.
+    coefficients = cv2.resize(coefficients, (width, height), interpolation=cv2.INTER_LINEAR).reshape(-1, 4)
+    colour = photo.reshape(-1, 3)
+    if at is not None:
+        coefficients, colour = coefficients[at], colour[at]
+    values = np.sum(coefficients[:, :3] * colour.astype(np.float32), axis=1) * np.float32(1.0 / 255.0) + coefficients[:, 3]
+    return values if at is not None else values.reshape(height, width)
 
 
 def _edge_box(hard: np.ndarray) -> Box | None:
     """The box of the pixels on either side of the hard mask's edge."""
-    edge = np.zeros(hard.shape, bool)
-    vertical, horizontal = hard[1:] != hard[:-1], hard[:, 1:] != hard[:, :-1]
+    outer = Box.around(hard)
+    if outer is None:
+        return None
+    # Only the mask's own box (and a pixel around it) can hold edge pixels.
+    around = outer.grown(1, hard.shape)
+    local = around.of(hard)
+    edge = np.zeros(local.shape, bool)
+    vertical, horizontal = local[1:] != local[:-1], local[:, 1:] != local[:, :-1]
     edge[1:] |= vertical
     edge[:-1] |= vertical
     edge[:, 1:] |= horizontal
     edge[:, :-1] |= horizontal
-    return Box.around(edge)
+    found = Box.around(edge)
+    return None if found is None else found.shifted(around.x0, around.y0)
 
 
 def _fuzziness(alpha: np.ndarray, band: np.ndarray) -> float:
@@ -132,30 +167,48 @@ def _matting_tiles(shape: tuple[int, int], band: np.ndarray) -> list[Box]:
     return tiles
 
 
+def _exact_solve(matrix):
+    """A preconditioner that solves the system outright (a sparse LU, symmetric ordering): on
+    a tile's few thousand unknowns it costs less than an incomplete Cholesky, and the
+    conjugate gradient it preconditions stops after one step."""
+    from scipy.sparse.linalg import splu
+
+    return splu(matrix.tocsc(), permc_spec="MMD_AT_PLUS_A", options={"SymmetricMode": True}).solve
+
+
 def solve_band(photo: np.ndarray, alpha: np.ndarray, band: np.ndarray, inside: np.ndarray,
                budget_s: float) -> tuple[np.ndarray, int]:
     """Closed-form matting of the band's fuzzy tiles, fuzziest first, as many as ``budget_s``
     seconds allow (``MATTING_TILES_PER_SECOND``, at least one).
 
-    ``band``: unknown pixels; ``inside``: known object pixels (the rest is known
-    background). Returns the alpha with solved tiles replaced, and how many were solved.
+    ``band``: the band's pixels; ``inside``: known object pixels (the rest is known
+    background). Within the band, pixels whose guided ``alpha`` is already decided (within
+    ``DECIDED`` of 0 or 1) are known too; the rest are solved. Returns the alpha with solved
+    tiles replaced, and how many were solved.
     """
     from pymatting import estimate_alpha_cf  # imported here: numba compiles on first use
 
-    tiles = [(tile, _fuzziness(tile.of(alpha), tile.of(band))) for tile in _matting_tiles(band.shape, band)]
+    known_inside = inside | (band & (alpha >= 1.0 - DECIDED))
+    unknown = band & (alpha > DECIDED) & (alpha < 1.0 - DECIDED)
+    tiles = []
+    for tile in _matting_tiles(band.shape, unknown):
+        padded = tile.grown(MATTING_PAD, band.shape)
+        known_in, open_ = padded.of(known_inside), padded.of(unknown)
+        if known_in.any() and not (known_in | open_).all():  # a solve needs both sides known
+            tiles.append((tile, _fuzziness(tile.of(alpha), tile.of(band))))
     tiles = sorted((t for t in tiles if t[1] >= FUZZY_MIN), key=lambda t: (-t[1], t[0]))
     result, solved = alpha.copy(), 0
     for tile, _ in tiles[: max(1, int(budget_s * MATTING_TILES_PER_SECOND))]:
         padded = tile.grown(MATTING_PAD, band.shape)
-        trimap = np.where(padded.of(band), 0.5, padded.of(inside).astype(np.float64))
+        trimap = np.where(padded.of(unknown), 0.5, padded.of(known_inside).astype(np.float64))
         image = padded.of(photo).astype(np.float64) / 255.0
         try:
-            matte = estimate_alpha_cf(image, trimap, laplacian_kwargs={"epsilon": MATTING_EPS},
-                                      cg_kwargs={"maxiter": 200})
+            matte = estimate_alpha_cf(image, trimap, preconditioner=_exact_solve,
+                                      laplacian_kwargs={"epsilon": MATTING_EPS}, cg_kwargs={"maxiter": 200})
         except Exception:  # noqa: BLE001 - a singular tile keeps its guided alpha
             continue
         core = tile.shifted(-padded.x0, -padded.y0)
-        keep = tile.of(band)
+        keep = tile.of(unknown)
         tile.of(result)[keep] = core.of(matte).astype(np.float32)[keep]
         solved += 1
     return result, solved
@@ -179,18 +232,18 @@ def refine_alpha(photo_rgb: np.ndarray, mask: np.ndarray, softness: float | str 
     photo, hard_crop = crop.of(photo_rgb), crop.of(hard)
     dist = signed_distance(hard_crop)  # exact within the band: its nearest edge is in the crop
     band = np.abs(dist) <= radius
-    subsample = max(1, int(np.sqrt(hard_crop.size / GUIDE_FULL_PIXELS)))
-    alpha = np.clip(guided_filter(photo, hard_crop, max(1, round(radius)), subsample), 0.0, 1.0)
+    at = np.flatnonzero(band)
+    alpha = hard_crop.astype(np.float32)
+    alpha.reshape(-1)[at] = np.clip(guided_filter(photo, alpha, max(1, round(radius)), guide_subsample(radius), at), 0.0, 1.0)
     if matting:
         if budget_s is None:
             budget_s = MATTING_SECONDS_PER_MP * photo_rgb.shape[0] * photo_rgb.shape[1] / 1e6
         alpha, _ = solve_band(photo, alpha, band, dist > radius, budget_s)
-    alpha = np.clip(0.5 + SHARPEN * (alpha - 0.5), 0.0, 1.0)
+    values, near = np.clip(0.5 + SHARPEN * (alpha.reshape(-1)[at] - 0.5), 0.0, 1.0), dist.reshape(-1)[at]
     # Ease into the exact 0 / 1 beyond the band so the band's border leaves no step.
-    outer = np.clip((radius - np.abs(dist)) / TAPER, 0.0, 1.0)
-    alpha = np.where(dist > 0, 1.0 - (1.0 - alpha) * outer, alpha * outer)
-    alpha[dist > radius] = 1.0
-    alpha[dist < -radius] = 0.0
+    outer = np.clip((radius - np.abs(near)) / TAPER, 0.0, 1.0)
+    alpha = hard_crop.astype(np.float32)
+    alpha.reshape(-1)[at] = np.where(near > 0, 1.0 - (1.0 - values) * outer, values * outer)
     result = hard.astype(np.float32)
     crop.of(result)[:] = alpha
     return result
@@ -245,12 +298,18 @@ def layer_alphas(region_weights: list[np.ndarray]) -> list[np.ndarray]:
     ``alpha_k = w_k / (w_photo + w_1 + ... + w_k)``, so that blending the photo with each
     layer in turn, ``result = result * (1 - alpha_k) + layer_k * alpha_k``, gives every pixel
     exactly ``w_photo * photo + sum_k w_k * layer_k``. An alpha is 0 wherever its weight is."""
-    photo_weight = 1.0 - np.sum(region_weights, axis=0)
-    cumulative = np.clip(photo_weight, 0.0, 1.0).astype(np.float64)
+    if not region_weights:
+        return []
+    cumulative = np.ones(region_weights[0].shape, np.float32)
+    for weight in region_weights:
+        cumulative -= weight
+    np.clip(cumulative, 0.0, 1.0, out=cumulative)  # the photo's weight
     alphas = []
     for weight in region_weights:
-        cumulative = cumulative + weight
-        alphas.append(np.where(weight > 0, weight / np.maximum(cumulative, 1e-12), 0.0).astype(np.float32))
+        cumulative += weight
+        alpha = np.zeros(weight.shape, np.float32)
+        np.divide(weight, np.maximum(cumulative, 1e-12), out=alpha, where=weight > 0)
+        alphas.append(alpha)
     return alphas
 
 
@@ -307,6 +366,51 @@ def engine_input(photo_crop: np.ndarray, mask_crop: np.ndarray, margin: int) -> 
     result = photo_crop.copy()
     result[across] = np.clip(np.round(filled[across]), 0, 255).astype(np.uint8)
     return result
+
+
+def _smooth(values: np.ndarray, weights: np.ndarray, sigma: float) -> np.ndarray:
+    """Normalised Gaussian smoothing: the weighted local mean of ``values`` (both ``(h, w)``
+    float32) at scale ``sigma`` px; NaN where no weight is near. Wide scales are smoothed on
+    a grid ``sigma / 4`` times coarser (the result is smooth at that scale anyway)."""
+    step = max(1, int(sigma // 4))
+    height, width = values.shape
+    total, weighted = weights, values * weights
+    if step > 1:
+        small = (max(1, width // step), max(1, height // step))
+        total, weighted = (cv2.resize(x, small, interpolation=cv2.INTER_AREA) for x in (total, weighted))
+    total, weighted = (cv2.GaussianBlur(x, (0, 0), sigma / step) for x in (total, weighted))
+    if step > 1:
+        total, weighted = (cv2.resize(x, (width, height), interpolation=cv2.INTER_LINEAR) for x in (total, weighted))
+    return np.where(total > 1e-3, weighted / np.maximum(total, 1e-6), np.nan)
+
+
+def follow_rim_tone(painted: np.ndarray, photo: np.ndarray, side: np.ndarray,
+                    shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """``painted`` ``(h, w, 3) uint8`` with, over the ``reach`` (``RIM_REACH_FRACTION`` of the
+    diagonal of a photo of ``shape``, default ``painted``'s) inside ``side``'s edge and across
+    it, the photo's own low-frequency change of brightness toward the edge: the difference
+    between the photo's and the painting's smoothed grey, taken relative to its level a
+    reach further in, is added, wholly up to half the reach, fading to nothing at the reach.
+
+    ``photo``: the same pixels of the photo; ``side``: ``(h, w) bool``, the painted side. Both
+    smoothings see the painted side only, so nothing of the far side's colour comes in. Beyond
+    the reach, and where no part of the side lies a reach in within a few reaches (a thin
+    side), the painting is untouched."""
+    if not side.any() or side.all():
+        return painted
+    diagonal = float(np.hypot(*(shape or painted.shape)[:2]))
+    reach = max(4.0, RIM_REACH_FRACTION * diagonal)
+    detail = max(1.0, RIM_DETAIL_FRACTION * diagonal)
+    depth = cv2.distanceTransform(side.astype(np.uint8), cv2.DIST_L2, 5)
+    fade = np.clip(2.0 * (reach - depth) / reach, 0.0, 1.0)  # whole to half the reach, then fading
+    inside = side.astype(np.float32)
+    grey = {name: cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+            for name, image in (("photo", photo), ("painted", painted))}
+    difference = _smooth(grey["photo"], inside, detail) - _smooth(grey["painted"], inside, detail)
+    further_in = ((depth >= reach) & (depth <= 2 * reach)).astype(np.float32)
+    level = _smooth(np.nan_to_num(difference), further_in, 2 * reach)
+    shift = np.nan_to_num(fade * (difference - level)).astype(np.float32)
+    return np.clip(np.round(painted.astype(np.float32) + shift[:, :, None]), 0, 255).astype(np.uint8)
 
 
 def alpha_stability(alphas: list[np.ndarray], band_px: float = 10.0) -> float:

@@ -9,8 +9,9 @@ A photo and every frame of a video go through the same steps:
    :func:`engine_regions` gives the regions at that crop's size;
 3. the engine paints and returns :class:`~virtart.engines.base.Layer` objects: pixels of its
    own image, nothing else;
-4. :func:`composite` maps those pixels back onto the photo, keeps the photo's colour
-   (``preserve_color="luminance"``), fades them by the region's strength and blends them
+4. :func:`composite` maps those pixels back onto the photo, gives each region's painted side
+   the photo's own tone at its rim (:func:`virtart.edges.follow_rim_tone`), keeps the
+   photo's colour (``preserve_color="luminance"``), fades them by the region's strength and blends them
    through the alphas. Every pixel where all regions' alpha is exactly 0 is copied from the
    photo, so it is bit-identical to the input however the painted pixels were computed.
 
@@ -194,8 +195,10 @@ def composite(photo_rgb: np.ndarray, crop_box: Box, layers: Sequence[Layer], fra
     ``layers``: what the engine painted, pixels of an image of ``frame = (w, h)`` that shows
     ``crop_box`` of the photo (each layer names the region indices it paints). ``alphas``:
     :func:`region_alphas` at the photo's size; ``regions``: their ``strength`` (faded by
-    :func:`pixel_weight`) and ``preserve_color`` (luminance: the photo's chroma kept). Regions blend in order, later on top; only the regions' box is
-    touched, in stripes of rows.
+    :func:`pixel_weight`) and ``preserve_color`` (luminance: the photo's chroma kept). Each
+    region's painted side (its alpha at least 0.5) follows the photo's tone at its rim
+    (:func:`virtart.edges.follow_rim_tone`). Regions blend in order, later on top; only the
+    regions' box is touched, in stripes of rows.
     """
     result = photo_rgb.copy()
     by_region = {index: layer for layer in layers for index in layer.regions}
@@ -217,6 +220,7 @@ def composite(photo_rgb: np.ndarray, crop_box: Box, layers: Sequence[Layer], fra
         inner = target.shifted(-outer.x0, -outer.y0)
         canvas = original.copy()
         painted = map_layer(by_region[index], frame, crop_box, target)
+        painted = edges.follow_rim_tone(painted, inner.of(original), target.of(alphas[index]) >= 0.5, photo_rgb.shape)
         region = regions[index]
         inner.of(canvas)[:] = finish(painted, inner.of(original), pixel_weight(region.strength), region.preserve_color)
         canvases.append((canvas, outer.of(alphas[index])))

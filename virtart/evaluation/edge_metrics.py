@@ -21,6 +21,9 @@ import numpy as np
 BOUNDARY_TOLERANCE = 0.008  # of the image diagonal (DAVIS)
 BAND_PX = 10
 NEAR_RING = (1, 5)  # px from the edge, on the painted side
+# The near ring past the reach of a 3x3 gradient of the photo's own contour (whose step the
+# photo shows at 1-2 px and a painting that hides the contour does not).
+NEAR_RING_BEYOND_CONTOUR = (3, 7)
 FAR_RING = (8, 16)
 
 
@@ -74,12 +77,13 @@ def band_mae(alpha: np.ndarray, truth: np.ndarray, ignore: np.ndarray | None = N
     return float(np.mean(np.abs(np.asarray(alpha, np.float32)[band] - true[band]))) if band.any() else 0.0
 
 
-def _rings(truth: np.ndarray, painted_inside: bool) -> tuple[np.ndarray, np.ndarray]:
+def _rings(truth: np.ndarray, painted_inside: bool,
+           near_ring: tuple[float, float] = NEAR_RING) -> tuple[np.ndarray, np.ndarray]:
     """The near and far rings on the painted side of ``truth``'s edge."""
     hard = (np.asarray(truth) >= 0.5).astype(np.uint8)
     side = hard if painted_inside else 1 - hard
     depth = cv2.distanceTransform(side, cv2.DIST_L2, 5)
-    near = (depth >= NEAR_RING[0]) & (depth <= NEAR_RING[1])
+    near = (depth >= near_ring[0]) & (depth <= near_ring[1])
     far = (depth >= FAR_RING[0]) & (depth <= FAR_RING[1])
     return near, far
 
@@ -93,19 +97,22 @@ def _gradient(rgb: np.ndarray) -> np.ndarray:
     return np.hypot(cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3))
 
 
-def rim_contrast(photo: np.ndarray, result: np.ndarray, truth: np.ndarray, painted_inside: bool) -> float:
-    """Grey levels by which the painted side's near ring outshines its far ring, minus the same
-    in the photo (``photo``, ``result``: ``(H, W, 3) uint8``; ``truth``: the object)."""
-    near, far = _rings(truth, painted_inside)
+def rim_contrast(photo: np.ndarray, result: np.ndarray, truth: np.ndarray, painted_inside: bool,
+                 near_ring: tuple[float, float] = NEAR_RING) -> float:
+    """Grey levels by which the painted side's near ring (``near_ring`` px from the edge)
+    outshines its far ring, minus the same in the photo (``photo``, ``result``:
+    ``(H, W, 3) uint8``; ``truth``: the object)."""
+    near, far = _rings(truth, painted_inside, near_ring)
     if not near.any() or not far.any():
         return 0.0
     painted, original = _grey(result), _grey(photo)
     return float((painted[near].mean() - painted[far].mean()) - (original[near].mean() - original[far].mean()))
 
 
-def rim_gradient(photo: np.ndarray, result: np.ndarray, truth: np.ndarray, painted_inside: bool) -> float:
+def rim_gradient(photo: np.ndarray, result: np.ndarray, truth: np.ndarray, painted_inside: bool,
+                 near_ring: tuple[float, float] = NEAR_RING) -> float:
     """Near-over-far ring ratio of gradient magnitude in the result, over the same in the photo."""
-    near, far = _rings(truth, painted_inside)
+    near, far = _rings(truth, painted_inside, near_ring)
     if not near.any() or not far.any():
         return 1.0
     painted, original = _gradient(result), _gradient(photo)
