@@ -47,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from virtart import settings  # noqa: E402
 from virtart.evaluation import click_protocol  # noqa: E402
 from virtart.evaluation.click_protocol import split_ground_truth  # noqa: E402
+from virtart.evaluation.detect_eval import class_from_name  # noqa: E402
 from virtart.imageio import load_image  # noqa: E402
 
 
@@ -199,11 +200,6 @@ def mval_samples(root: Path, limit: int | None):
         yield name, load_image(image_path), cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE)
 
 
-def mval_class(name: str) -> str:
-    """The COCO class of a coco_mval_dev sample ("tennis racket07_000000410496" -> "tennis racket")."""
-    return re.sub(r"\d+_\d+$", "", name)
-
-
 def cached_detector(detect, path: str | None):
     """``detect(name, image)``: the detector's boxes, kept in a JSON file at ``path`` across runs
     (the boxes do not change while the segmenter is tuned)."""
@@ -271,7 +267,7 @@ def main() -> int:
     sets = {
         "grabcut": ("grabcut", args.max_images, lambda root, n: grabcut_samples(root, n), None),
         "cluttered": ("coco128-seg", args.cluttered, lambda root, n: cluttered_samples(root, n), None),
-        "coco_mval_dev": ("coco_mval_dev", args.mval, lambda root, n: mval_samples(root, n), mval_class),
+        "coco_mval_dev": ("coco_mval_dev", args.mval, lambda root, n: mval_samples(root, n), class_from_name),
     }
     for key, (folder, limit, load, classes) in sets.items():
         root = shared / "eval" / folder if shared else None
