@@ -111,7 +111,7 @@ class OfflineSettings:
     prior_grow: float = 0.1  # ... this much of its long side beyond the click
     exclude_keeps_box_weight: bool = False  # exclude prompts alone leave a box's seeds at ``box_prior``
     far_change: float = 0.0  # not local: a re-solve changing more than this x the previous mask's area
-    # outside the newest prompt's connected part (local_correction, no reach) is taken locally instead (0: never)
+    # outside the newest prompt's own part (local_correction) is taken locally instead (0: never)
 
 
 PRESETS: dict[str, OfflineSettings] = {
@@ -226,15 +226,11 @@ class OfflineSegmenter:
         """``answer`` with only the change connected to the newest prompts kept (when local), and
         what the next interaction needs in its ``extra``."""
         mask = answer.mask
-        focus, reach = self.settings.focus, self.settings.reach
-        if newest and self.settings.local:
-            mask = local_correction(previous.mask, mask, newest, focus=focus, reach=reach)
-        elif newest and self.settings.far_change > 0:
-            # the re-solve stands unless it changes much that is not connected to the newest prompts
-            own = local_correction(previous.mask, mask, newest, focus=focus)
-            far = np.count_nonzero((own >= 0.5) != (mask >= 0.5))
-            if far > self.settings.far_change * max(np.count_nonzero(previous.mask >= 0.5), 1):
-                mask = local_correction(previous.mask, mask, newest, focus=focus, reach=reach) if reach > 0 else own
+        if newest and (self.settings.local or self.settings.far_change > 0):
+            local = local_correction(previous.mask, mask, newest, focus=self.settings.focus, reach=self.settings.reach)
+            far = np.count_nonzero((local >= 0.5) != (mask >= 0.5))
+            if self.settings.local or far > self.settings.far_change * max(np.count_nonzero(previous.mask >= 0.5), 1):
+                mask = local
         return Prediction(mask=mask, score=answer.score, backend=self.name,
                           extra={"image_key": answer.extra["image_key"], "prompt_counts": (point_count, stroke_count)})
 
