@@ -4,10 +4,12 @@ On ``../shared/eval/coco_mval_dev``'s horse09 (a horse the detector finds), the 
 *Detect objects*, ticks the horse, adds it and opens it with *Edit*, then clicks as the
 simulated user of :mod:`virtart.evaluation.click_protocol` does: first the horse's deepest
 interior point, then three corrective clicks in the largest error region against the labelled
-mask (each lies by the region's edge). After every step the selection the page holds (the mask
+mask (each lies by the region's edge), once with the page's default offline segmenter (a known
+failure: its first click drops the horse's head and tail) and once with the preset "guarded".
+After every step the selection the page holds (the mask
 it draws, recorded from the running app in this process) is scored against the truth: no click
 may lower its IoU by more than ``MAX_DROP``, and the last must beat the detected mask. A
-screenshot of every step goes to ``test-artifacts/browser/clicks-*.png``.
+screenshot of every step goes to ``test-artifacts/browser/clicks-PRESET-*.png``.
 """
 
 from __future__ import annotations
@@ -50,9 +52,19 @@ def drawn_masks(monkeypatch):
     return masks
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21: with the default preset the first click re-solves the cut and "
-                   "drops the horse's head and tail (0.83 -> 0.62 IoU)")
-def test_corrective_clicks_on_a_detected_animal_never_jump_away(page, drawn_masks):  # noqa: F811
+@pytest.mark.parametrize("preset", [
+    pytest.param("default", marks=pytest.mark.xfail(
+        strict=True, reason="issue 21: the default re-solves the whole cut on the first click and drops the "
+                            "horse's head, mane and tail (IoU 0.83 -> 0.62)")),
+    "guarded",
+])
+def test_corrective_clicks_on_a_detected_animal_never_jump_away(page, drawn_masks, preset, monkeypatch):  # noqa: F811
+    """``preset``: the offline segmenter's settings the page answers with (offline.PRESETS)."""
+    from virtart.segmentation.offline import OfflineSegmenter
+    from virtart.ui import photo_handlers
+
+    segmenter = OfflineSegmenter(preset)
+    monkeypatch.setattr(photo_handlers, "segmenter", lambda: segmenter)
     shared = settings.shared_dir()
     root = shared / "eval" / "coco_mval_dev" if shared else None
     if root is None or not (root / "images" / f"{PHOTO}.jpg").is_file():
@@ -66,7 +78,7 @@ def test_corrective_clicks_on_a_detected_animal_never_jump_away(page, drawn_mask
     page.locator("#detect").click()
     page.wait_for_selector("#detected:has-text('Detected:')", timeout=180_000)
     time.sleep(0.5)  # let the outlines paint
-    shot(page, "clicks-1-detected")
+    shot(page, f"clicks-{preset}-1-detected")
     page.locator("#detected input").click()
     page.get_by_role("option", name=re.compile(rf"^{ANIMAL} \d+$")).first.click()
     page.locator("#add-detected").click()
@@ -74,7 +86,7 @@ def test_corrective_clicks_on_a_detected_animal_never_jump_away(page, drawn_mask
     page.locator("#edit-region").click()
     page.wait_for_selector("#status:has-text('Editing region 1')", timeout=30_000)
     time.sleep(0.5)
-    shot(page, "clicks-2-detected-mask")
+    shot(page, f"clicks-{preset}-2-detected-mask")
     scores = [masked_iou(drawn_masks[-1], truth, ignored)]
     selected = drawn_masks[-1]
     for step in range(1 + CORRECTIONS):
@@ -86,7 +98,7 @@ def test_corrective_clicks_on_a_detected_animal_never_jump_away(page, drawn_mask
         click_photo_pixel(page, x, y)  # the photo is shown at its own size (640 px)
         page.wait_for_selector(f"#status:has-text('{step + 1} click(s), a box')", timeout=60_000)
         time.sleep(0.5)
-        shot(page, f"clicks-{3 + step}-click-{step + 1}")
+        shot(page, f"clicks-{preset}-{3 + step}-click-{step + 1}")
         assert len(drawn_masks) > shown, "the click drew no new selection"
         selected = drawn_masks[-1]
         scores.append(masked_iou(selected, truth, ignored))
