@@ -26,7 +26,7 @@ The data sets are read in place and never copied; a missing one is reported as s
 
     python bench/bench_clicks.py --backend offline [--max-images 10] [--max-clicks 20] \
         [--prompts clicks,clicks_plain,box,strokes] [--subset even] [--every 2] \
-        [--detect-cache /tmp/boxes.json] [--preset default]
+        [--detect-cache /tmp/boxes.json] [--preset default] [--set far_change=0.1]
 """
 
 from __future__ import annotations
@@ -47,16 +47,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from virtart import settings  # noqa: E402
 from virtart.evaluation import click_protocol  # noqa: E402
 from virtart.evaluation.click_protocol import split_ground_truth  # noqa: E402
+from virtart.evaluation.detect_eval import class_from_name  # noqa: E402
 from virtart.imageio import load_image  # noqa: E402
 
 
-def make_segmenter(backend: str, preset: str = "default"):
+def make_segmenter(backend: str, preset: str = "default", overrides: dict | None = None):
     from virtart.cli.eval_clicks import get_segmenter
 
     if backend == "offline":  # a fresh one, so set_image timings are cache misses
         from virtart.segmentation.offline import OfflineSegmenter
 
-        return OfflineSegmenter(preset)
+        return OfflineSegmenter(preset, **(overrides or {}))
     return get_segmenter(backend)
 
 
@@ -199,11 +200,6 @@ def mval_samples(root: Path, limit: int | None):
         yield name, load_image(image_path), cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE)
 
 
-def mval_class(name: str) -> str:
-    """The COCO class of a coco_mval_dev sample ("tennis racket07_000000410496" -> "tennis racket")."""
-    return re.sub(r"\d+_\d+$", "", name)
-
-
 def cached_detector(detect, path: str | None):
     """``detect(name, image)``: the detector's boxes, kept in a JSON file at ``path`` across runs
     (the boxes do not change while the segmenter is tuned)."""
@@ -228,6 +224,15 @@ def subset(samples, which: str | None, every: int = 1) -> list:
     return samples[::every]
 
 
+def setting_override(text: str) -> tuple[str, float | int | bool]:
+    """``"far_change=0.1"`` -> ``("far_change", 0.1)`` (``true``/``false`` for switches)."""
+    name, _, value = text.partition("=")
+    lowered = value.strip().lower()
+    if lowered in ("true", "false"):
+        return name.strip(), lowered == "true"
+    return name.strip(), int(value) if re.fullmatch(r"-?\d+", value.strip()) else float(value)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", default="offline")
@@ -242,23 +247,27 @@ def main() -> int:
     parser.add_argument("--speed-images", type=int, default=3, help="images timed at 1024 px (0 skips)")
     parser.add_argument("--detect-cache", help="JSON file keeping the detector's boxes between runs")
     parser.add_argument("--preset", default="default", help="offline segmenter preset (offline.PRESETS)")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="override one OfflineSettings field of the preset (repeatable), e.g. far_change=0.1")
     parser.add_argument("--curves", action="store_true", help="include per-image IoU curves")
     args = parser.parse_args()
     prompts = [p.strip() for p in args.prompts.split(",") if p.strip()]
     unknown = [p for p in prompts if p not in PROMPTS]
     if unknown:
         parser.error(f"unknown prompt(s) {', '.join(unknown)}; choose from {', '.join(PROMPTS)}")
+    overrides = dict(setting_override(text) for text in args.set)
     settings.apply_offline_defaults()
     shared = settings.shared_dir()
     report: dict = {"backend": args.backend, "machine": f"{os.cpu_count()} CPU cores", "max_clicks": args.max_clicks,
                     "subset": args.subset or "all", "every": args.every}
-    segmenter = make_segmenter(args.backend, args.preset)
+    segmenter = make_segmenter(args.backend, args.preset, overrides)
     report["backend"] = segmenter.name
+    report["preset"], report["overrides"] = args.preset, overrides
     detect = cached_detector(detector_or_none() if "clicks" in prompts else None, args.detect_cache)
     sets = {
         "grabcut": ("grabcut", args.max_images, lambda root, n: grabcut_samples(root, n), None),
         "cluttered": ("coco128-seg", args.cluttered, lambda root, n: cluttered_samples(root, n), None),
-        "coco_mval_dev": ("coco_mval_dev", args.mval, lambda root, n: mval_samples(root, n), mval_class),
+        "coco_mval_dev": ("coco_mval_dev", args.mval, lambda root, n: mval_samples(root, n), class_from_name),
     }
     for key, (folder, limit, load, classes) in sets.items():
         root = shared / "eval" / folder if shared else None
@@ -275,7 +284,7 @@ def main() -> int:
                 report["grabcut_box_prompt"] = box_prompt_miou(segmenter, samples)
     grabcut = shared / "eval" / "grabcut" if shared else None
     if args.speed_images > 0 and grabcut is not None and grabcut.is_dir():
-        timings = [speed(make_segmenter(args.backend, args.preset), *to_1024(image, gt))
+        timings = [speed(make_segmenter(args.backend, args.preset, overrides), *to_1024(image, gt))
                    for _, image, gt in grabcut_samples(grabcut, args.speed_images)]
         report["speed_1024px"] = {"images": len(timings),
                                   **{key: float(np.median([t[key] for t in timings])) for key in timings[0]

@@ -81,3 +81,24 @@ def test_subsets_take_every_other_image(monkeypatch, folder) -> None:
     assert even["subset"] == "even" and detector.calls[-1]["augment"] is False
     with pytest.raises(VirtArtError, match="subset"):
         evaluate_detection(*folder, segmenter=BoxSegmenter(), subset="third")
+
+
+def test_a_folder_of_masks_is_ground_truth_with_the_class_in_the_name(monkeypatch, tmp_path, small_photo) -> None:
+    """coco_mval_dev's layout: one 0/255 mask per image, named by class and number."""
+    images, masks = tmp_path / "images", tmp_path / "gt"
+    images.mkdir()
+    masks.mkdir()
+    truth = np.zeros(small_photo.shape[:2], np.uint8)
+    truth[12:36, 16:48] = 255
+    for name in ("dog01_0001", "dog02_0002", "person00_0003"):
+        Image.fromarray(small_photo).save(images / f"{name}.jpg")
+        Image.fromarray(truth).save(masks / f"{name}.png")
+    detector = RecordingDetector([("person", 0.9, (16.0, 12.0, 48.0, 36.0))])
+    monkeypatch.setattr(detect, "get_detector", lambda: detector)
+    monkeypatch.setattr(detect_eval, "get_detector", lambda: detector)
+    report = evaluate_detection(images, masks, segmenter=BoxSegmenter())
+    assert report["objects"] == 3 and set(report["per_class"]) == {"dog", "person"}
+    assert report["per_class"]["dog"]["mean_best_iou"] > 0.9 and report["per_class"]["dog"]["objects"] == 2
+    every_other = evaluate_detection(images, masks, segmenter=BoxSegmenter(), every=2)
+    assert [row["image"] for row in every_other["per_image"]] == ["dog01_0001.jpg", "person00_0003.jpg"]
+    assert detect_eval.class_from_name("tennis racket07_000000410496") == "tennis racket"

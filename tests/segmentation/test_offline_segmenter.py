@@ -260,3 +260,19 @@ def test_local_clicks_never_undo_the_far_object():
     gt = (disc * 255).astype(np.uint8)
     result = run_image(OfflineSegmenter("local"), image, gt, max_clicks=6)
     assert all(b >= a - 0.05 for a, b in zip(result.ious, result.ious[1:], strict=False)), result.ious
+
+
+def test_a_re_solve_that_flips_much_far_from_the_click_is_taken_locally():
+    """``far_change``: the click's own part is always taken; far-off flips only while small."""
+    from virtart.segmentation.corrections import given_answer
+
+    image, disc = scene()
+    given = disc.astype(np.float32)
+    given[:, 100:] = 0  # the disc's right part missed ...
+    given[5:25, 130:155] = 1  # ... and a far-off patch of background taken (500 px)
+    for far_change, patch_kept in ((0.0, False), (0.05, True), (1.0, False)):
+        segmenter = OfflineSegmenter(far_change=far_change)
+        state = segmenter.set_image(image)
+        mask = segmenter.predict(state, [(105, 60, 1)], previous=given_answer(state, given)).mask
+        assert mask[:, 100:][disc[:, 100:]].mean() > 0.9  # the clicked part joins
+        assert (mask[5:25, 130:155].mean() > 0.9) == patch_kept, far_change

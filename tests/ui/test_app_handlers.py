@@ -169,6 +169,38 @@ def test_detected_objects_become_regions(loaded: Session):
     assert len(session.regions) == 1
 
 
+def test_a_click_on_a_detected_objects_mask_corrects_that_mask(loaded: Session, monkeypatch):
+    """After *Edit* on a detected object, the first click reaches the segmenter with the
+    object's mask as its previous answer (so it corrects it), not as a fresh cut from the box."""
+    from virtart.segmentation.base import ImageState, Prediction
+    from virtart.segmentation.corrections import newest_prompts
+    from virtart.segmentation.detect import Detection
+
+    calls = []
+
+    class Recorder:
+        name = "recorder"
+
+        def set_image(self, image):
+            return ImageState(key="photo", size=(image.shape[1], image.shape[0]), data=None)
+
+        def predict(self, state, points, box=None, previous=None, strokes=(), prior=None):
+            calls.append((state, list(points), previous))
+            return Prediction(np.asarray(previous.mask), backend=self.name, extra={"image_key": state.key})
+
+    detected = np.zeros((512, 512), np.float32)
+    detected[100:300, 150:350] = 1
+    loaded.detections = [Detection("dog", 0.9, (150.0, 100.0, 350.0, 300.0), detected)]
+    monkeypatch.setattr(photo_handlers, "segmenter", lambda: Recorder())
+    session = region_handlers.add_detected(loaded, ["0"]).session
+    session = region_handlers.edit_region(session, 0).session
+    session = photo_handlers.click_photo(session, photo_handlers.INCLUDE, click(200, 200)).session
+    state, points, previous = calls[-1]
+    assert np.array_equal(previous.mask, detected)
+    assert newest_prompts(state, points, (), previous) == points  # the click is a correction of it
+    assert np.array_equal(session.mask, detected)
+
+
 def test_style_gallery_and_own_painting(tmp_path: Path, loaded: Session, styles_dir: Path):
     from virtart import styles
 

@@ -11,10 +11,15 @@ objects covering at least 1% of their image (tiny objects are mostly missed by Y
 Since the best-IoU score never penalises a spurious object, the report also gives the
 *precision*: the fraction of returned objects whose box overlaps some labelled object's box
 (any class) with IoU >= 0.5, and the objects returned per image.
+
+The ground truth may also be a folder of 0/255 masks, one object per image with the image's
+stem (``../shared/eval/coco_mval_dev``'s ``gt/``), the class named by the stem
+(:func:`class_from_name`, ``"tennis racket07_000000410496"`` -> ``"tennis racket"``).
 """
 
 from __future__ import annotations
 
+import re
 import time
 import warnings
 from collections.abc import Callable
@@ -78,20 +83,47 @@ def labelled_images(images: Path, labels: Path) -> list[tuple[Path, Path]]:
     return pairs
 
 
+def class_from_name(stem: str) -> str:
+    """The class a mask folder's file stem names: its leading words, before a number and an
+    underscore (``"tennis racket07_000000410496"`` -> ``"tennis racket"``)."""
+    return re.sub(r"\d+_\d+$", "", stem)
+
+
+def mask_images(images: Path, masks: Path) -> list[tuple[Path, Path]]:
+    """``(image, mask)`` pairs of a folder of images and a folder of masks named by their stems."""
+    from virtart.evaluation.click_protocol import find_pairs
+
+    return [(image, mask) for _, image, mask in find_pairs(images, masks)]
+
+
+def _truth(label_path: Path, size: tuple[int, int], names: dict[int, str]) -> list[tuple[str, np.ndarray]]:
+    """``[(class name, (H, W) float32 mask)]`` of a polygon label file, or of one 0/255 mask image."""
+    if label_path.suffix.lower() == ".txt":
+        return [(names[c], m) for c, m in read_polygon_labels(label_path, size) if c in names]
+    mask = cv2.imread(str(label_path), cv2.IMREAD_GRAYSCALE)
+    if mask is None or mask.shape != (size[1], size[0]):
+        raise VirtArtError(f"{label_path}: not a {size[0]}x{size[1]} mask image")
+    return [(class_from_name(label_path.stem), (mask >= 128).astype(np.float32))]
+
+
 def evaluate_detection(images: Path, labels: Path, *, segmenter: Segmenter | None = None,
                        min_score: float = 0.25, limit: int | None = None, image_size: int = IMAGE_SIZE,
                        augment: bool = AUGMENT, subset: str | None = None,
-                       progress: Callable[[int, int], None] | None = None) -> dict:
+                       progress: Callable[[int, int], None] | None = None, every: int = 1) -> dict:
     """Mean best IoU of detected masks against every labelled object (JSON-ready report).
 
-    ``subset`` "even" or "odd" keeps every other image (in sorted order, before ``limit``),
-    so settings can be tuned on one half and checked on the other.
+    ``labels``: a folder of YOLO polygon files, or of one mask per image (see the module
+    docstring). ``subset`` "even" or "odd" keeps every other image (in sorted order, before
+    ``every``, which keeps every N-th of those, and ``limit``), so settings can be tuned on one
+    half and checked on the other.
     """
-    pairs = labelled_images(Path(images), Path(labels))
+    labels = Path(labels)
+    polygons = any(labels.rglob("*.txt")) if labels.is_dir() else True
+    pairs = labelled_images(Path(images), labels) if polygons else mask_images(Path(images), labels)
     if subset not in (None, "even", "odd"):
         raise VirtArtError(f"subset must be 'even' or 'odd', got {subset!r}")
     pairs = pairs[{"even": 0, "odd": 1}[subset]::2] if subset else pairs
-    pairs = pairs[:limit]
+    pairs = pairs[::max(1, every)][:limit]
     detector = get_detector()
     names = detector.names
     if segmenter is None:
@@ -103,7 +135,7 @@ def evaluate_detection(images: Path, labels: Path, *, segmenter: Segmenter | Non
     started = time.perf_counter()
     for index, (image_path, label_path) in enumerate(pairs):
         rgb = load_image(image_path)
-        truth = read_polygon_labels(label_path, (rgb.shape[1], rgb.shape[0]))
+        truth = _truth(label_path, (rgb.shape[1], rgb.shape[0]), names)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "nothing found" is a result here, not news
             found = detect_objects(rgb, min_score=min_score, segmenter=segmenter, image_size=image_size,
@@ -112,12 +144,10 @@ def evaluate_detection(images: Path, labels: Path, *, segmenter: Segmenter | Non
         returned += len(found)
         matched += sum(any(box_iou(obj.box, box) >= 0.5 for box in truth_boxes) for obj in found)
         rows = []
-        for class_id, mask in truth:
-            if class_id not in names:
-                continue
+        for name, mask in truth:
             truth_box = Box.around(mask)
             rows.append({
-                "class": names[class_id],
+                "class": name,
                 "best_iou": round(max((mask_ops.iou(obj.mask, mask) for obj in found), default=0.0), 4),
                 "detected": truth_box is not None and any(box_iou(obj.box, truth_box) >= 0.5 for obj in found),
                 "area_fraction": round(float(mask.mean()), 5),

@@ -76,6 +76,15 @@ def newest_prompts(state: ImageState, points: list[Point], strokes: tuple[Stroke
     return newest or None
 
 
+def given_answer(state: ImageState, mask: np.ndarray, points: int = 0, strokes: int = 0) -> Prediction:
+    """A mask the segmenter did not draw (a detected object's, a user's) as its previous answer on
+    ``state``, made from the first ``points`` clicks and ``strokes`` strokes: the prompts after
+    those correct it (:func:`newest_prompts`) instead of cutting afresh. ``mask``: ``(H, W)`` at
+    the photo's size."""
+    return Prediction(mask=np.asarray(mask, np.float32), extra={"image_key": state.key,
+                                                                "prompt_counts": (points, strokes)})
+
+
 def grow_to_hold(box: Box, xy: Sequence[tuple[float, float]], spare: float) -> Box:
     """``box`` grown to hold every ``(x, y)`` with ``spare`` x its long side beyond each (a
     detector prior that an include click fell outside: the object goes on past the click)."""

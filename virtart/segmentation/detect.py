@@ -198,7 +198,7 @@ def detect_objects(image: np.ndarray, *, classes: list[str] | None = None, min_s
         if own_masks:
             mask = found.mask if found.mask.any() else None
         else:
-            mask = _segment_box(segmenter, state, found.box)
+            mask = segment_box(segmenter, state, found.box)
         if mask is None:
             warn(f"the {found.label} at {tuple(round(v) for v in found.box)} gave an empty mask; dropped")
             continue
@@ -207,7 +207,7 @@ def detect_objects(image: np.ndarray, *, classes: list[str] | None = None, min_s
     return sort_largest_first(merge_duplicates(objects))
 
 
-def _segment_box(segmenter: Segmenter, state, box: Box) -> np.ndarray | None:
+def segment_box(segmenter: Segmenter, state, box: Box) -> np.ndarray | None:
     """The segmenter's mask for ``box``. The detector says something is there, so when the
     box alone covers under ``MIN_BOX_COVER`` of the box, the box plus an include click at its
     centre is tried, then the ellipse inscribed in the box (on coco128-seg such slivers were

@@ -110,6 +110,8 @@ class OfflineSettings:
     prior_fade: bool = False  # an include click outside a detector prior grows it and lowers its say (else: dropped)
     prior_grow: float = 0.1  # ... this much of its long side beyond the click
     exclude_keeps_box_weight: bool = False  # exclude prompts alone leave a box's seeds at ``box_prior``
+    far_change: float = 0.0  # not local: a re-solve changing more than this x the previous mask's area
+    # outside the newest prompt's own part (local_correction) is taken locally instead (0: never)
 
 
 PRESETS: dict[str, OfflineSettings] = {
@@ -120,6 +122,10 @@ PRESETS: dict[str, OfflineSettings] = {
     # prompt, bounded by its distance to the outline), a fading detector prior; fewer harmful
     # clicks, slower convergence on the lean halves measured (docs/offline_segmenter.md).
     "local": OfflineSettings(local=True, reach=2.0, prior_fade=True, exclude_keeps_box_weight=True),
+    # Issue 21, a middle ground: the re-solve stands unless it flips more than 5 % of the mask
+    # away from the click's own part; fewer harmful clicks, slower on GrabCut's odd half
+    # (docs/offline_segmenter.md), so not the default.
+    "guarded": OfflineSettings(far_change=0.05),
     # Quicker set-up on slow machines: a smaller working size and coarser superpixels.
     "fast": OfflineSettings(working_size=768, pixels_per_superpixel=90, deep_weight=0.0),
 }
@@ -224,8 +230,11 @@ class OfflineSegmenter:
         """``answer`` with only the change connected to the newest prompts kept (when local), and
         what the next interaction needs in its ``extra``."""
         mask = answer.mask
-        if newest and self.settings.local:
-            mask = local_correction(previous.mask, mask, newest, focus=self.settings.focus, reach=self.settings.reach)
+        if newest and (self.settings.local or self.settings.far_change > 0):
+            local = local_correction(previous.mask, mask, newest, focus=self.settings.focus, reach=self.settings.reach)
+            far = np.count_nonzero((local >= 0.5) != (mask >= 0.5))
+            if self.settings.local or far > self.settings.far_change * max(np.count_nonzero(previous.mask >= 0.5), 1):
+                mask = local
         return Prediction(mask=mask, score=answer.score, backend=self.name,
                           extra={"image_key": answer.extra["image_key"], "prompt_counts": (point_count, stroke_count)})
 

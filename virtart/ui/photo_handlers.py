@@ -20,6 +20,7 @@ from virtart import settings
 from virtart.errors import VirtArtError
 from virtart.imageio import load_photo
 from virtart.segmentation import get_segmenter
+from virtart.segmentation.corrections import given_answer
 from virtart.segmentation.prompts import Prompt, detector_prior
 from virtart.ui import render
 from virtart.ui.limits import DISPLAY_MAX_SIDE, MIN_PHOTO_SIDE
@@ -154,9 +155,12 @@ def _predict(session: Session, selection: Prompt, refine: bool) -> None:
     model = segmenter()
     state = model.set_image(session.photo.rgb)
     prior = detector_prior(selection.points, session.object_boxes or []) if DETECTOR_PRIOR else None
+    previous = session.previous if refine else None
+    if refine and previous is None and selection.previous is not None:
+        # the first click on a detected object's mask corrects that mask, it does not cut afresh
+        previous = given_answer(state, selection.previous)
     prediction = model.predict(state, points=list(selection.points), box=selection.box,
-                               previous=session.previous if refine else None, strokes=selection.strokes,
-                               prior=prior)
+                               previous=previous, strokes=selection.strokes, prior=prior)
     session.points, session.box, session.strokes = list(selection.points), selection.box, list(selection.strokes)
     session.grow, session.previous, session.base = selection.grow, prediction, selection.previous
     session.mask = mask_ops.grow(np.asarray(prediction.mask, dtype=np.float32), selection.grow)
