@@ -25,6 +25,7 @@ import argparse
 import collections
 import concurrent.futures
 import json
+import os
 import random
 import sys
 import tempfile
@@ -173,23 +174,26 @@ def rss_mb(pid: int) -> float:
 
 
 WARM_UP = 0.10  # of the cases: models load and caches fill before memory must be flat
+MIN_WARM_UP = 100  # cases: a short run's warm-up is no shorter (the models load in the first ones)
 FLAT_PERCENT = 5.0  # no sample after the warm-up more than this above the RSS at its end
 
 
 def memory_curve(samples: list[tuple[int, float, dict]], cases: int) -> dict:
     """RSS at 10/25/50/75/100 % of ``cases`` (the first sample at or after each), the peak, and
-    the growth after the warm-up (the highest later sample against the one at 10 %)."""
-    def at(fraction: float) -> float:
-        return next((rss for count, rss, _ in samples if count >= fraction * cases), samples[-1][1])
+    the growth after the warm-up (the highest later sample against the one at its end)."""
+    def at(count_at_least: float) -> float:
+        return next((rss for count, rss, _ in samples if count >= count_at_least), samples[-1][1])
 
-    warm = at(WARM_UP)
-    later = [rss for count, rss, _ in samples if count >= WARM_UP * cases] or [warm]
+    warm_up = min(cases, max(round(WARM_UP * cases), MIN_WARM_UP))
+    warm = at(warm_up)
+    later = [rss for count, rss, _ in samples if count >= warm_up] or [warm]
     growth = round(100.0 * (max(later) - warm) / warm, 2) if warm else 0.0
-    return {"start": samples[0][1], **{f"at_{round(100 * f)}_percent": at(f) for f in (0.10, 0.25, 0.50, 0.75, 1.0)},
-            "peak": max(rss for _, rss, _ in samples), "growth_after_warm_up_percent": growth,
-            "flat": growth <= FLAT_PERCENT,
-            "definition": f"after the first {WARM_UP:.0%} of the cases, no sample above {FLAT_PERCENT:g} % over "
-                          "the RSS at that point",
+    return {"start": samples[0][1], **{f"at_{round(100 * f)}_percent": at(f * cases)
+                                       for f in (0.10, 0.25, 0.50, 0.75, 1.0)},
+            "warm_up_cases": warm_up, "at_warm_up": warm, "peak": max(rss for _, rss, _ in samples),
+            "growth_after_warm_up_percent": growth, "flat": growth <= FLAT_PERCENT,
+            "definition": f"after a warm-up of the first {WARM_UP:.0%} of the cases (at least {MIN_WARM_UP}), no "
+                          f"sample more than {FLAT_PERCENT:g} % above the RSS at the warm-up's end",
             "samples": [{"cases": count, "rss_mb": rss, "per_endpoint": done} for count, rss, done in samples]}
 
 
@@ -206,7 +210,7 @@ def run(cases: int = 3000, seed: int | None = None, threads: int = 4, time_limit
         endpoint, arguments = make_case(rng, pool)
         if not only or endpoint in only:
             planned.append((endpoint, arguments))
-    started = time.monotonic()
+    started, load_at_start = time.monotonic(), os.getloadavg()
     results: list[dict] = []
     lock = threading.Lock()
     with launch_app({"VIRTART_CACHE_TTL": "120"}) as app:
@@ -269,6 +273,8 @@ def run(cases: int = 3000, seed: int | None = None, threads: int = 4, time_limit
     curve = memory_curve(memory, len(results))
     return {
         "seed": seed, "cases": len(results), "planned": cases, "threads": threads,
+        "machine": {"cpus": os.cpu_count(), "load_average_at_start": load_at_start,
+                    "load_average_at_end": os.getloadavg()},
         "seconds": round(time.monotonic() - started, 1), "outcomes": by_outcome, "per_endpoint": per_endpoint,
         "server_exceptions": exceptions, "server_log_tracebacks": tracebacks,
         "messages_with_a_path_or_internals": by_outcome.get("leak", 0),

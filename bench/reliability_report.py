@@ -134,8 +134,9 @@ def boundary_rows(results: dict, row) -> None:
         rss = api_fuzz["rss_mb"]
         row("fuzz API (gradio_client)", api_fuzz["cases"], f"{api_fuzz['server_exceptions']} server exceptions",
             f"seed {api_fuzz['seed']}; {api_fuzz['outcomes']}; messages with a path or internals "
-            f"{api_fuzz['messages_with_a_path_or_internals']}; RSS {rss['after_first_fifth']} -> {rss['end']} MB "
-            f"({rss['growth_percent']:+.1f} %)",
+            f"{api_fuzz['messages_with_a_path_or_internals']}; RSS {rss['at_warm_up']} MB after "
+            f"{rss['warm_up_cases']} cases -> {rss['at_100_percent']} MB, peak {rss['peak']} "
+            f"({rss['growth_after_warm_up_percent']:+.1f} %)",
             api_fuzz["server_exceptions"] == 0 and api_fuzz["messages_with_a_path_or_internals"] == 0
             and api_fuzz["server_alive_throughout"] and api_fuzz["memory_flat"])
 
