@@ -125,6 +125,7 @@ def video_calls(folder: Path) -> list[tuple[str, str, dict]]:
              and not case.max_side]
     good = str(hostile_video.write_clip(folder / "good.mp4", [(64, 48)] * 3))
     calls += [("video points deep", "stylize_video", {"video": good, "points": deep(4000)}),
+              ("video points 5001 digits", "stylize_video", {"video": good, "points": "[[1" + "0" * 5000 + ", 1, 1]]"}),
               ("video box text", "stylize_video", {"video": good, "box": "left,top"}),
               ("video box outside", "stylize_video", {"video": good, "box": "900,900,990,990"}),
               ("video keyframe past the end", "stylize_video", {"video": good, "keyframe": 99}),
