@@ -19,7 +19,10 @@ Runs, each bounded in count and time (about 4 minutes on a 2-core CPU; ``--quick
 * Hub: the download path over real HTTP against a local Hub with injected faults
   (``tests/test_hub_http.py``) through pytest;
 * API fuzzing with ``gradio_client`` against the launched app (``bench/fuzz_api.py``; 300
-  cases here, ``--quick`` 100; the full 3000-case run is that script alone).
+  cases here, ``--quick`` 100; the full 3000-case run is that script alone, its saved report
+  ``bench/results/fuzz_api_3000.json`` is shown as a row of its own): outcomes, leaks, and the
+  server's memory curve (RSS at 10/25/50/75/100 % of the cases, the peak, the growth after the
+  warm-up; flat is 5 % or less) with the machine's CPUs and load.
 
 Prints a table (inputs tried and handled, load held, faults survived, leaks found) and
 exits 0 only when everything held. All traffic stays on 127.0.0.1.
