@@ -11,8 +11,10 @@ import os
 import sys
 
 from virtart import settings, warmup
+from virtart.ui import heap
 
 settings.apply_offline_defaults()
+heap.bound_heap()  # before any worker thread: the server's memory stays flat (virtart/ui/heap.py)
 
 import gradio as gr  # noqa: E402
 
@@ -264,6 +266,7 @@ if __name__ == "__main__":
     share = os.environ.get("VIRTART_SHARE", "") == "1"
     warmup.start()  # downloads SAM, VGG-19, YOLO11n-seg in the background; requests never wait on them
     start_sweeper(*limits.cache_policy(), blocks=demo)
+    heap.start_trimmer()
     _, local_url, share_url = demo.launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),
         server_port=int(os.environ.get("PORT", os.environ.get("GRADIO_SERVER_PORT", 7860))),

@@ -1,6 +1,7 @@
 """Fuzz the public API as a client does: ``gradio_client`` against the app launched on 127.0.0.1.
 
     python bench/fuzz_api.py [--cases 3000] [--seed N] [--threads 4] [--time-limit 1500] [--json out.json]
+                             [--sample-every 50] [--only /stylize_video]
 
 Each case is one call, drawn from the seed (printed first, so a run can be replayed):
 ``/segment`` with random, malformed, deeply nested or huge ``points`` / ``box`` / ``strokes``
@@ -11,15 +12,20 @@ bytes: :func:`tests.support.hostile_video.fuzz_clip`) and odd points and boxes; 
 Every answer must be a result or one clean line (:func:`tests.support.leaks.leaks`: no path,
 no library name, no CLI flag); counted as a **server exception** is an answer with the app's
 internal-error line, a bare "Error", or a traceback in the server's log. The server must stay
-up (checked every 50 cases) and its memory flat (RSS, server and children, sampled every 50
-cases: the growth from the end of the first fifth to the end is reported). Prints JSON.
+up (checked at every sample) and its memory flat: RSS (server and children) is sampled every
+``--sample-every`` cases, each sample with the cases of each endpoint done so far (the curve per
+case kind; ``--only`` runs one kind). **Flat** means: after a warm-up of the first 10 % of the
+cases (models load, caches fill), no later sample is more than 5 % above the RSS at 10 %.
+Reported: RSS at 10, 25, 50, 75 and 100 % of the cases, the peak, and that growth. Prints JSON.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import concurrent.futures
 import json
+import os
 import random
 import sys
 import tempfile
@@ -40,6 +46,7 @@ from tests.support.server import launch_app  # noqa: E402
 from virtart.errors import INTERNAL_ERROR  # noqa: E402
 
 PHOTO_SIZE = (48, 36)
+EMPTY = "no message"  # an exception without one (its type follows): counted as a server exception
 
 
 def nested(rng: random.Random, depth: int, leaf: str) -> str:
@@ -155,7 +162,7 @@ def call(client, endpoint: str, arguments: dict) -> str | None:
     try:
         client.predict(**{k: wrap(v, k) for k, v in arguments.items()}, api_name=endpoint)
     except Exception as exc:  # noqa: BLE001 - AppError carries the server's message
-        return str(exc)
+        return str(exc) or f"{EMPTY} ({type(exc).__name__})"
     return None
 
 
@@ -167,15 +174,44 @@ def rss_mb(pid: int) -> float:
         return 0.0
 
 
-def run(cases: int = 3000, seed: int | None = None, threads: int = 4, time_limit: float = 1500.0) -> dict:
+WARM_UP = 0.10  # of the cases: models load and caches fill before memory must be flat
+MIN_WARM_UP = 100  # cases: a short run's warm-up is no shorter (the models load in the first ones)
+FLAT_PERCENT = 5.0  # no sample after the warm-up more than this above the RSS at its end
+
+
+def memory_curve(samples: list[tuple[int, float, dict]], cases: int) -> dict:
+    """RSS at 10/25/50/75/100 % of ``cases`` (the first sample at or after each), the peak, and
+    the growth after the warm-up (the highest later sample against the one at its end)."""
+    def at(count_at_least: float) -> float:
+        return next((rss for count, rss, _ in samples if count >= count_at_least), samples[-1][1])
+
+    warm_up = min(cases, max(round(WARM_UP * cases), MIN_WARM_UP))
+    warm = at(warm_up)
+    later = [rss for count, rss, _ in samples if count >= warm_up] or [warm]
+    growth = round(100.0 * (max(later) - warm) / warm, 2) if warm else 0.0
+    return {"start": samples[0][1], **{f"at_{round(100 * f)}_percent": at(f * cases)
+                                       for f in (0.10, 0.25, 0.50, 0.75, 1.0)},
+            "warm_up_cases": warm_up, "at_warm_up": warm, "peak": max(rss for _, rss, _ in samples),
+            "growth_after_warm_up_percent": growth, "flat": growth <= FLAT_PERCENT,
+            "definition": f"after a warm-up of the first {WARM_UP:.0%} of the cases (at least {MIN_WARM_UP}), no "
+                          f"sample more than {FLAT_PERCENT:g} % above the RSS at the warm-up's end",
+            "samples": [{"cases": count, "rss_mb": rss, "per_endpoint": done} for count, rss, done in samples]}
+
+
+def run(cases: int = 3000, seed: int | None = None, threads: int = 4, time_limit: float = 1500.0,
+        sample_every: int = 50, only: tuple[str, ...] = ()) -> dict:
     seed = random.SystemRandom().randint(0, 2**31) if seed is None else seed
     print(f"[fuzz_api] seed {seed} (replay: python bench/fuzz_api.py --seed {seed} --cases {cases})",
           file=sys.stderr, flush=True)
     rng = random.Random(seed)
     work = Path(tempfile.mkdtemp(prefix="virtart-fuzz-api-"))
     pool = Pool(work / "files", rng)
-    planned = [make_case(rng, pool) for _ in range(cases)]
-    started = time.monotonic()
+    planned: list[tuple[str, dict]] = []
+    while len(planned) < cases:
+        endpoint, arguments = make_case(rng, pool)
+        if not only or endpoint in only:
+            planned.append((endpoint, arguments))
+    started, load_at_start = time.monotonic(), os.getloadavg()
     results: list[dict] = []
     lock = threading.Lock()
     with launch_app({"VIRTART_CACHE_TTL": "120"}) as app:
@@ -192,7 +228,7 @@ def run(cases: int = 3000, seed: int | None = None, threads: int = 4, time_limit
 
         clients = [Client(app.url, verbose=False) for _ in range(threads)]
         secrets = (str(app.temp_dir), str(work), "/tmp/", "gradio_api/file")
-        memory = [(0, rss_mb(app.pid))]
+        memory = [(0, rss_mb(app.pid), {})]
         down: list[int] = []
 
         def one(index: int) -> None:
@@ -205,7 +241,8 @@ def run(cases: int = 3000, seed: int | None = None, threads: int = 4, time_limit
                      "outcome": "result" if message is None else "refused"}
             if message is not None:
                 text = message.strip()
-                if INTERNAL_ERROR in text or text in ("", "Error", "None", "null") or "verbose error" in text:
+                if INTERNAL_ERROR in text or text in ("", "Error", "None", "null") or "verbose error" in text \
+                        or text.startswith(EMPTY):
                     entry.update(outcome="server exception", message=text[:300])
                 elif found := leaks(text, secrets):
                     entry.update(outcome="leak", leaks=found, message=text[:300])
@@ -214,19 +251,20 @@ def run(cases: int = 3000, seed: int | None = None, threads: int = 4, time_limit
             with lock:
                 results.append(entry)
                 done = len(results)
-            if done % 50 == 0:
-                memory.append((done, rss_mb(app.pid)))
+                per_endpoint = dict(collections.Counter(e["endpoint"] for e in results)) \
+                    if done % sample_every == 0 else {}
+            if done % sample_every == 0:
+                memory.append((done, rss_mb(app.pid), per_endpoint))
                 if not alive():
                     down.append(done)
                 print(f"[fuzz_api] {done}/{cases} cases, server RSS {memory[-1][1]} MB", file=sys.stderr, flush=True)
 
         with concurrent.futures.ThreadPoolExecutor(threads) as executor:
             list(executor.map(one, range(cases)))
-        memory.append((len(results), rss_mb(app.pid)))
+        memory.append((len(results), rss_mb(app.pid), dict(collections.Counter(e["endpoint"] for e in results))))
         server_alive = alive()
         log = app.log_tail(10_000_000)
     tracebacks = log.count("Traceback (most recent call last)")
-    warm = next((rss for count, rss in memory if count >= len(results) / 5), memory[-1][1])
     by_outcome: dict[str, int] = {}
     per_endpoint: dict[str, dict[str, int]] = {}
     for entry in results:
@@ -234,16 +272,16 @@ def run(cases: int = 3000, seed: int | None = None, threads: int = 4, time_limit
         counts = per_endpoint.setdefault(entry["endpoint"], {})
         counts[entry["outcome"]] = counts.get(entry["outcome"], 0) + 1
     exceptions = by_outcome.get("server exception", 0) + tracebacks
-    growth = round(100.0 * (memory[-1][1] - warm) / warm, 2) if warm else 0.0
+    curve = memory_curve(memory, len(results))
     return {
         "seed": seed, "cases": len(results), "planned": cases, "threads": threads,
+        "machine": {"cpus": os.cpu_count(), "load_average_at_start": load_at_start,
+                    "load_average_at_end": os.getloadavg()},
         "seconds": round(time.monotonic() - started, 1), "outcomes": by_outcome, "per_endpoint": per_endpoint,
         "server_exceptions": exceptions, "server_log_tracebacks": tracebacks,
         "messages_with_a_path_or_internals": by_outcome.get("leak", 0),
         "server_alive_throughout": server_alive and not down, "server_down_at": down,
-        "rss_mb": {"start": memory[0][1], "after_first_fifth": warm, "end": memory[-1][1], "growth_percent": growth,
-                   "peak": max(rss for _, rss in memory), "samples": memory},
-        "memory_flat": growth <= 10.0,
+        "only": list(only), "rss_mb": curve, "memory_flat": curve["flat"],
         "problems": [e for e in results if e["outcome"] in ("server exception", "leak")][:20],
         "slowest_s": max((e["seconds"] for e in results), default=0.0),
         "examples": [e for e in results if e["outcome"] == "refused"][:: max(1, len(results) // 15)][:15],
@@ -257,8 +295,11 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--time-limit", type=float, default=1500.0)
     parser.add_argument("--json", type=Path, help="also write the report here")
+    parser.add_argument("--sample-every", type=int, default=50, help="cases between RSS samples")
+    parser.add_argument("--only", action="append", default=[], choices=["/segment", "/stylize", "/stylize_video",
+                                                                        "/detect"], help="run only this kind")
     args = parser.parse_args()
-    report = run(args.cases, args.seed, args.threads, args.time_limit)
+    report = run(args.cases, args.seed, args.threads, args.time_limit, args.sample_every, tuple(args.only))
     text = json.dumps(report, indent=2, default=str)
     print(text)
     if args.json:

@@ -19,7 +19,10 @@ Runs, each bounded in count and time (about 4 minutes on a 2-core CPU; ``--quick
 * Hub: the download path over real HTTP against a local Hub with injected faults
   (``tests/test_hub_http.py``) through pytest;
 * API fuzzing with ``gradio_client`` against the launched app (``bench/fuzz_api.py``; 300
-  cases here, ``--quick`` 100; the full 3000-case run is that script alone).
+  cases here, ``--quick`` 100; the full 3000-case run is that script alone, its saved report
+  ``bench/results/fuzz_api_3000.json`` is shown as a row of its own): outcomes, leaks, and the
+  server's memory curve (RSS at 10/25/50/75/100 % of the cases, the peak, the growth after the
+  warm-up; flat is 5 % or less) with the machine's CPUs and load.
 
 Prints a table (inputs tried and handled, load held, faults survived, leaks found) and
 exits 0 only when everything held. All traffic stays on 127.0.0.1.
@@ -131,13 +134,28 @@ def boundary_rows(results: dict, row) -> None:
             f"failed {hub_faults.get('failed')}; {hub_faults.get('seconds')} s",
             not hub_faults.get("failed") and hub_faults.get("tried", 0) > 0)
     if api_fuzz := ran("api_fuzz", "fuzz API (gradio_client)"):
-        rss = api_fuzz["rss_mb"]
-        row("fuzz API (gradio_client)", api_fuzz["cases"], f"{api_fuzz['server_exceptions']} server exceptions",
-            f"seed {api_fuzz['seed']}; {api_fuzz['outcomes']}; messages with a path or internals "
-            f"{api_fuzz['messages_with_a_path_or_internals']}; RSS {rss['after_first_fifth']} -> {rss['end']} MB "
-            f"({rss['growth_percent']:+.1f} %)",
-            api_fuzz["server_exceptions"] == 0 and api_fuzz["messages_with_a_path_or_internals"] == 0
-            and api_fuzz["server_alive_throughout"] and api_fuzz["memory_flat"])
+        api_fuzz_row("fuzz API (gradio_client)", api_fuzz, row)
+    if FULL_API_FUZZ.is_file() and "api_fuzz" in results:  # the 3000-case run takes half an hour: its saved report
+        api_fuzz_row(f"fuzz API, saved full run ({FULL_API_FUZZ.relative_to(ROOT)})",
+                     json.loads(FULL_API_FUZZ.read_text()), row)
+
+
+FULL_API_FUZZ = ROOT / "bench" / "results" / "fuzz_api_3000.json"
+
+
+def api_fuzz_row(area: str, api_fuzz: dict, row) -> None:
+    """One row for a report of ``bench/fuzz_api.py``: outcomes, leaks, the memory curve, the load."""
+    rss, machine = api_fuzz["rss_mb"], api_fuzz.get("machine", {})
+    load = machine.get("load_average_at_start")
+    row(area, api_fuzz["cases"], f"{api_fuzz['server_exceptions']} server exceptions",
+        f"seed {api_fuzz['seed']}; {api_fuzz['outcomes']}; messages with a path or internals "
+        f"{api_fuzz['messages_with_a_path_or_internals']}; RSS MB at 10/25/50/75/100 % "
+        + "/".join(str(rss.get(f"at_{p}_percent")) for p in (10, 25, 50, 75, 100))
+        + f", peak {rss['peak']}, {rss['growth_after_warm_up_percent']:+.1f} % after a warm-up of "
+        f"{rss['warm_up_cases']} cases (flat: 5 % or less)"
+        + (f"; {machine.get('cpus')} CPUs, load {load[0]:.1f}" if load else ""),
+        api_fuzz["server_exceptions"] == 0 and api_fuzz["messages_with_a_path_or_internals"] == 0
+        and api_fuzz["server_alive_throughout"] and api_fuzz["memory_flat"])
 
 
 def table(results: dict) -> tuple[list[tuple[str, str, str, str]], bool]:

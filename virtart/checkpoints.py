@@ -234,8 +234,8 @@ def _hub_checkpoint(spec: ModelSpec, source: HubSource) -> Path:
     if cached is not None:
         expected = spec.sha256 or hub.recorded_digest(cached)
         if expected is None and offline:
-            raise CheckpointError(f"{cached} has no sha256 recorded at download time, so it is not trusted; "
-                                  f"fetch it again online, or use VIRTART_CHECKPOINTS with a {SUMS_FILE} file")
+            raise CheckpointError(f"{cached} has no sha256 recorded at download time, so it is not trusted",
+                                  detail=f"fetch it again online, or use VIRTART_CHECKPOINTS with a {SUMS_FILE} file")
         if expected is not None:
             try:
                 _verify(cached, expected)
@@ -301,7 +301,8 @@ def resolve(name: str) -> Checkpoint:
     hint = f"put {spec.filename} in a folder named by VIRTART_CHECKPOINTS"
     if spec.sha256 is None:
         hint += f", with its sha256 in that folder's {SUMS_FILE}"
-    raise CheckpointError(f"model '{name}' ({spec.filename}) is not available: {'; '.join(failures)}. To fix: {hint}")
+    raise CheckpointError(f"model '{name}' ({spec.filename}) is not available on this server: {'; '.join(failures)}",
+                          detail=f"to fix: {hint}")
 
 
 def load_first(names: Sequence[str], build: Callable[[Checkpoint], T], what: str) -> tuple[Checkpoint, T]:

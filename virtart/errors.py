@@ -7,7 +7,8 @@ the app shows it as a toast. Programming errors stay ordinary exceptions.
 One message layer for every edge: :func:`user_message` turns any exception into the line
 a user is shown, and :func:`public_text` cleans any text for a visitor of the app or an API
 client: no server paths (only a file's own name is kept), no names of the libraries inside,
-no CLI flags (the CLI alone shows its own flags and the paths its user typed).
+no CLI flags, no names of the server's settings (the CLI alone shows its own flags, the
+settings and the paths its user typed).
 """
 
 from __future__ import annotations
@@ -21,7 +22,18 @@ from contextvars import ContextVar
 
 
 class VirtArtError(Exception):
-    """A problem with the user's input or environment, explained in one line."""
+    """A problem with the user's input or environment, explained in one line.
+
+    ``str(error)`` is what any user is shown: what they did and what to do, in their terms.
+    ``detail`` is for whoever runs the server or the CLI (which setting or folder to change);
+    the CLI prints it after the message, the app and the API log it and never show it."""
+
+    def __init__(self, message: str = "", detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
+
+    def __reduce__(self):  # the detail survives a trip to a worker process and back
+        return type(self), (str(self), self.detail)
 
 
 class CheckpointError(VirtArtError):
@@ -72,6 +84,10 @@ _PATH = re.compile(r"""(?<![\w./-])(?:~|[A-Za-z]:)?(?:\.{1,2})?(?:[/\\][^\s/\\'"
 _URL = re.compile(r"\b(?:https?|file|ftp)://[^\s'\"<>]+")
 _FLAG_NOTE = re.compile(r"\s*\((?:e\.g\. |use |with )?--[a-z][\w-]*[^()]*\)")
 _FLAG = re.compile(r"(?<![\w-])--([a-z][\w-]*)")
+# The server's settings are its operator's business: a note naming one goes, a bare name becomes words.
+_ENV = r"\b(?:VIRTART|HF|HUGGINGFACE|GRADIO)_[A-Z0-9_]+\b"
+_ENV_NOTE = re.compile(r"\s*\([^()]*" + _ENV + r"[^()]*\)")
+_ENV_NAME = re.compile(_ENV + r"(?:=\S*)?")
 # What each library's name becomes in a visitor's message.
 _LIBRARIES = {
     r"FFmpeg|ffmpeg|libav\w*|PyAV|\bav\.\w+": "the video decoder",
@@ -97,13 +113,16 @@ def _file_name(match: re.Match) -> str:
 def public_text(text: str, *, cli: bool = False) -> str:
     """``text`` as a user may see it: one line, at most :data:`MESSAGE_LIMIT` characters, library
     names replaced by what they do; for the app and the API (``cli=False``) also paths cut to the
-    file's own name and CLI flags (``--box``) to the word (``box``)."""
+    file's own name, CLI flags (``--box``) to the word (``box``) and the server's settings
+    (``VIRTART_MAX_PIXELS``) left out."""
     line = " ".join(str(text).split())
     if not cli:
         line = _URL.sub("a remote address", line)
         line = _PATH.sub(_file_name, line)
         line = _FLAG_NOTE.sub("", line)
         line = _FLAG.sub(r"\1", line)
+        line = _ENV_NOTE.sub("", line)
+        line = _ENV_NAME.sub("a server setting", line)
     line = _LIBRARY.sub(_library_word, line)
     if not cli and len(line) > MESSAGE_LIMIT:
         line = line[: MESSAGE_LIMIT - 3].rstrip() + "..."
@@ -112,10 +131,17 @@ def public_text(text: str, *, cli: bool = False) -> str:
 
 def user_message(exc: BaseException, *, cli: bool = False) -> str:
     """The one line shown for ``exc``: a :class:`VirtArtError`'s own text, made public (see
-    :func:`public_text`); for anything else (a bug, a library's own exception) a fixed line that
-    says the server failed, after logging the exception with its traceback for whoever runs it."""
+    :func:`public_text`; the CLI adds its ``detail``, the app logs it); for anything else (a bug,
+    a library's own exception) a fixed line that says the server failed, after logging the
+    exception with its traceback for whoever runs it."""
     if isinstance(exc, VirtArtError):
-        return public_text(str(exc), cli=cli) or type(exc).__name__
+        text = public_text(str(exc), cli=cli) or type(exc).__name__
+        detail = getattr(exc, "detail", "")
+        if detail and cli:
+            return f"{text} ({detail})"
+        if detail:
+            logging.getLogger("virtart").info("%s: %s", text, detail)
+        return text
     if isinstance(exc, RecursionError):
         return "the request is nested too deeply to be read; send flatter JSON"
     if isinstance(exc, MemoryError):

@@ -27,6 +27,12 @@ ImageSource = str | os.PathLike | bytes | Image.Image | np.ndarray
 # same limit, for every other Pillow user in the process: Gradio decodes some uploads before the app
 # sees them, and without it a 300-byte PNG claiming 50000x50000 pixels costs gigabytes (issue 6).
 Image.MAX_IMAGE_PIXELS = settings.max_pixels()
+# For whoever runs the server or the CLI, never shown to a visitor (VirtArtError.detail).
+MAX_PIXELS_HINT = "the limit is VIRTART_MAX_PIXELS, for the app also VIRTART_APP_MAX_PIXELS"
+
+
+def _megapixels(pixels: float) -> str:
+    return f"{pixels / 1e6:.0f}" if pixels >= 10e6 else f"{pixels / 1e6:.2g}"
 
 
 @dataclass
@@ -71,8 +77,8 @@ def _open(source: ImageSource, label: str, max_bytes: int) -> Image.Image:
     try:
         return Image.open(io.BytesIO(data))
     except Image.DecompressionBombError:  # over twice Pillow's limit: refused before its size is known to us
-        raise VirtArtError(f"{label}: more than {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels, over the limit "
-                           "(set VIRTART_MAX_PIXELS to raise it)") from None
+        raise VirtArtError(f"{label} has more than {_megapixels(2 * Image.MAX_IMAGE_PIXELS)} megapixels, over the "
+                           "limit this server takes; make it smaller and try again", detail=MAX_PIXELS_HINT) from None
     except (UnidentifiedImageError, ImportError):  # ImportError: ultralytics' Image.open patch wants pi-heif
         raise VirtArtError(f"{label}: not an image that can be read (PNG, JPEG, WebP, TIFF, BMP, GIF...)") from None
     except Exception as exc:  # noqa: BLE001 - any decoder failure is the file's fault
@@ -85,9 +91,9 @@ def _check_pixels(image: Image.Image, label: str, max_pixels: int) -> None:
         raise VirtArtError(f"{label}: the image has zero size ({width}x{height})")
     if width * height > max_pixels:
         raise VirtArtError(
-            f"{label}: {width}x{height} is {width * height / 1e6:.0f} megapixels, over the limit of "
-            f"{max_pixels / 1e6:.0f} (set VIRTART_MAX_PIXELS to raise it)"
-        )
+            f"{label} is {width}x{height}: {_megapixels(width * height)} megapixels, over the limit of "
+            f"{_megapixels(max_pixels)} megapixels this server takes; make it smaller and try again",
+            detail=MAX_PIXELS_HINT)
 
 
 def _to_8bit_rgb(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:

@@ -90,7 +90,8 @@ def load_json(text, field: str, limits: JsonLimits | None = None):
             text = json.loads(text)
         except json.JSONDecodeError as exc:
             raise VirtArtError(f"{field} is not valid JSON ({exc.msg} at character {exc.pos})") from None
-        except ValueError as exc:  # e.g. an integer of more digits than Python converts
-            raise VirtArtError(f"{field} is not valid JSON ({str(exc).splitlines()[0][:80]})") from None
+        except ValueError:  # e.g. an integer of more digits than Python converts
+            raise VirtArtError(f"{field} holds a number with too many digits to read; "
+                               "send shorter numbers") from None
     _check_value(text, field, limits)
     return text

@@ -81,10 +81,9 @@ def load_style(style: str | os.PathLike | np.ndarray) -> tuple[np.ndarray, str]:
     if text in BY_ID:
         path = painting_path(BY_ID[text])
         if path is None:
-            raise VirtArtError(
-                f"style '{text}' is in the catalogue but its image is missing; set VIRTART_STYLES to a folder "
-                f"holding {BY_ID[text].filename}"
-            )
+            raise VirtArtError(f"style '{text}' is in the catalogue but this server lacks its image; pick another "
+                               "style or upload the painting",
+                               detail=f"set VIRTART_STYLES to a folder holding {BY_ID[text].filename}")
         return load_image(path, label=f"style '{text}'"), text
     if Path(text).is_file():
         return load_image(text, label=f"style image {text}"), Path(text).stem

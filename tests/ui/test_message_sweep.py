@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from tests.support import hostile, hostile_video
 from tests.support.leaks import leaks
@@ -28,6 +29,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
     ("500 for url http://127.0.0.1:8000/timm/x/resolve/main/model.safetensors", "500 for url a remote address"),
     ("a 3/4 crop of 10/20 px in 0.5 s, model.safetensors kept", "a 3/4 crop of 10/20 px in 0.5 s, "
      "model.safetensors kept"),
+    ("too large (set VIRTART_MAX_PIXELS to raise it); make it smaller", "too large; make it smaller"),
+    ("offline as HF_HUB_OFFLINE=1 says", "offline as a server setting says"),
 ])
 def test_public_text_cuts_paths_libraries_flags_and_urls(text, expected):
     assert public_text(text) == expected
@@ -35,6 +38,14 @@ def test_public_text_cuts_paths_libraries_flags_and_urls(text, expected):
 
 def test_the_cli_keeps_its_flags_and_its_users_paths():
     assert public_text("--box '1,2' in /home/me/a.png", cli=True) == "--box '1,2' in /home/me/a.png"
+
+
+def test_the_detail_for_whoever_runs_the_server_reaches_the_cli_only(caplog):
+    caplog.set_level("INFO", logger="virtart")
+    error = VirtArtError("the photo is too large; make it smaller", detail="the limit is VIRTART_MAX_PIXELS")
+    assert user_message(error) == "the photo is too large; make it smaller"
+    assert "VIRTART_MAX_PIXELS" in caplog.text
+    assert user_message(error, cli=True).endswith("(the limit is VIRTART_MAX_PIXELS)")
 
 
 def test_user_message_of_a_bug_is_a_fixed_line_and_the_traceback_goes_to_the_log(caplog):
@@ -114,6 +125,7 @@ def video_calls(folder: Path) -> list[tuple[str, str, dict]]:
              and not case.max_side]
     good = str(hostile_video.write_clip(folder / "good.mp4", [(64, 48)] * 3))
     calls += [("video points deep", "stylize_video", {"video": good, "points": deep(4000)}),
+              ("video points 5001 digits", "stylize_video", {"video": good, "points": "[[1" + "0" * 5000 + ", 1, 1]]"}),
               ("video box text", "stylize_video", {"video": good, "box": "left,top"}),
               ("video box outside", "stylize_video", {"video": good, "box": "900,900,990,990"}),
               ("video keyframe past the end", "stylize_video", {"video": good, "keyframe": 99}),
@@ -156,6 +168,29 @@ def test_every_error_of_the_api_is_one_clean_line(files, tmp_path):
             problems.append(f"{name}: {', '.join(found)}: {message}")
     assert refused >= 70, refused
     assert not problems, "\n".join(problems)
+
+
+def test_the_servers_own_limits_and_missing_files_are_told_without_its_settings(files, tmp_path, monkeypatch):
+    """Messages once named VIRTART_MAX_PIXELS, VIRTART_STYLES and VIRTART_CHECKPOINTS to clients."""
+    from virtart import checkpoints, styles
+    from virtart.segmentation import detect
+
+    big = tmp_path / "big.png"
+    Image.fromarray(np.zeros((300, 400, 3), np.uint8)).save(big)
+    monkeypatch.setenv("VIRTART_APP_MAX_PIXELS", "100000")
+    messages = {"photo over the limit": run_call("segment", {"image": str(big), "points": "[[5, 5, 1]]"})}
+    monkeypatch.setattr(styles, "painting_path", lambda painting: None)
+    messages["gallery image missing"] = run_call("stylize", {"image": files["photo"], "mask": files["mask"],
+                                                             "style": "starry_night"})
+    monkeypatch.setattr(checkpoints, "candidate_sources",  # only the (empty) local folder: nothing found
+                        lambda spec: [("local", tmp_path / "empty" / spec.filename)])
+    monkeypatch.setattr(detect, "_detector", None)
+    messages["model missing"] = run_call("detect", {"image": files["photo"]})
+    assert "make it smaller" in messages["photo over the limit"] and "0.1 megapixels" in messages["photo over the limit"]
+    assert "pick another style" in messages["gallery image missing"]
+    assert "not available on this server" in messages["model missing"]
+    problems = {name: leaks(message or "", (str(tmp_path),)) for name, message in messages.items()}
+    assert not any(problems.values()), (problems, messages)
 
 
 def test_a_deeply_nested_request_is_refused_before_it_is_parsed(files):

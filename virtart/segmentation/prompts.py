@@ -16,7 +16,6 @@ Coordinates are the original photo's pixels (x right, y down); boxes are ``(x0, 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -30,6 +29,7 @@ from skimage.morphology import skeletonize
 from virtart import masks as mask_ops
 from virtart.errors import VirtArtError
 from virtart.geometry import Box
+from virtart.json_limits import LIMITS, load_json
 from virtart.segmentation.base import Point, Prediction, Segmenter, Stroke, check_prompts
 
 STROKE_SPACING = 8  # px between the vertices of a stroke traced along a region
@@ -123,15 +123,12 @@ def cut(segmenter: Segmenter, image: np.ndarray, prompt: Prompt) -> Prediction:
 
 
 def _loads(value: Any, what: str) -> Any:
-    """JSON text -> its value (blank: None); anything else is taken as already parsed."""
+    """JSON text -> its value (blank: None), parsed within ``what``'s limits (the prompt's for
+    a nested field; :func:`virtart.json_limits.load_json`); anything else is taken as parsed."""
     if not isinstance(value, (str, bytes)):
         return value
-    if not value.strip():
-        return None
-    try:
-        return json.loads(value)
-    except json.JSONDecodeError as exc:
-        raise VirtArtError(f"{what} is not valid JSON ({exc.msg} at character {exc.pos})") from None
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+    return load_json(text, what, LIMITS.get(what, LIMITS["prompt"]))
 
 
 def _coordinate(value: Any, what: str) -> float:
