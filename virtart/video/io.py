@@ -67,7 +67,8 @@ def _open(path: str | os.PathLike, label: str):
     try:
         return av.open(os.fspath(path), metadata_errors="ignore")
     except av.FFmpegError as exc:
-        raise VirtArtError(f"{label}: not a video that can be read ({_reason(exc)})") from None
+        raise VirtArtError(f"{label}: not a video that can be read; upload an MP4, WebM, MOV or GIF clip",
+                           detail=_reason(exc)) from None
 
 
 def _reason(exc: Exception) -> str:
@@ -105,7 +106,8 @@ def probe(path: str | os.PathLike, *, max_seconds: float = MAX_SECONDS, max_side
                 first = frame
                 break
         except (av.FFmpegError, ValueError) as exc:
-            raise VirtArtError(f"{label}: the video data cannot be decoded ({_reason(exc)})") from None
+            raise VirtArtError(f"{label}: the video data cannot be decoded; the file may be damaged: export it again",
+                           detail=_reason(exc)) from None
         if first is None:
             raise VirtArtError(f"{label}: the video has no frames")
         rotation = _rotation(stream, first)
@@ -200,8 +202,9 @@ def read_frames(info: VideoInfo, *, label: str | None = None) -> Iterator[Frame]
                 index += 1
         except (av.FFmpegError, ValueError) as exc:
             if index == 0:
-                raise VirtArtError(f"{label}: the video data cannot be decoded ({_reason(exc)})") from None
-            warn(f"{label}: the video breaks off after frame {index} ({_reason(exc)}); the rest is dropped")
+                raise VirtArtError(f"{label}: the video data cannot be decoded; the file may be damaged: export it again",
+                           detail=_reason(exc)) from None
+            warn(f"{label}: the video breaks off after frame {index}; the rest is dropped", detail=_reason(exc))
 
 
 def read_frame(info: VideoInfo, index: int) -> np.ndarray:
