@@ -42,8 +42,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from video_clips import camera_clip, coco_objects, object_clip  # noqa: E402
 
+from virtart import (
+    edges,  # noqa: E402
+    settings,  # noqa: E402
+)
 from virtart import masks as mask_ops  # noqa: E402
-from virtart import settings  # noqa: E402
 from virtart.engines.composite import DEFAULT_FEATHER  # noqa: E402
 from virtart.engines.registry import shared_engine  # noqa: E402
 from virtart.imageio import load_mask  # noqa: E402
@@ -177,13 +180,14 @@ def page_stop_latency(objects, style: str, work: Path, after: int = 10) -> dict:
     return result
 
 
-def untouched(clip: Path, out: Path, lossless: Path, masks: Path, feather: float) -> dict:
-    """Mean |output - input| far from every region (beyond feather + MARGIN px)."""
+def untouched(clip: Path, out: Path, lossless: Path, masks: Path, feather: float | str) -> dict:
+    """Mean |output - input| far from every region (beyond the edge band + MARGIN px)."""
     lossy_diffs, lossless_max = [], 0
     for original, encoded, copy in zip(io.read_frames(io.probe(clip)), io.read_frames(io.probe(out)),
                                        io.read_frames(io.probe(lossless)), strict=True):
         region = load_mask(masks / f"{original.index:06d}.png")
-        far = ~mask_ops.binary(mask_ops.dilate(region, int(feather) + MARGIN))
+        band = int(np.ceil(edges.band_radius(region.shape, feather)))
+        far = ~mask_ops.binary(mask_ops.dilate(region, band + MARGIN))
         height, width = original.rgb.shape[:2]
         lossy_diffs.append(np.abs(encoded.rgb[:height, :width][far].astype(int) - original.rgb[far]).mean())
         lossless_max = max(lossless_max, int(np.abs(copy.rgb[far].astype(int) - original.rgb[far]).max()))

@@ -54,7 +54,8 @@ class Layer:
 
 
 def region_alphas(photo_rgb: np.ndarray, masks: Sequence[np.ndarray],
-                  softness: float | str | Sequence[float | str] = DEFAULT_FEATHER) -> list[np.ndarray]:
+                  softness: float | str | Sequence[float | str] = DEFAULT_FEATHER, quick: bool = False
+                  ) -> list[np.ndarray]:
     """Each region's blend weight, ``(H, W) float32`` in ``[0, 1]``, for blending in order,
     later regions on top (:func:`blend`).
 
@@ -64,10 +65,11 @@ def region_alphas(photo_rgb: np.ndarray, masks: Sequence[np.ndarray],
     :func:`virtart.edges.partition_alphas` made blendable (:func:`virtart.edges.layer_alphas`):
     refined from the picture, a later region takes the pixels it shares with an earlier one,
     and where two regions meet their weights and the photo's sum to one (no seam, no double
-    paint). Pixels beyond every region's band have alpha exactly 0.
+    paint). Pixels beyond every region's band have alpha exactly 0. ``quick``: the cheaper
+    refinement a clip's frames use to keep their frame rate (:func:`virtart.edges.refine_alpha`).
     """
     assert all(mask.shape == photo_rgb.shape[:2] for mask in masks)
-    weights, _ = edges.partition_alphas(photo_rgb, list(masks), softness)
+    weights, _ = edges.partition_alphas(photo_rgb, list(masks), softness, quick=quick)
     return edges.layer_alphas(weights)
 
 

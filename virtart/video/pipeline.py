@@ -433,7 +433,7 @@ class VideoRun:
                 tick = time.perf_counter()
                 empty = np.zeros(frame.rgb.shape[:2], np.float32)
                 alphas = composite.region_alphas(frame.rgb, [empty if mask is None else mask for mask in masks],
-                                                 [region.feather for region in regions])
+                                                 [region.feather for region in regions], quick=True)
                 refresh = (frame.index - video.keyframe) % video.refresh_every == 0
                 for index, (canvas, alpha) in enumerate(zip(canvases, alphas, strict=True)):
                     if masks[index] is None:
