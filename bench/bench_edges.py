@@ -227,18 +227,20 @@ def timing(shared: Path, out: Path, repeats: int) -> dict:
 
 def stability(subset: str, shared: Path, out: Path, frames: int = 12) -> dict:
     rng = np.random.default_rng(0)
-    results: dict[str, list] = {"today": [], "refined": []}
+    results: dict[str, list] = {"today": [], "refined": [], "refined_quick": []}  # quick: a clip's frames
     for stem, photo, obj, ignored in list(samples("grabcut", subset, shared))[:4]:
         mask = segmenter_mask(out / "segmenter_masks", "grabcut", stem, photo, obj, ignored, [])
-        clip_today, clip_refined = [], []
+        clip_today, clip_refined, clip_quick = [], [], []
         for _ in range(frames):
             noisy = np.clip(photo + rng.normal(0, 3, photo.shape), 0, 255).astype(np.uint8)
             shift = np.float32([[1, 0, rng.uniform(-1, 1)], [0, 1, rng.uniform(-1, 1)]])
             wobbled = cv2.warpAffine(mask.astype(np.float32), shift, mask.shape[::-1]) >= 0.5
             clip_today.append(mask_ops.feather(wobbled, TODAY_FEATHER))
             clip_refined.append(edges.refine_alpha(noisy, wobbled))
+            clip_quick.append(edges.refine_alpha(noisy, wobbled, quick=True))
         results["today"].append(edges.alpha_stability(clip_today))
         results["refined"].append(edges.alpha_stability(clip_refined))
+        results["refined_quick"].append(edges.alpha_stability(clip_quick))
     return {method: round(float(np.mean(values)), 4) for method, values in results.items()}
 
 
