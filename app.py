@@ -162,7 +162,7 @@ def _build_results(ui: dict) -> None:
     ui["result"] = gr.ImageSlider(label="Before / after", format="png", interactive=False, elem_id="result",
                                   height=480, type="numpy")
     ui["run_status"] = gr.Markdown("", elem_id="run-status")
-    ui["download"] = gr.DownloadButton("Download the full-resolution PNG", elem_id="download", size="sm")
+    ui["download"] = gr.DownloadButton(stylize_handlers.DOWNLOAD_LABEL, elem_id="download", size="sm")
     with gr.Accordion("Loss curves", open=False, elem_id="plot-panel"):
         ui["plot"] = gr.Plot(show_label=False, elem_id="plot", visible=False)
 

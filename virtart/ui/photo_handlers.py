@@ -25,6 +25,7 @@ from virtart.ui import render
 from virtart.ui.limits import DISPLAY_MAX_SIDE, MIN_PHOTO_SIDE
 from virtart.ui.page import PageUpdate, restores
 from virtart.ui.state import HISTORY, NEXT_REGION, Session
+from virtart.ui.stylize_handlers import download_button
 
 INCLUDE, EXCLUDE, BOX = "Include", "Exclude", "Box"  # Box: two corner clicks
 MIN_BOX_SIDE = 2  # px of the photo
@@ -97,14 +98,14 @@ def upload_photo(path: str | None, session: Session) -> PageUpdate:
     return PageUpdate(session=session, photo=view, status=status_text(session), thumbs=[], brush=render.brush_value(view),
                       caption=render.look_caption(session),
                       picker=gr.update(choices=session.region_choices(), value=NEXT_REGION), detected=gr.update(choices=[], value=[]),
-                      result=None, download=None, run_status="", plot=gr.update(value=None, visible=False))
+                      result=None, download=download_button(None), run_status="", plot=gr.update(value=None, visible=False))
 
 
 def clear_photo(session: Session) -> PageUpdate:
     """The photo was removed (its x button): start over, keeping the chosen painting."""
     fresh = Session(look=session.look)
     return PageUpdate(session=fresh, status=status_text(fresh), thumbs=[], picker=gr.update(choices=fresh.region_choices(), value=NEXT_REGION),
-                      detected=gr.update(choices=[], value=[]), result=None, download=None, run_status="")
+                      detected=gr.update(choices=[], value=[]), result=None, download=download_button(None), run_status="")
 
 
 def warm_segmenter(session: Session) -> None:
