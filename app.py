@@ -81,7 +81,7 @@ PRIVATE = {"api_visibility": "private"}
 SHOW_RESULT = "() => document.getElementById('result')?.scrollIntoView({behavior: 'smooth', block: 'nearest'})"
 # What each kind of event may change (fields of virtart.ui.page.PageUpdate).
 VIEW = ("session", "photo", "status", "notice")
-REGIONS = (*VIEW, "thumbs", "picker", "caption", "strength", "preserve", "feather")
+REGIONS = (*VIEW, "thumbs", "picker", "caption", "strength", "preserve", "feather", "edge_auto")
 LOADED = (*REGIONS, "detected", "brush", "result", "run_status", "download", "plot")
 RUN = ("session", "notice", "result", "run_status", "download", "plot")
 
@@ -132,12 +132,18 @@ def _build_regions(ui: dict) -> None:
     ui["gallery"] = gr.Gallery(render.style_gallery(), show_label=False, columns=5, height=130,
                                allow_preview=False, elem_id="styles")
     look = Look()
+    edge = region_handlers.edge_controls(Session(), look.feather)
     with gr.Row():
         ui["strength"] = gr.Slider(0, 1, value=look.strength, step=0.05, label="Strength", elem_id="strength",
                                    min_width=120)
-        ui["feather"] = gr.Slider(0, region_handlers.FEATHER_MAX, value=look.feather, step=1, label="Soft edge (px; blank: follows the photo)",
+        ui["feather"] = gr.Slider(0, region_handlers.FEATHER_MAX, value=edge["feather"]["value"], step=1,
+                                  label="Soft edge (px)", interactive=edge["feather"]["interactive"],
                                   elem_id="feather", min_width=120)
-    ui["preserve"] = gr.Checkbox(look.preserve_color, label="Keep the photo's colours", elem_id="preserve")
+    with gr.Row():
+        ui["preserve"] = gr.Checkbox(look.preserve_color, label="Keep the photo's colours", elem_id="preserve",
+                                     min_width=120)
+        ui["edge_auto"] = gr.Checkbox(edge["edge_auto"], label="Automatic edge (follows the photo)",
+                                      elem_id="edge-auto", min_width=120)
 
 
 def _build_settings(ui: dict) -> None:
@@ -185,7 +191,7 @@ def _wire_api() -> None:
                   gr.File(label="mask", type="filepath"), gr.Textbox("starry_night", label="style"),
                   gr.Number(1.0, label="strength"), gr.Checkbox(False, label="invert"),
                   gr.Textbox("auto", label="engine"), gr.Textbox("", label="steps"), gr.Number(0, label="max_size"),
-                  gr.Checkbox(False, label="preserve_color"), gr.Number(DEFAULT_FEATHER, label="feather"),
+                  gr.Checkbox(False, label="preserve_color"), gr.Textbox(DEFAULT_FEATHER, label="feather"),
                   gr.Number(0, label="seed"), gr.Textbox("", label="request")]
         outputs = [gr.Image(label="image", format="png", type="numpy"), gr.File(label="png"), gr.JSON(label="progress")]
         gr.Button("stylize").click(api.stylize_api, inputs, outputs, api_name="stylize", **_heavy())
@@ -236,6 +242,8 @@ def _wire_photo_tab(ui: dict) -> None:
     on(ui["upload"].upload, region_handlers.upload_style, [session, ui["upload"]], REGIONS, **quiet)
     on(ui["strength"].release, region_handlers.set_strength, [session, ui["strength"]], REGIONS, **quiet)
     on(ui["feather"].release, region_handlers.set_feather, [session, ui["feather"]], REGIONS, **quiet)
+    on(ui["edge_auto"].input, region_handlers.set_edge_auto, [session, ui["edge_auto"], ui["feather"]], REGIONS,
+       **quiet)
     on(ui["preserve"].input, region_handlers.set_preserve, [session, ui["preserve"]], REGIONS, **quiet)
 
     knobs = [ui[k] for k in ("engine", "auto_steps", "steps", "max_size", "output_size")]

@@ -32,13 +32,14 @@ NEXT_REGION = -1  # the region picker's value for "what the next region gets"
 @dataclass(frozen=True)
 class Look:
     """How one region is painted: its painting (``style``, shown as ``style_name``), strength
-    in [0, 1], whether the photo's colours are kept, and the soft edge in px."""
+    in [0, 1], whether the photo's colours are kept, and the soft edge: "auto" (follows the
+    photo, :data:`virtart.edges.AUTO`) or px."""
 
     style: Any = "starry_night"  # Style; Any so the frozen dataclass takes an array
     style_name: str = "starry_night"
     strength: float = 1.0
     preserve_color: bool = False
-    feather: float = DEFAULT_FEATHER
+    feather: float | str = DEFAULT_FEATHER
 
     def with_values(self, **changes) -> Look:
         return replace(self, **changes)
