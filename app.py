@@ -53,9 +53,20 @@ CSS = """
 #notice { color: var(--error-text-color, #b91c1c); }
 #status, #run-status, #model-status { font-size: var(--text-sm); }
 @media (max-width: 640px) {
+  /* a phone: tighter gaps, one row of small thumbnails per gallery, the click tools on two lines;
+     the photo and the result stay big */
+  #page-tabs { --layout-gap: 6px; --block-padding: 4px 8px; }
   #photo, #result { height: 300px !important; max-height: 300px; }
-  #styles { height: 110px !important; }
-  #regions { height: 80px !important; }
+  #styles, #examples, #regions { height: 62px !important; }
+  #styles .grid-container { --grid-cols: 7 !important; }
+  #styles .grid-container, #examples .grid-container, #regions .grid-container {
+    grid-template-columns: repeat(var(--grid-cols), minmax(36px, 1fr)); grid-template-rows: none;
+    grid-auto-rows: 48px; gap: 4px; }
+  #styles .caption-label, #regions .caption-label { display: none; }
+  #click-mode { min-width: 100% !important; }
+  #undo, #redo, #grow, #shrink, #clear, #edit-region, #invert-region, #delete-region, #own-painting {
+    white-space: nowrap; padding-left: 4px; padding-right: 4px; }
+  #examples [data-testid="block-label"] { display: none; }
   #intro .steps { display: none; }
 }
 """
@@ -98,7 +109,7 @@ def _build_editor(ui: dict) -> None:
             ui[key] = gr.Button(label, elem_id=key, size="sm", scale=1, min_width=56)
     ui["status"] = gr.Markdown("Upload a photo or pick an example.", elem_id="status")
     ui["notice"] = gr.Markdown("", elem_id="notice")
-    with gr.Accordion("Brush: paint include (green) and exclude (red) strokes", open=False, elem_id="brush-panel"):
+    with gr.Accordion("Brush (green: include, red: exclude)", open=False, elem_id="brush-panel"):
         ui["brush"] = gr.ImageEditor(type="numpy", sources=(), transforms=(), layers=False, label="Brush",
                                      brush=gr.Brush(colors=[BRUSH_INCLUDE, BRUSH_EXCLUDE], default_color=BRUSH_INCLUDE,
                                                     color_mode="fixed", default_size=12),
@@ -133,17 +144,16 @@ def _build_regions(ui: dict) -> None:
                                allow_preview=False, elem_id="styles")
     look = Look()
     edge = region_handlers.edge_controls(Session(), look.feather)
-    with gr.Row():
-        ui["strength"] = gr.Slider(0, 1, value=look.strength, step=0.05, label="Strength", elem_id="strength",
-                                   min_width=120)
+    ui["strength"] = gr.Slider(0, 1, value=look.strength, step=0.05, label="Strength", elem_id="strength")
+    with gr.Accordion("Edge and colours", open=False, elem_id="edge-panel"), gr.Row():
         ui["feather"] = gr.Slider(0, region_handlers.FEATHER_MAX, value=edge["feather"]["value"], step=1,
                                   label="Soft edge (px)", interactive=edge["feather"]["interactive"],
                                   elem_id="feather", min_width=120)
-    with gr.Row():
-        ui["preserve"] = gr.Checkbox(look.preserve_color, label="Keep the photo's colours", elem_id="preserve",
-                                     min_width=120)
-        ui["edge_auto"] = gr.Checkbox(edge["edge_auto"], label="Automatic edge (follows the photo)",
-                                      elem_id="edge-auto", min_width=120)
+        with gr.Column(min_width=120):
+            ui["edge_auto"] = gr.Checkbox(edge["edge_auto"], label="Automatic edge (follows the photo)",
+                                          elem_id="edge-auto", container=False)
+            ui["preserve"] = gr.Checkbox(look.preserve_color, label="Keep the photo's colours", elem_id="preserve",
+                                         container=False)
 
 
 def _build_settings(ui: dict) -> None:
@@ -269,7 +279,7 @@ def build_app() -> gr.Blocks:
         model_status = gr.Markdown(health.status_markdown, elem_id="model-status")
         status_timer = gr.Timer(5)  # ticks while models download at start-up (health.refresh stops it)
         status_timer.tick(health.refresh, None, [model_status, status_timer], **PRIVATE)
-        with gr.Tabs():
+        with gr.Tabs(elem_id="page-tabs"):
             with gr.Tab("Photo", elem_id="photo-tab"), gr.Row(equal_height=False):
                 with gr.Column(scale=5, min_width=320):
                     _build_editor(ui)
