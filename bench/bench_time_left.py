@@ -23,6 +23,7 @@ import argparse
 import dataclasses
 import itertools
 import json
+import sys
 import time
 from types import SimpleNamespace
 
@@ -117,8 +118,11 @@ def main() -> None:
         runs = recorded["runs"]
     else:
         runner = engine(args.tiny)
-        runs = [{"photo": p, "painting": s, **record(runner, photo, painting, args.size)}
-                for p, photo, s, painting in pairs(args.runs)]
+        runs = []
+        for p, photo, s, painting in pairs(args.runs):
+            runs.append({"photo": p, "painting": s, **record(runner, photo, painting, args.size)})
+            print(f"run {len(runs)}: {p} x {s}, {runs[-1]['trace'][-1][0]} steps, {runs[-1]['trace'][-1][1]:.1f} s",
+                  file=sys.stderr, flush=True)
         if args.traces:
             with open(args.traces, "w") as file:
                 json.dump({"size": args.size, "tiny": args.tiny, "runs": runs}, file)

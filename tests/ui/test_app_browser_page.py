@@ -51,6 +51,16 @@ def press(page, button: str, until: str, name: str, timeout: float = 60_000) -> 
     return page.locator(until.split(":")[0]).inner_text()
 
 
+def set_slider(page, elem_id: str, value: str, until: str) -> None:
+    """Type ``value`` in a slider's number box and release it (its handler runs on release)."""
+    number = page.locator(f"#{elem_id} input[type=number]")
+    number.fill(value)
+    number.press("Enter")
+    number.blur()
+    page.locator(f"#{elem_id} input[type=range]").dispatch_event("pointerup")
+    page.wait_for_selector(until, timeout=30_000)
+
+
 def messages_shown(page) -> list[str]:
     """Every message line and toast on the page now."""
     return [t for t in page.evaluate("""() => [...document.querySelectorAll(
@@ -95,12 +105,7 @@ def test_a_painting_picked_after_a_region_applies_to_it(page, photo_file: Path, 
     page.locator("#styles img").nth(wave).click()
     page.wait_for_selector("#regions:has-text('great_wave')", timeout=30_000)
     assert "Great Wave" in page.locator("#style-caption").inner_text()
-    number = page.locator("#strength input[type=number]")
-    number.fill("0.4")
-    number.press("Enter")
-    number.blur()
-    page.locator("#strength input[type=range]").dispatch_event("pointerup")
-    page.wait_for_selector("#regions:has-text('@ 0.40')", timeout=30_000)
+    set_slider(page, "strength", "0.4", "#regions:has-text('@ 0.40')")
     shot(page, "page-3-painting-applied")
     # "New regions" picked: the painting becomes the next region's, the region keeps its own
     page.locator("#region-picker").click()
@@ -212,12 +217,7 @@ def test_the_soft_edge_follows_the_photo_until_unticked(page, photo_file: Path):
     assert auto.is_checked() and page.locator("#feather input[type=range]").is_disabled()
     auto.uncheck()
     page.wait_for_function("() => !document.querySelector('#feather input[type=range]').disabled", timeout=30_000)
-    number = page.locator("#feather input[type=number]")
-    number.fill("9")
-    number.press("Enter")
-    number.blur()
-    page.locator("#feather input[type=range]").dispatch_event("pointerup")
-    page.wait_for_selector("#regions:has-text('feather 9')", timeout=30_000)
+    set_slider(page, "feather", "9", "#regions:has-text('feather 9')")
     shot(page, "page-9-soft-edge-px")
     auto.check()
     page.wait_for_function("() => document.querySelector('#feather input[type=range]').disabled", timeout=30_000)
