@@ -123,9 +123,9 @@ def main() -> None:
             runs.append({"photo": p, "painting": s, **record(runner, photo, painting, args.size)})
             print(f"run {len(runs)}: {p} x {s}, {runs[-1]['trace'][-1][0]} steps, {runs[-1]['trace'][-1][1]:.1f} s",
                   file=sys.stderr, flush=True)
-        if args.traces:
-            with open(args.traces, "w") as file:
-                json.dump({"size": args.size, "tiny": args.tiny, "runs": runs}, file)
+            if args.traces:  # after every run, so a long bench that is stopped keeps what it measured
+                with open(args.traces, "w") as file:
+                    json.dump({"size": args.size, "tiny": args.tiny, "runs": runs}, file)
     scored = [{"photo": r["photo"], "painting": r["painting"], **score(r, args.size)} for r in runs]
     ratios = [r["estimated_total_over_real"] for r in scored if r.get("estimated_total_over_real")]
     report = {"size": args.size, "tiny": args.tiny, "runs": scored,

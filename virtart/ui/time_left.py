@@ -8,8 +8,9 @@ at the cap ``auto_max_steps``. :class:`TimeLeft` forecasts that step from the sa
 measures. Once a window of steps is in, each measure's window improvement (the very number
 the rule tests) is known step by step; it falls off roughly exponentially, so its last
 ``FIT_STEPS`` values are fitted log-linearly in the step and followed to where it crosses its
-tolerance; the stop is the later of the two crossings, at most the cap. Before that, the
-objective is carried forward with its fitted per-step drop and the rule's test is applied to
+tolerance; the stop is the later of the two crossings, at most the cap (the cap while the
+content loss is rising: it comes back down later, and while it falls the rule waits). Before
+that, the objective is carried forward with its fitted per-step drop and the rule's test is applied to
 the forecast. The measures are rebuilt from each region's reported losses with the options'
 weights (the content loss is the run's, reported with every region; the total-variation term,
 which the engine reports no value for, is left out). Step time: the median of the last
@@ -95,9 +96,13 @@ class TimeLeft:
             return self._carried_forward(step)
         stop = self._crossing(improvements(self.objective, window, step), step, self.options.auto_tolerance)
         content = improvements(self.content, window, step)
-        if stop is not None and content:
-            stop = max(stop, self._crossing(content, step, self.options.auto_content_tolerance) or stop)
-        return stop
+        if stop is None or not content:
+            return stop
+        if content[step] < 0:
+            # The content loss rose over the window: the run is trading the photo's structure for
+            # style, and it falls again later by more than its tolerance, which holds the rule.
+            return self.cap
+        return max(stop, self._crossing(content, step, self.options.auto_content_tolerance) or stop)
 
     def _crossing(self, measure: dict[int, float], step: int, tolerance: float) -> int | None:
         """The first step from ``step`` on where ``measure`` (followed with its recent fit) is
