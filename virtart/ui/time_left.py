@@ -10,7 +10,7 @@ the rule tests) is known step by step; it falls off roughly exponentially, so it
 ``FIT_STEPS`` values are fitted log-linearly in the step and followed to where it crosses its
 tolerance; the stop is the later of the two crossings, at most the cap (the cap while the
 content loss is rising: it comes back down later, and while it falls the rule waits). Before
-that, the objective is carried forward with its fitted per-step drop and the rule's test is applied to
+that, the same holds, and else the objective is carried forward with its fitted per-step drop and the rule's test is applied to
 the forecast. The measures are rebuilt from each region's reported losses with the options'
 weights (the content loss is the run's, reported with every region; the total-variation term,
 which the engine reports no value for, is left out). Step time: the median of the last
@@ -120,6 +120,8 @@ class TimeLeft:
     def _carried_forward(self, step: int) -> int | None:
         """Before a window is in: the objective carried forward with its fitted per-step
         drop (a fraction of its value), checked with the rule's own test."""
+        if self.content and self.content[step] > self.content[min(self.content)]:
+            return self.cap  # the content loss is rising: as below, the rule will wait for it
         values = self.objective
         drops = {s: (values[s - 1] - values[s]) / max(abs(values[s - 1]), 1e-12)
                  for s in values if s - 1 in values and s <= step}
