@@ -14,7 +14,12 @@ step count over the real one. Prints JSON; ``--traces`` keeps the recorded runs 
 ``--tiny`` uses a random, thinned VGG (no weights; timings then say nothing of the real
 network, but the forecast step count still tests the stopping-rule model). Without it the
 engine's own network is used (VGG-19 if its weights are cached, else the offline VGG-16).
-Run it on a quiet machine: step times measured under load vary several-fold from step to step.
+Run it on a quiet machine: step times measured under load vary several-fold from step to
+step, and a run whose load changes midway is misjudged whatever the forecast. The first run
+of a process also pays the engine's one-time warm-up in its first steps. A quiet rerun:
+
+    PYTHONPATH=. nice -n 5 python bench/bench_time_left.py --runs 12 --size 256 \
+        --traces /tmp/time_left_256.json --out /tmp/time_left_256_out.json
 """
 
 from __future__ import annotations
