@@ -57,9 +57,20 @@ CSS = """
 #notice { color: var(--error-text-color, #b91c1c); }
 #status, #run-status, #model-status { font-size: var(--text-sm); }
 @media (max-width: 640px) {
+  /* a phone: tighter gaps, one row of small thumbnails per gallery, the click tools on two lines;
+     the photo and the result stay big */
+  #page-tabs { --layout-gap: 6px; --block-padding: 4px 8px; }
   #photo, #result { height: 300px !important; max-height: 300px; }
-  #styles { height: 110px !important; }
-  #regions { height: 80px !important; }
+  #styles, #examples, #regions { height: 62px !important; }
+  #styles .grid-container { --grid-cols: 7 !important; }
+  #styles .grid-container, #examples .grid-container, #regions .grid-container {
+    grid-template-columns: repeat(var(--grid-cols), minmax(36px, 1fr)); grid-template-rows: none;
+    grid-auto-rows: 48px; gap: 4px; }
+  #styles .caption-label, #regions .caption-label { display: none; }
+  #click-mode { min-width: 100% !important; }
+  #undo, #redo, #grow, #shrink, #clear, #edit-region, #invert-region, #delete-region, #own-painting {
+    white-space: nowrap; padding-left: 4px; padding-right: 4px; }
+  #examples [data-testid="block-label"] { display: none; }
   #intro .steps { display: none; }
 }
 """
@@ -100,7 +111,7 @@ def _build_editor(ui: dict) -> None:
             ui[key] = gr.Button(label, elem_id=key, size="sm", scale=1, min_width=56)
     ui["status"] = gr.Markdown("Upload a photo or pick an example.", elem_id="status")
     ui["notice"] = gr.Markdown("", elem_id="notice")
-    with gr.Accordion("Brush: paint include (green) and exclude (red) strokes", open=False, elem_id="brush-panel"):
+    with gr.Accordion("Brush (green: include, red: exclude)", open=False, elem_id="brush-panel"):
         ui["brush"] = gr.ImageEditor(type="numpy", sources=(), transforms=(), layers=False, label="Brush",
                                      brush=gr.Brush(colors=[BRUSH_INCLUDE, BRUSH_EXCLUDE], default_color=BRUSH_INCLUDE,
                                                     color_mode="fixed", default_size=12),
@@ -134,12 +145,17 @@ def _build_regions(ui: dict) -> None:
     ui["gallery"] = gr.Gallery(render.style_gallery(), show_label=False, columns=5, height=130,
                                allow_preview=False, elem_id="styles")
     look = new_look()
-    with gr.Row():
-        ui["strength"] = gr.Slider(0, 1, value=look.strength, step=0.05, label="Strength", elem_id="strength",
-                                   min_width=120)
-        ui["feather"] = gr.Slider(0, region_handlers.FEATHER_MAX, value=look.feather, step=1, label="Soft edge (px; blank: follows the photo)",
+    edge = region_handlers.edge_controls(Session(), look.feather)
+    ui["strength"] = gr.Slider(0, 1, value=look.strength, step=0.05, label="Strength", elem_id="strength")
+    with gr.Accordion("Edge and colours", open=False, elem_id="edge-panel"), gr.Row():
+        ui["feather"] = gr.Slider(0, region_handlers.FEATHER_MAX, value=edge["feather"]["value"], step=1,
+                                  label="Soft edge (px)", interactive=edge["feather"]["interactive"],
                                   elem_id="feather", min_width=120)
-    ui["preserve"] = gr.Checkbox(look.preserve_color, label="Keep the photo's colours", elem_id="preserve")
+        with gr.Column(min_width=120):
+            ui["edge_auto"] = gr.Checkbox(edge["edge_auto"], label="Automatic edge (follows the photo)",
+                                          elem_id="edge-auto", container=False)
+            ui["preserve"] = gr.Checkbox(look.preserve_color, label="Keep the photo's colours", elem_id="preserve",
+                                         container=False)
 
 
 def _build_settings(ui: dict) -> None:
@@ -164,7 +180,7 @@ def _build_results(ui: dict) -> None:
     ui["result"] = gr.ImageSlider(label="Before / after", format="png", interactive=False, elem_id="result",
                                   height=480, type="numpy")
     ui["run_status"] = gr.Markdown("", elem_id="run-status")
-    ui["download"] = gr.DownloadButton("Download the full-resolution PNG", elem_id="download", size="sm")
+    ui["download"] = gr.DownloadButton(stylize_handlers.DOWNLOAD_LABEL, elem_id="download", size="sm")
     with gr.Accordion("Loss curves", open=False, elem_id="plot-panel"):
         ui["plot"] = gr.Plot(show_label=False, elem_id="plot", visible=False)
 
@@ -187,7 +203,7 @@ def _wire_api() -> None:
                   gr.File(label="mask", type="filepath"), gr.Textbox("starry_night", label="style"),
                   gr.Number(1.0, label="strength"), gr.Checkbox(False, label="invert"),
                   gr.Textbox("auto", label="engine"), gr.Textbox("", label="steps"), gr.Number(0, label="max_size"),
-                  gr.Checkbox(False, label="preserve_color"), gr.Number(DEFAULT_FEATHER, label="feather"),
+                  gr.Checkbox(False, label="preserve_color"), gr.Textbox(DEFAULT_FEATHER, label="feather"),
                   gr.Number(0, label="seed"), gr.Textbox("", label="request")]
         outputs = [gr.Image(label="image", format="png", type="numpy"), gr.File(label="png"), gr.JSON(label="progress")]
         gr.Button("stylize").click(api.stylize_api, inputs, outputs, api_name="stylize", **_heavy())
@@ -241,7 +257,7 @@ def build_app() -> gr.Blocks:
         model_status = gr.Markdown(health.status_markdown, elem_id="model-status")
         status_timer = gr.Timer(5)  # ticks while models download at start-up (health.refresh stops it)
         status_timer.tick(health.refresh, None, [model_status, status_timer], **PRIVATE)
-        with gr.Tabs():
+        with gr.Tabs(elem_id="page-tabs"):
             with gr.Tab("Photo", elem_id="photo-tab"):
                 tab_columns(ui, _build_editor, _build_regions, _build_results)
             video_tab.build_tab(_heavy(), _wire, _segment())

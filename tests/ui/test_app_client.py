@@ -230,3 +230,19 @@ def test_fast_engine_with_the_single_mask_form(client: Client, files, styles_dir
     outside = np.asarray(Image.open(files["mask"]).convert("L")) < 128
     assert final.shape == original.shape and np.array_equal(final[outside], original[outside])
     assert report["report"]["engine"] == "fast" and report["report"]["outside_changed_pixels"] == 0
+
+
+def test_the_feather_parameter_takes_auto_or_px_and_names_anything_else(client: Client, files, styles_dir: Path):
+    args = {"image": handle_file(str(files["small"])), "mask": handle_file(str(files["mask"])), "style": "udnie",
+            "engine": "fast", "api_name": "/stylize"}
+    try:
+        _, _, report = client.predict(**args)  # the default: "auto"
+    except Exception as exc:  # noqa: BLE001
+        if "not available" in str(exc):
+            pytest.skip(str(exc))
+        raise
+    assert report["report"]["regions"][0]["feather"] == "auto"
+    assert client.predict(**args, feather="6")[2]["report"]["regions"][0]["feather"] == 6
+    with pytest.raises(Exception, match="feather must be 'auto' or a number of px") as refused:
+        client.predict(**args, feather="soft")
+    assert "region" not in str(refused.value)

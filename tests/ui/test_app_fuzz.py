@@ -218,6 +218,8 @@ def actions(rng: random.Random, files: dict, session):
         (3, "strength", region_handlers.set_strength, (session, rng.choice([0.0, 0.35, 1.0, 2.0, float("nan"), "a"])),
          False),
         (2, "feather", region_handlers.set_feather, (session, rng.choice([0, 4, 12.5, -1, 500])), False),
+        (2, "edge auto", region_handlers.set_edge_auto, (session, rng.random() < 0.5, rng.choice([0, 4, -1, "a"])),
+         False),
         (2, "colours", region_handlers.set_preserve, (session, rng.random() < 0.5), True),
         (3, "detect", region_handlers.detect, (session,), photo),
         (3, "add detected", region_handlers.add_detected,

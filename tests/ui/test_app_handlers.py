@@ -11,6 +11,7 @@ import threading
 import warnings
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import gradio as gr
 import numpy as np
@@ -21,7 +22,7 @@ from virtart.engines.registry import engine_spec, gpu_seconds, parse_options
 from virtart.errors import VirtArtError, warn
 from virtart.imageio import Photo, save_png
 from virtart.ui import api, gpu, messages, page, photo_handlers, region_handlers, runner, stylize_handlers
-from virtart.ui.state import Session, new_session, shown_mask
+from virtart.ui.state import NEXT_REGION, ResultView, Session, new_session, shown_mask
 
 
 def registry_label(name: str) -> str:
@@ -243,12 +244,47 @@ def test_stylize_streams_previews_then_the_full_size_result(loaded: Session, ast
     previews = [o for o in outputs[1:-1] if o.result is not page.KEEP]
     assert len(previews) >= 3 and previews[0].run_status.startswith("Starting from the Fast engine's result")
     final = outputs[-1]
-    session, status, download, figure = final.session, final.run_status, final.download, final.plot
+    session, status, download, figure = final.session, final.run_status, final.download["value"], final.plot
     result = np.asarray(__import__("PIL.Image").Image.open(download).convert("RGB"))
     assert result.shape == astronaut.shape and session.result.download == download
+    assert final.download["label"] == "Download the full-resolution PNG (512x512 px)"
     assert np.array_equal(result[square < 0.5], astronaut[square < 0.5])  # feather 0: outside untouched
     assert not np.array_equal(result[square >= 0.5], astronaut[square >= 0.5])
     assert "changed outside the regions: 0" in status and "after 2 steps (as set)" in status and figure is not None
+
+
+def test_the_soft_edge_is_automatic_by_default_or_a_number_of_px(loaded: Session):
+    square = np.zeros((512, 512), np.float32)
+    square[100:200, 100:300] = 1.0
+    loaded.mask = square
+    update = region_handlers.add_click_region(loaded)
+    assert loaded.regions[0].feather == "auto" and update.edge_auto is True
+    assert update.feather["interactive"] is False and update.feather["value"] == 4  # 512x512: the photo's width
+    update = region_handlers.set_edge_auto(loaded, False, 4)
+    assert loaded.regions[0].feather == 4.0 and update.edge_auto is False and update.feather["interactive"] is True
+    region_handlers.set_feather(loaded, 12)
+    assert loaded.regions[0].feather == 12.0 and "feather 12" in region_handlers.regions_update(loaded).thumbs[0][1]
+    with pytest.raises(VirtArtError, match="soft edge"):
+        region_handlers.set_edge_auto(loaded, False, -3)
+    assert loaded.regions[0].feather == 12.0
+    region_handlers.set_edge_auto(loaded, True, 12)
+    assert loaded.regions[0].feather == "auto" and stylize_handlers.region_requests(loaded)[0].feather == "auto"
+    region_handlers.pick_region(loaded, NEXT_REGION)  # the next region's edge: only the caption and the edge redrawn
+    update = region_handlers.set_edge_auto(loaded, False, 6)
+    assert loaded.look.feather == 6.0 and update.edge_auto is False and update.thumbs is page.KEEP
+
+
+def test_a_stopped_runs_download_says_the_previews_size():
+    from PIL import Image
+
+    big = Session()
+    big.photo = SimpleNamespace(size=(2048, 1536), name="holiday")
+    big.preview = ResultView(np.zeros((384, 512, 3), np.uint8), np.full((384, 512, 3), 90, np.uint8))
+    update = stylize_handlers.stopped(big)
+    assert update.download["label"] == "Download the PNG (512x384 px)", update.download
+    assert Image.open(update.download["value"]).size == (512, 384) and "full-resolution" not in update.download["label"]
+    assert stylize_handlers.last_result(big).download["label"] == update.download["label"]
+    assert stylize_handlers.download_button(None)["label"] == stylize_handlers.DOWNLOAD_LABEL
 
 
 def test_unknown_engine_and_bad_steps_are_user_errors():

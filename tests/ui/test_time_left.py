@@ -43,3 +43,22 @@ def test_a_fixed_step_count_is_counted_down_and_the_words():
     assert left == pytest.approx(60.0)
     assert describe(None) == "" and describe(1.0) == "a second or two left" and describe(42) == "about 42 s left"
     assert describe(600) == "about 10 min left"
+
+
+@pytest.mark.parametrize("shape", ["falling", "rising, then falling"])
+def test_a_run_held_by_its_content_loss_is_forecast_to_the_cap(shape):
+    """The objective converges by the rule's tolerance but the content loss still falls by more
+    than its tolerance over the window (at once, or after rising while the style took hold):
+    the rule goes on to the cap, and so does the forecast at step 20."""
+    options = parse_options("gatys", {"steps": "auto"})
+    rule, clock = StopRule(options), TimeLeft(options)
+    for step in range(1, options.auto_max_steps + 1):
+        style = 0.1 + 0.5 * math.exp(-0.3 * step)
+        content = 0.98 ** step if shape == "falling" else 0.2 + 0.1 * min(step, 15) / 15 - 0.003 * max(0, step - 15)
+        done = rule.done(10 * style + content, content)
+        clock.update(Preview(step, 42, None, 2.0 + step, {0: {"style": style, "content": content}}))
+        if step == 20:
+            assert clock.last_steps == options.auto_max_steps, clock.last_steps
+        if done:
+            break
+    assert rule.reason == "cap" and step == options.auto_max_steps

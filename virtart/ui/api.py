@@ -16,7 +16,7 @@ from virtart.engines.registry import AUTO
 from virtart.errors import VirtArtError
 from virtart.imageio import Photo, load_mask, load_photo, mask_to_uint8
 from virtart.json_limits import load_json
-from virtart.request import StylizeRequest, prompt_from_json, request_from_json
+from virtart.request import StylizeRequest, parse_softness, prompt_from_json, request_from_json
 from virtart.segmentation.detect import parse_classes
 from virtart.segmentation.prompts import Prompt, box_from_json, cut, points_from_json, strokes_from_json
 from virtart.styles import DEFAULT_STYLE
@@ -83,13 +83,13 @@ def detect_api(image: str, classes: str = "", min_score: float = 0.25) -> tuple[
 def stylize_request(photo: Photo, regions: str = "", masks: list[str] | None = None,
                     style_images: list[str] | None = None, mask: str | None = None, style: str = DEFAULT_STYLE,
                     strength: float = 1.0, invert: bool = False, engine: str = AUTO, steps: str | float = "",
-                    max_size: float = 0, preserve_color: bool = False, feather: float = DEFAULT_FEATHER,
+                    max_size: float = 0, preserve_color: bool = False, feather: float | str = DEFAULT_FEATHER,
                     request: str = "") -> StylizeRequest:
     """The checked request of one ``/stylize`` call: ``request`` (the JSON form), else a
     ``regions`` list in that form, else the single-mask form; the separate parameters serve as
     defaults for what the JSON leaves out."""
     defaults = {"engine": engine or AUTO, "steps": steps, "max_size": max_size, "preserve_color": preserve_color,
-                "feather": feather, "style": style or (0 if style_images else DEFAULT_STYLE), "preview_every": 1}
+                "feather": parse_softness(feather), "style": style or (0 if style_images else DEFAULT_STYLE), "preview_every": 1}
     uploads = {"masks": masks or [], "style_images": style_images or []}
     if str(request or "").strip():
         data = load_json(request, "request")
@@ -114,7 +114,7 @@ def regions_json(text: str):
 def stylize_api(image: str, regions: str = "", masks: list[str] | None = None, style_images: list[str] | None = None,
                 mask: str | None = None, style: str = DEFAULT_STYLE, strength: float = 1.0, invert: bool = False,
                 engine: str = AUTO, steps: str | float = "", max_size: float = 0, preserve_color: bool = False,
-                feather: float = DEFAULT_FEATHER, seed: float = 0,
+                feather: float | str = DEFAULT_FEATHER, seed: float = 0,
                 request: str = "") -> Iterator[tuple[np.ndarray, str | None, dict]]:
     """Stream ``(preview, None, progress)`` while the engine works, then
     ``(final image at the photo's full size, PNG file, report)``. ``request``: the JSON form of

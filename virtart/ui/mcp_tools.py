@@ -87,7 +87,7 @@ def stylize(image: FileData, regions: list[dict], engine: str = "fast", max_size
             pixels as in segment) or {"mask": "data:image/png;base64,..."} (white = region, e.g.
             from detect) or {"invert": true} alone (everything outside the other regions); each
             with "style" (a painting id from list_paintings), "strength" (0 = the photo, 1 =
-            the full style; default 1), "feather" (soft edge, px; default 4) and
+            the full style; default 1), "feather" (soft edge: "auto", following the photo, the default; or px) and
             "preserve_color" (false, "luminance" or "histogram").
         engine: "fast" (one pass, seconds on a CPU; default), "gatys" (the slower Quality
             optimisation) or "auto" (the server's choice for its device).

@@ -48,7 +48,8 @@ class PageUpdate:
     caption: Any = KEEP  # which painting, and whether it applies to a region or the next one
     strength: Any = KEEP
     preserve: Any = KEEP
-    feather: Any = KEEP
+    feather: Any = KEEP  # the soft edge's px slider
+    edge_auto: Any = KEEP  # the "automatic edge" checkbox
     brush: Any = KEEP  # the brush panel's canvas
     result: Any = KEEP  # the before/after slider (streamed previews, then the result)
     run_status: Any = KEEP

@@ -17,6 +17,7 @@ import numpy as np
 
 from virtart import masks as mask_ops
 from virtart import settings
+from virtart.edges import AUTO, band_radius
 from virtart.errors import VirtArtError
 from virtart.imageio import load_photo
 from virtart.segmentation import get_segmenter
@@ -26,12 +27,14 @@ from virtart.ui import render
 from virtart.ui.limits import DISPLAY_MAX_SIDE, MIN_PHOTO_SIDE
 from virtart.ui.page import PageUpdate, restores
 from virtart.ui.state import HISTORY, NEXT_REGION, Session
+from virtart.ui.stylize_handlers import download_button
 
 INCLUDE, EXCLUDE, BOX = "Include", "Exclude", "Box"  # Box: two corner clicks
 MIN_BOX_SIDE = 2  # px of the photo
 GROW_STEP = 3  # px one press of Grow or Shrink moves the outline by
 # Clicks inside a detected object's box lean on it (bench/bench_clicks.py: cluttered scenes).
 DETECTOR_PRIOR = True
+AUTO_PX_SHOWN = 4  # the soft-edge slider's value under "automatic" before there is a photo to size it for
 
 
 def app_max_pixels() -> int:
@@ -74,6 +77,16 @@ def status_text(session: Session) -> str:
     return text
 
 
+def edge_controls(session: Session, softness: float | str) -> dict:
+    """The "automatic edge" checkbox and the px slider for a look's ``softness`` ("auto" or
+    px): with "auto" the slider shows, greyed, the width the photo gets (what
+    :func:`virtart.edges.band_radius` picks for its size)."""
+    if softness != AUTO:
+        return {"edge_auto": False, "feather": gr.update(value=float(softness), interactive=True)}
+    shown = band_radius(session.photo.rgb.shape) if session.photo is not None else AUTO_PX_SHOWN
+    return {"edge_auto": True, "feather": gr.update(value=round(shown), interactive=False)}
+
+
 def shown_photo(path: str | None, session: Session) -> PageUpdate:
     """The photo panel as the session has it (sent back when an upload is refused: the browser
     already shows the refused file)."""
@@ -96,16 +109,17 @@ def upload_photo(path: str | None, session: Session) -> PageUpdate:
     session.reset_photo(photo, display, scale)
     view = editor_image(session)
     return PageUpdate(session=session, photo=view, status=status_text(session), thumbs=[], brush=render.brush_value(view),
+                      **edge_controls(session, session.look.feather),
                       caption=render.look_caption(session),
                       picker=gr.update(choices=session.region_choices(), value=NEXT_REGION), detected=gr.update(choices=[], value=[]),
-                      result=None, download=None, run_status="", plot=gr.update(value=None, visible=False))
+                      result=None, download=download_button(None), run_status="", plot=gr.update(value=None, visible=False))
 
 
 def clear_photo(session: Session) -> PageUpdate:
     """The photo was removed (its x button): start over, keeping the chosen painting."""
     fresh = Session(look=session.look)
     return PageUpdate(session=fresh, status=status_text(fresh), thumbs=[], picker=gr.update(choices=fresh.region_choices(), value=NEXT_REGION),
-                      detected=gr.update(choices=[], value=[]), result=None, download=None, run_status="")
+                      detected=gr.update(choices=[], value=[]), result=None, download=download_button(None), run_status="")
 
 
 def warm_segmenter(session: Session) -> None:

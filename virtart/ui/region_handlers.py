@@ -16,13 +16,14 @@ import numpy as np
 
 from virtart import masks as mask_ops
 from virtart import styles
+from virtart.edges import AUTO
 from virtart.errors import VirtArtError
 from virtart.imageio import load_image
 from virtart.request import MAX_REGIONS, RegionRequest
 from virtart.segmentation.prompts import Prompt
 from virtart.ui import render
 from virtart.ui.page import PageUpdate
-from virtart.ui.photo_handlers import editor_image, status_text
+from virtart.ui.photo_handlers import edge_controls, editor_image, status_text
 from virtart.ui.state import NEXT_REGION, Session, shown_mask
 
 MIN_PAINTING_SIDE = 8
@@ -36,7 +37,7 @@ def regions_update(session: Session) -> PageUpdate:
     return PageUpdate(session=session, photo=editor_image(session), status=status_text(session),
                       thumbs=render.region_gallery(session.display, session.regions),
                       picker=gr.update(choices=session.region_choices(), value=value), caption=render.look_caption(session),
-                      strength=look.strength, preserve=look.preserve_color, feather=look.feather)
+                      strength=look.strength, preserve=look.preserve_color, **edge_controls(session, look.feather))
 
 
 def _require_photo(session: Session) -> None:
@@ -149,9 +150,10 @@ def _set_look(session: Session, **changes) -> PageUpdate:
     """Apply ``changes`` (painting, strength, colour, soft edge) to the picked region (or to
     what the next region gets)."""
     region = session.selected_region()
-    if region is None:  # no photo yet, or "New regions": nothing to redraw but the caption
+    if region is None:  # no photo yet, or "New regions": nothing to redraw but the caption and the edge
         session.look = replace(session.look, **changes)
-        return PageUpdate(session=session, caption=render.look_caption(session))
+        return PageUpdate(session=session, caption=render.look_caption(session),
+                          **edge_controls(session, session.look.feather))
     session.regions[session.selected] = replace(region, **changes)
     return regions_update(session)
 
@@ -178,7 +180,13 @@ FEATHER_MAX = 50.0
 
 
 def set_feather(session: Session, value) -> PageUpdate:
-    return _set_look(session, feather=_number(value, "feather", 0.0, FEATHER_MAX))
+    """The soft-edge slider: that many px (the automatic edge is off from then on)."""
+    return _set_look(session, feather=_number(value, "soft edge (px)", 0.0, FEATHER_MAX))
+
+
+def set_edge_auto(session: Session, automatic, value) -> PageUpdate:
+    """The "automatic edge" checkbox: "auto" when ticked, else the slider's ``value`` in px."""
+    return _set_look(session, feather=AUTO if automatic else _number(value, "soft edge (px)", 0.0, FEATHER_MAX))
 
 
 def select_style(session: Session, evt: gr.SelectData) -> PageUpdate:

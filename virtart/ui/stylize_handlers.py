@@ -11,6 +11,7 @@ from dataclasses import replace
 
 import gradio as gr
 import numpy as np
+from PIL import Image
 
 from virtart.engines import registry
 from virtart.engines.base import Preview
@@ -26,6 +27,19 @@ from virtart.ui.time_left import TimeLeft, describe
 
 OUTPUT_SIZES = {"Full resolution": None, "2048 px": 2048, "1024 px": 1024, "512 px": 512}
 RESULT_FIELDS = ("result", "download", "plot")
+DOWNLOAD_LABEL = "Download the PNG"
+
+
+def download_button(path: str | None, photo_size: tuple[int, int] | None = None):
+    """The download button holding ``path``, its label saying the PNG's size in px, and
+    "full-resolution" only when that is the photo's ``(w, h)`` (a stopped run's preview is
+    the display's size; an output size below the photo's is smaller too)."""
+    if path is None:
+        return gr.update(value=None, label=DOWNLOAD_LABEL)
+    with Image.open(path) as png:
+        size = png.size
+    full = "full-resolution " if size == photo_size else ""
+    return gr.update(value=path, label=f"Download the {full}PNG ({size[0]}x{size[1]} px)")
 
 
 def region_requests(session: Session) -> list[RegionRequest]:
@@ -98,7 +112,8 @@ def stylize(session: Session, engine: str, auto_steps: bool, steps: float, max_s
                       f"Result {preview.image.shape[1]}x{preview.image.shape[0]} px; pixels changed outside the "
                       f"regions: {report['outside_changed_pixels']}.")
             figure = render.loss_figure(history, preview.info.get("start"))  # None: the engine reports no losses
-            yield PageUpdate(session=session, result=(before, after), run_status=status, download=download,
+            yield PageUpdate(session=session, result=(before, after), run_status=status,
+                             download=download_button(download, session.photo.size),
                              plot=gr.update(value=figure, visible=figure is not None))
     except VirtArtError:
         session.preview = None
@@ -109,7 +124,9 @@ def stylize(session: Session, engine: str, auto_steps: bool, steps: float, max_s
 def last_result(session: Session) -> PageUpdate:
     """The result panel showing the last result again (empty when there is none)."""
     kept = session.result
-    return PageUpdate(result=(kept.before, kept.after) if kept else None, download=kept.download if kept else None,
+    return PageUpdate(result=(kept.before, kept.after) if kept else None,
+                      download=download_button(kept.download if kept else None,
+                                               session.photo.size if session.photo else None),
                       notice=KEEP)
 
 
@@ -125,6 +142,7 @@ def stopped(session: Session) -> PageUpdate:
         return PageUpdate(session=session, run_status="Stopped. Adjust the regions or settings and press Stylize again.")
     kept.download = RESULTS.save(kept.after, stem=(session.photo.name if session.photo else "") or "virtart")
     session.result, session.preview = kept, None
-    return PageUpdate(session=session, result=(kept.before, kept.after), download=kept.download,
+    size = session.photo.size if session.photo else None
+    return PageUpdate(session=session, result=(kept.before, kept.after), download=download_button(kept.download, size),
                       run_status=f"Stopped at step {session.preview_step}: the last preview is kept as the result "
                                  f"({kept.after.shape[1]}x{kept.after.shape[0]} px). Press Stylize to run again.")

@@ -21,7 +21,7 @@ from virtart.ui.state import Session
 
 # What each kind of event may change (fields of virtart.ui.page.PageUpdate).
 VIEW = ("session", "photo", "status", "notice")
-REGIONS = (*VIEW, "thumbs", "picker", "caption", "strength", "preserve", "feather")
+REGIONS = (*VIEW, "thumbs", "picker", "caption", "strength", "preserve", "feather", "edge_auto")
 DETECTED = (*VIEW, "detected")
 
 
@@ -52,6 +52,7 @@ EVENTS: tuple[tuple[str, str, Callable[..., PageUpdate], tuple[str, ...], tuple[
     ("upload", "upload", region_handlers.upload_style, ("session", "upload"), REGIONS, None),
     ("strength", "release", region_handlers.set_strength, ("session", "strength"), REGIONS, None),
     ("feather", "release", region_handlers.set_feather, ("session", "feather"), REGIONS, None),
+    ("edge_auto", "input", region_handlers.set_edge_auto, ("session", "edge_auto", "feather"), REGIONS, None),
     ("preserve", "input", region_handlers.set_preserve, ("session", "preserve"), REGIONS, None),
 )
 

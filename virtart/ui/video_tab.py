@@ -128,13 +128,17 @@ def _build_regions(ui: dict) -> None:
     ui["gallery"] = gr.Gallery(render.style_gallery(), show_label=False, columns=5, height=130,
                                allow_preview=False, elem_id="video-styles")
     look = new_look()
-    with gr.Row():
-        ui["strength"] = gr.Slider(0, 1, value=look.strength, step=0.05, label="Strength", min_width=120,
-                                   elem_id="video-strength")
-        ui["feather"] = gr.Slider(0, region_handlers.FEATHER_MAX, value=look.feather, step=1,
-                                  label="Soft edge (px; blank: follows the clip)", min_width=120,
-                                  elem_id="video-feather")
-    ui["preserve"] = gr.Checkbox(look.preserve_color, label="Keep the clip's colours", elem_id="video-preserve")
+    edge = region_handlers.edge_controls(Session(), look.feather)
+    ui["strength"] = gr.Slider(0, 1, value=look.strength, step=0.05, label="Strength", elem_id="video-strength")
+    with gr.Accordion("Edge and colours", open=False, elem_id="video-edge-panel"), gr.Row():
+        ui["feather"] = gr.Slider(0, region_handlers.FEATHER_MAX, value=edge["feather"]["value"], step=1,
+                                  label="Soft edge (px)", interactive=edge["feather"]["interactive"],
+                                  elem_id="video-feather", min_width=120)
+        with gr.Column(min_width=120):
+            ui["edge_auto"] = gr.Checkbox(edge["edge_auto"], label="Automatic edge (follows the clip)",
+                                          elem_id="video-edge-auto", container=False)
+            ui["preserve"] = gr.Checkbox(look.preserve_color, label="Keep the clip's colours",
+                                         elem_id="video-preserve", container=False)
 
 
 def _build_results(ui: dict) -> None:
