@@ -106,7 +106,7 @@ def test_a_painted_stroke_selects_what_it_covers(page, photo_file: Path, astrona
     photo panel shows a selection under the stroke (the handler's mapping, through the real editor)."""
     page.locator("#photo input[type=file]").set_input_files(str(photo_file))
     page.wait_for_selector("#status:has-text('512x512')", timeout=60_000)
-    page.locator("#brush-panel").get_by_text("Brush: paint").click()
+    page.locator("#brush-panel").get_by_text("Brush (green: include").click()
     canvas = page.locator("#brush canvas").first
     canvas.scroll_into_view_if_needed()
     page.wait_for_timeout(1000)  # the editor draws the photo once it is shown
