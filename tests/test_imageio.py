@@ -77,3 +77,19 @@ def test_mask_resized_with_warning(tmp_path):
     with pytest.warns(VirtArtWarning, match="resized"):
         mask = load_mask(path, (40, 20))
     assert mask.shape == (20, 40) and mask.min() == 1.0
+
+
+def test_a_refused_file_gets_pillows_own_answer_after_ultralytics_loads(tmp_path):
+    """Importing ultralytics patches ``PIL.Image.open`` to fetch a HEIC plugin on unreadable
+    files; the detector and SAM put Pillow's opener back, so a refused file stays a clear refusal."""
+    patches = pytest.importorskip("ultralytics.utils.patches")
+    from PIL import Image
+
+    from virtart import settings
+
+    settings.restore_pillow_open()
+    assert Image.open is patches._image_open
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("not a picture")
+    with pytest.raises(VirtArtError, match="not an image"):
+        load_photo(bad)

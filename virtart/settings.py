@@ -89,3 +89,20 @@ def apply_offline_defaults() -> None:
     """Set :func:`offline_environment` for keys the user has not set (call before importing them)."""
     for key, value in offline_environment().items():
         os.environ.setdefault(key, value)
+
+
+def restore_pillow_open() -> None:
+    """Put Pillow's own ``Image.open`` back after importing ultralytics (call after importing it).
+
+    Importing ultralytics replaces ``PIL.Image.open`` process-wide with one that, on any file
+    Pillow cannot identify, checks for and imports a HEIC plugin: every refused upload would then
+    log a package warning and fail with an import error instead of Pillow's own. VirtArt reads
+    no HEIC, so the original opener (which ultralytics keeps) is put back."""
+    import sys
+
+    from PIL import Image
+
+    patches = sys.modules.get("ultralytics.utils.patches")
+    original = getattr(patches, "_image_open", None)
+    if original is not None and Image.open is not original:
+        Image.open = original

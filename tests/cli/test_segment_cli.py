@@ -149,4 +149,4 @@ def test_eval_detect_reports_best_iou_per_class(capsys, tmp_path, coco_subset) -
 def test_eval_detect_missing_folder(capsys, tmp_path) -> None:
     code, _, err = run(capsys, "eval-detect", "--images", tmp_path / "none", "--labels", tmp_path,
                        "--backend", "offline")
-    assert code == 2 and "no such folder" in err
+    assert code == 2 and "images folder" in err and "does not exist" in err

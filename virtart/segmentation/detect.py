@@ -82,6 +82,7 @@ class Detector:
         def build(checkpoint: checkpoints.Checkpoint):
             from ultralytics import YOLO
 
+            settings.restore_pillow_open()
             task = "segment" if checkpoint.spec.name.endswith("-seg") else "detect"
             return YOLO(str(checkpoint.path), task=task)
 

@@ -230,6 +230,7 @@ def build_mobile_sam() -> torch.nn.Module:
     settings.apply_offline_defaults()
     from ultralytics.models.sam.build import build_mobile_sam as build
 
+    settings.restore_pillow_open()
     return build(checkpoint=None)
 
 
