@@ -28,18 +28,16 @@ from virtart.ui import (  # noqa: E402
     mcp_tools,
     page,
     photo_handlers,
-    region_handlers,
-    render,
     request_guard,
     stylize_handlers,
     tab_events,
     video_tab,
 )
 from virtart.ui.brush_handlers import BRUSH_EXCLUDE, BRUSH_INCLUDE  # noqa: E402
-from virtart.ui.components import photo_image, tab_columns  # noqa: E402
+from virtart.ui.components import painting_controls, photo_image, tab_columns  # noqa: E402
 from virtart.ui.examples import example_photos  # noqa: E402
 from virtart.ui.photo_handlers import BOX, EXCLUDE, GROW_STEP, INCLUDE  # noqa: E402
-from virtart.ui.state import NEXT_REGION, Session, new_look, new_session  # noqa: E402
+from virtart.ui.state import NEXT_REGION, Session, new_session  # noqa: E402
 from virtart.ui.tab_events import REGIONS, VIEW  # noqa: E402
 from virtart.ui.tempfiles import start_sweeper  # noqa: E402
 
@@ -141,21 +139,7 @@ def _build_regions(ui: dict) -> None:
         ui["delete"] = gr.Button("Delete", variant="stop", size="sm", elem_id="delete-region", min_width=40)
         ui["upload"] = gr.UploadButton("Own painting", file_types=["image"], type="filepath", size="sm",
                                        elem_id="own-painting", min_width=40)
-    ui["caption"] = gr.Markdown(render.look_caption(Session()), elem_id="style-caption")
-    ui["gallery"] = gr.Gallery(render.style_gallery(), show_label=False, columns=5, height=130,
-                               allow_preview=False, elem_id="styles")
-    look = new_look()
-    edge = region_handlers.edge_controls(Session(), look.feather)
-    ui["strength"] = gr.Slider(0, 1, value=look.strength, step=0.05, label="Strength", elem_id="strength")
-    with gr.Accordion("Edge and colours", open=False, elem_id="edge-panel"), gr.Row():
-        ui["feather"] = gr.Slider(0, region_handlers.FEATHER_MAX, value=edge["feather"]["value"], step=1,
-                                  label="Soft edge (px)", interactive=edge["feather"]["interactive"],
-                                  elem_id="feather", min_width=120)
-        with gr.Column(min_width=120):
-            ui["edge_auto"] = gr.Checkbox(edge["edge_auto"], label="Automatic edge (follows the photo)",
-                                          elem_id="edge-auto", container=False)
-            ui["preserve"] = gr.Checkbox(look.preserve_color, label="Keep the photo's colours", elem_id="preserve",
-                                         container=False)
+    painting_controls(ui)
 
 
 def _build_settings(ui: dict) -> None:

@@ -22,11 +22,11 @@ from virtart.errors import VirtArtError
 from virtart.request import parse_softness
 from virtart.segmentation.detect import parse_classes
 from virtart.segmentation.prompts import Prompt, parse_box, points_from_json
-from virtart.ui import region_handlers, render, tab_events, video_handlers
-from virtart.ui.components import tab_columns
+from virtart.ui import tab_events, video_handlers
+from virtart.ui.components import painting_controls, tab_columns
 from virtart.ui.messages import user_facing
 from virtart.ui.photo_handlers import BOX, EXCLUDE, GROW_STEP, INCLUDE
-from virtart.ui.state import NEXT_REGION, Session, new_look, new_session
+from virtart.ui.state import NEXT_REGION, new_session
 from virtart.ui.tab_events import REGIONS
 from virtart.ui.video_handlers import VideoJob, number, output_path
 from virtart.video.pipeline import VideoOptions, open_video, stylize_video
@@ -124,21 +124,7 @@ def _build_regions(ui: dict) -> None:
             ui[key] = _button(label, f"video-{key}-region", variant="stop" if key == "delete" else "secondary")
         ui["upload"] = gr.UploadButton("Own painting", file_types=["image"], type="filepath", size="sm",
                                        min_width=48, elem_id="video-own-painting")
-    ui["caption"] = gr.Markdown(render.look_caption(Session()), elem_id="video-style-caption")
-    ui["gallery"] = gr.Gallery(render.style_gallery(), show_label=False, columns=5, height=130,
-                               allow_preview=False, elem_id="video-styles")
-    look = new_look()
-    edge = region_handlers.edge_controls(Session(), look.feather)
-    ui["strength"] = gr.Slider(0, 1, value=look.strength, step=0.05, label="Strength", elem_id="video-strength")
-    with gr.Accordion("Edge and colours", open=False, elem_id="video-edge-panel"), gr.Row():
-        ui["feather"] = gr.Slider(0, region_handlers.FEATHER_MAX, value=edge["feather"]["value"], step=1,
-                                  label="Soft edge (px)", interactive=edge["feather"]["interactive"],
-                                  elem_id="video-feather", min_width=120)
-        with gr.Column(min_width=120):
-            ui["edge_auto"] = gr.Checkbox(edge["edge_auto"], label="Automatic edge (follows the clip)",
-                                          elem_id="video-edge-auto", container=False)
-            ui["preserve"] = gr.Checkbox(look.preserve_color, label="Keep the clip's colours",
-                                         elem_id="video-preserve", container=False)
+    painting_controls(ui, "video-", "clip")
 
 
 def _build_results(ui: dict) -> None:
