@@ -68,6 +68,9 @@ def engine_margin(shape: tuple[int, ...], softness: float | str = AUTO) -> int:
     return int(np.ceil(band_radius(shape, softness))) + ENGINE_CLEARANCE
 
 
+REMAP_ROW = 4096
+
+
 def guide_subsample(radius: float) -> int:
     """How much smaller the guided filter fits its coefficients for a band of ``radius`` px: 1
     (the exact filter) for thin bands, else so the fitted radius stays ``GUIDE_SMALL_RADIUS``."""
@@ -125,11 +128,25 @@ def guided_filter(photo: np.ndarray, source: np.ndarray, radius: int, subsample:
     offset = mean_p - np.sum(a * mean_i, axis=2)
     coefficients = box(np.concatenate([a, offset[:, :, None]], axis=2))  # (h', w', 4): a_rgb, b
     # The coefficients upsampled to the photo (as the fast guided filter does) and applied to
-    # the full-resolution colours, at the asked pixels only.
-    coefficients = cv2.resize(coefficients, (width, height), interpolation=cv2.INTER_LINEAR).reshape(-1, 4)
+    # the full-resolution colours, at the asked pixels only: there they are interpolated
+    # directly (the resize's own pixel-centre mapping), so a thin band costs its own pixels.
     colour = photo.reshape(-1, 3)
+    if at is None or subsample <= 1:
+        coefficients = cv2.resize(coefficients, (width, height), interpolation=cv2.INTER_LINEAR).reshape(-1, 4)
+        if at is not None:
+            coefficients = coefficients[at]
+    else:
+        rows, cols = np.divmod(at, width)
+        scale_x, scale_y = coefficients.shape[1] / width, coefficients.shape[0] / height
+        # remap takes maps of under 2**15 rows and columns: the points go in rows of REMAP_ROW.
+        padded = -(-at.size // REMAP_ROW) * REMAP_ROW
+        map_x, map_y = (np.zeros(padded, np.float32) for _ in range(2))
+        map_x[:at.size] = (cols + 0.5) * scale_x - 0.5
+        map_y[:at.size] = (rows + 0.5) * scale_y - 0.5
+        coefficients = cv2.remap(coefficients, map_x.reshape(-1, REMAP_ROW), map_y.reshape(-1, REMAP_ROW),
+                                 cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(-1, 4)[:at.size]
     if at is not None:
-        coefficients, colour = coefficients[at], colour[at]
+        colour = colour[at]
     values = np.sum(coefficients[:, :3] * colour.astype(np.float32), axis=1) * np.float32(1.0 / 255.0) + coefficients[:, 3]
     return values if at is not None else values.reshape(height, width)
 
@@ -177,6 +194,12 @@ def _exact_solve(matrix):
     return splu(matrix.tocsc(), permc_spec="MMD_AT_PLUS_A", options={"SymmetricMode": True}).solve
 
 
+def load_matting() -> None:
+    """Import the matting solver now (about 1.4 s here: numba loads its compiled code), so the
+    first refined edge does not wait for it; the app does this in the background at start-up."""
+    import pymatting  # noqa: F401
+
+
 def solve_band(photo: np.ndarray, alpha: np.ndarray, band: np.ndarray, inside: np.ndarray,
                budget_s: float) -> tuple[np.ndarray, int]:
     """Closed-form matting of the band's fuzzy tiles, fuzziest first, as many as ``budget_s``
@@ -187,7 +210,7 @@ def solve_band(photo: np.ndarray, alpha: np.ndarray, band: np.ndarray, inside: n
     ``DECIDED`` of 0 or 1) are known too; the rest are solved. Returns the alpha with solved
     tiles replaced, and how many were solved.
     """
-    from pymatting import estimate_alpha_cf  # imported here: numba compiles on first use
+    from pymatting import estimate_alpha_cf  # see load_matting
 
     known_inside = inside | (band & (alpha >= 1.0 - DECIDED))
     unknown = band & (alpha > DECIDED) & (alpha < 1.0 - DECIDED)
@@ -405,27 +428,32 @@ def follow_rim_tone(painted: np.ndarray, photo: np.ndarray, side: np.ndarray,
     diagonal = float(np.hypot(*(shape or painted.shape)[:2]))
     reach = max(4.0, RIM_REACH_FRACTION * diagonal)
     detail = max(1.0, RIM_DETAIL_FRACTION * diagonal)
-    depth = cv2.distanceTransform(side.astype(np.uint8), cv2.DIST_L2, 5)
-    fade = np.clip(2.0 * (reach - depth) / reach, 0.0, 1.0)  # whole to half the reach, then fading
-    further_in = ((depth >= reach) & (depth <= 2 * reach)).astype(np.float32)
+    side_u8 = side.astype(np.uint8)
+    depth = cv2.distanceTransform(side_u8, cv2.DIST_L2, 5)
     # The tone is smooth at ``detail``: measured on a grid about detail / 1.5 coarser, it is the same.
     step = max(1, int(detail / 1.5))
     height, width = side.shape
     small = (max(1, width // step), max(1, height // step))
 
     def coarse(image: np.ndarray) -> np.ndarray:
-        return image if step == 1 else cv2.resize(image, small, interpolation=cv2.INTER_AREA)
+        """``image`` (uint8) on the coarse grid, as float32 (shrunk as uint8: it is every frame's cost)."""
+        image = image if step == 1 else cv2.resize(image, small, interpolation=cv2.INTER_AREA)
+        return image.astype(np.float32)
 
-    inside = coarse(side.astype(np.float32))
-    grey = {name: coarse(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32))
+    inside = coarse(side_u8 * np.uint8(255)) / np.float32(255)
+    further_in = coarse(cv2.inRange(depth, reach, 2 * reach)) / np.float32(255)
+    grey = {name: coarse(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY))
             for name, image in (("photo", photo), ("painted", painted))}
     difference = _smooth(grey["photo"], inside, detail / step) - _smooth(grey["painted"], inside, detail / step)
-    level = _smooth(np.nan_to_num(difference), coarse(further_in), 2 * reach / step)
+    level = _smooth(np.nan_to_num(difference), further_in, 2 * reach / step)
     tone = np.nan_to_num(difference - level).astype(np.float32)
     if step > 1:
         tone = cv2.resize(tone, (width, height), interpolation=cv2.INTER_LINEAR)
-    shift = fade * tone
-    return np.clip(np.round(painted.astype(np.float32) + shift[:, :, None]), 0, 255).astype(np.uint8)
+    fade = np.clip(depth, reach / 2, reach)  # whole to half the reach, then fading to 0 at it
+    fade -= reach
+    fade *= np.float32(-2.0 / reach)
+    shift = cv2.multiply(fade, tone)
+    return cv2.add(painted, cv2.merge((shift, shift, shift)), dtype=cv2.CV_8U)  # rounded, saturated
 
 
 def alpha_stability(alphas: list[np.ndarray], band_px: float = 10.0) -> float:

@@ -17,7 +17,9 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import queue
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -36,6 +38,9 @@ MAX_FRAMES = 3600  # 60 s at 60 frames/s; a clip of more (however small) is refu
 # Audio codecs the MP4 muxer takes as they are; anything else (PCM, Vorbis, FLAC...) becomes AAC.
 MP4_AUDIO_CODECS = frozenset({"aac", "mp3", "ac3", "eac3", "alac"})
 OUTPUT_TIME_BASE = Fraction(1, 90_000)
+# Frames a writer holds for its encoding thread: enough to smooth a slow frame, few enough
+# that finishing after a Stop stays quick.
+ENCODE_QUEUE = 3
 
 
 @dataclass(frozen=True)
@@ -242,6 +247,10 @@ class VideoWriter:
     re-encoded to AAC when MP4 cannot hold its codec). Frames go in with :meth:`write`;
     :meth:`close` finishes the files and renames them into place; :meth:`abort` (or an
     exception inside ``with``) deletes them. ``crf``: x264 quality (lower is better).
+
+    Encoding runs on a thread of the writer's own (FFmpeg releases the GIL), so a caller's
+    next frame is computed while this one is encoded; an encoding error is raised by the
+    next :meth:`write` or by :meth:`close`. One caller thread at a time.
     """
 
     def __init__(self, path: str | os.PathLike, size: tuple[int, int], fps: Fraction, *,
@@ -276,6 +285,11 @@ class VideoWriter:
         except BaseException:
             self.abort()
             raise
+        self._frames: queue.Queue[tuple[np.ndarray, float] | None] = queue.Queue(ENCODE_QUEUE)
+        self._failure: BaseException | None = None
+        self._cancelled = threading.Event()
+        self._encoder = threading.Thread(target=self._encode_queued, name="virtart-encode", daemon=True)
+        self._encoder.start()
 
     def _open_audio(self, source: VideoInfo) -> None:
         import av
@@ -338,7 +352,27 @@ class VideoWriter:
         self._audio_input = None
 
     def write(self, rgb: np.ndarray, time: float) -> None:
-        """Add one ``(H, W, 3) uint8`` frame shown from ``time`` seconds."""
+        """Add one ``(H, W, 3) uint8`` frame shown from ``time`` seconds (copied: the caller may
+        reuse its array)."""
+        self._raise_failure()
+        self._frames.put((np.array(rgb, dtype=np.uint8, copy=True), time))
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            self.abort()
+            raise failure
+
+    def _encode_queued(self) -> None:
+        while (item := self._frames.get()) is not None:
+            if self._cancelled.is_set() or self._failure is not None:
+                continue  # drained without encoding: the files are being deleted
+            try:
+                self._encode(*item)
+            except BaseException as error:  # noqa: BLE001 - handed to the caller's thread
+                self._failure = error
+
+    def _encode(self, rgb: np.ndarray, time: float) -> None:
         import av
 
         pts = round(time / OUTPUT_TIME_BASE)
@@ -348,8 +382,18 @@ class VideoWriter:
             output.mux(stream.encode(frame))
         self._carry_audio(time)
 
+    def _join_encoder(self) -> None:
+        """Let the encoding thread finish the frames it holds (all of them unless cancelled)."""
+        encoder = getattr(self, "_encoder", None)
+        if encoder is not None and encoder.is_alive():
+            self._frames.put(None)
+            encoder.join()
+
     def close(self) -> list[Path]:
-        """Flush the encoders, finish the audio and rename the files into place."""
+        """Encode the frames still queued, flush the encoders, finish the audio and rename the
+        files into place."""
+        self._join_encoder()
+        self._raise_failure()
         try:
             for output, stream in zip(self.outputs, self.streams, strict=True):
                 output.mux(stream.encode(None))
@@ -369,6 +413,10 @@ class VideoWriter:
 
     def abort(self) -> None:
         """Stop and delete the temporary files; the targets are left as they were."""
+        cancelled = getattr(self, "_cancelled", None)
+        if cancelled is not None:
+            cancelled.set()
+            self._join_encoder()
         for output in self.outputs + ([self._audio_input] if self._audio_input else []):
             with contextlib.suppress(Exception):  # a broken file: it is deleted next anyway
                 output.close()
