@@ -149,5 +149,9 @@ def test_two_regions_two_paintings_play_and_stop(page, tmp_path, styles_dir):  #
     notice = page.locator("#video-notice").inner_text()
     shot(page, "video-5-bad-upload")
     assert str(tmp_path) not in notice and "/tmp" not in notice
+    # shown in the page's error colour, as the photo tab's message line is
+    colours = page.evaluate("""() => [getComputedStyle(document.querySelector('#video-notice')).color,
+                                      getComputedStyle(document.querySelector('#video-keyframe-status')).color]""")
+    assert colours[0] != colours[1], colours
     assert page.locator(f"{KEYFRAME}").count() == 1 and page.locator("#video-regions img").count() == 2
     assert page.evaluate("() => document.querySelector('#video-result video')?.currentSrc") == played["src"]
