@@ -159,3 +159,23 @@ def test_stop_keeps_the_frames_done_as_a_playable_clip(tmp_path, styles_dir, tin
     assert 3 <= frames < 40
     assert final.run_status.startswith(f"Stopped: the clip holds {frames} of 40 frames")
     assert stopped["update"].run_status == final.run_status and stopped["update"].download == final.download
+
+
+def test_stop_while_the_clip_waits_in_the_queue_cancels_it(tmp_path, styles_dir, tiny_engine):
+    """Stop pressed between Stylize and a worker taking the run: the run, when it starts, ends
+    at once with nothing painted and the last result kept; the next Stylize runs as usual."""
+    from virtart.ui import video_handlers
+
+    clip = str(make_clip(tmp_path / "clip.mp4", frames=3))
+    session = two_regions(clip)
+    job = video_handlers.VideoJob()
+    assert "Waiting" in video_handlers.queued_clip(job).run_status
+    stop = video_handlers.stop_clip(job)
+    assert stop.run_status == video_handlers.NOT_STARTED
+    updates = list(video_handlers.stylize_clip(clip, 0, session, job))
+    assert [u.run_status for u in updates] == [video_handlers.NOT_STARTED]
+    assert updates[0].result is video_handlers.KEEP and updates[0].download is video_handlers.KEEP
+    video_handlers.queued_clip(job)
+    final = list(video_handlers.stylize_clip(clip, 0, session, job))[-1]
+    assert final.run_status.startswith("Done: 3 frames")
+    assert video_handlers.stop_clip(job).run_status is video_handlers.KEEP  # nothing waits or runs now

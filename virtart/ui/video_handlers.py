@@ -49,9 +49,22 @@ _folder_lock = threading.Lock()
 
 @dataclass
 class VideoJob:
-    """One visitor's running clip, held in the tab's ``gr.State`` so Stop reaches the run."""
+    """One visitor's clip, held in the tab's ``gr.State`` so Stop reaches it: ``run`` while it
+    paints; ``waiting`` from the press of Stylize until a worker takes it (the queue), and
+    ``cancelled`` when Stop was pressed in that time (the run then ends before it starts)."""
 
     run: VideoRun | None = None
+    waiting: bool = False
+    cancelled: bool = False
+
+
+NOT_STARTED = "Stopped before it started: nothing was painted. Press *Stylize video* to run."
+
+
+def queued_clip(job: VideoJob) -> PageUpdate:
+    """Shown at once when Stylize is pressed, until a worker takes the run."""
+    job.waiting, job.cancelled = True, False
+    return PageUpdate(run_status="Waiting for a free worker... *Stop* cancels.", notice=KEEP)
 
 
 def output_path(stem: str) -> Path:
@@ -127,6 +140,10 @@ def finished(run: VideoRun, path: str) -> PageUpdate:
 def stylize_clip(video: str | None, keyframe, session: Session, job: VideoJob) -> Iterator[PageUpdate]:
     """The tab's Stylize button: the painted keyframe (the preview), frames done with the time
     left, then the MP4 in the result's player. The last result stays until a new one is made."""
+    cancelled, job.waiting, job.cancelled = job.cancelled, False, False
+    if cancelled:
+        yield PageUpdate(notice=KEEP, run_status=NOT_STARTED)
+        return
     if not video or session.photo is None:
         raise VirtArtError("upload a clip first, then choose the regions on its keyframe")
     requests = clip_regions(session)
@@ -164,7 +181,10 @@ def stop_clip(job: VideoJob) -> PageUpdate:
     for it, so the page says the same whichever of the two updates arrives last."""
     run = job.run
     if run is None:
-        return PageUpdate(notice=KEEP)
+        if not job.waiting:
+            return PageUpdate(notice=KEEP)
+        job.cancelled = True  # the run, once a worker takes it, ends at once
+        return PageUpdate(notice=KEEP, run_status=NOT_STARTED)
     run.stop()
     deadline = time.monotonic() + STOP_WAIT_SECONDS
     while run.report is None and time.monotonic() < deadline:

@@ -151,7 +151,8 @@ def _wire_tab(ui: dict, concurrency: dict, segment: dict, wire) -> None:
         on(trigger, video_handlers.show_keyframe, [ui["clip"], ui["keyframe"], session], LOADED)
     tab_events.wire(on, ui, {"segment": segment, "heavy": concurrency})
     # Stop is not a cancel: the run ends after the frame in hand and the stream delivers the shorter clip.
-    on(ui["run"].click, video_handlers.stylize_clip, [ui["clip"], ui["keyframe"], session, ui["job"]], RUN,
+    waiting = on(ui["run"].click, video_handlers.queued_clip, [ui["job"]], ("run_status", "notice"), queue=False)
+    on(waiting.then, video_handlers.stylize_clip, [ui["clip"], ui["keyframe"], session, ui["job"]], RUN,
        show_progress="hidden", also=("run_status",), **concurrency)
     on(ui["stop"].click, video_handlers.stop_clip, [ui["job"]], RUN, queue=False)
 
