@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import cv2
 import numpy as np
 
 from virtart.geometry import Box
@@ -82,12 +83,12 @@ class RegionCanvas:
             self.canvas = np.zeros((height, width, 3), np.float32)
             self.known = np.zeros((height, width), np.float32)
         rows, cols = slice(box[1], box[3]), slice(box[0], box[2])
-        weight = (self.keep * np.clip(self.known[rows, cols], 0.0, 1.0))[:, :, None]
-        self.canvas[rows, cols] = fresh + weight * (self.canvas[rows, cols] - fresh)
+        weight = self.keep * np.clip(self.known[rows, cols], 0.0, 1.0)
+        self.canvas[rows, cols] = cv2.blendLinear(self.canvas[rows, cols], fresh, weight, 1.0 - weight)
         self.known[rows, cols] = 1.0
 
     def pixels(self, box: Box) -> np.ndarray | None:
         """The paint over ``box`` as ``(h, w, 3) uint8`` (None before the first paint)."""
         if self.canvas is None:
             return None
-        return np.clip(np.round(box.of(self.canvas)), 0, 255).astype(np.uint8)
+        return cv2.convertScaleAbs(box.of(self.canvas))  # rounded and saturated; paint is never negative
