@@ -148,6 +148,7 @@ ENGINES: dict[str, EngineSpec] = {
     )
 }
 AUTO = "auto"
+QUICK_ENGINE = "fast"  # the one-pass engine: what a clip, a CPU and a one-call tool get by default
 
 
 def resolve_device(device: str = "auto") -> str:
@@ -166,13 +167,13 @@ def resolve_device(device: str = "auto") -> str:
 def default_engine(device: str) -> str:
     """The engine a request gets when it names none: the optimiser where a GPU makes it quick,
     the one-pass network on a CPU."""
-    return "gatys" if device.startswith("cuda") else "fast"
+    return "gatys" if device.startswith("cuda") else QUICK_ENGINE
 
 
 def default_video_engine() -> str:
     """The engine a clip gets when it names none: the one-pass network (the optimiser takes
     seconds per frame even on a GPU)."""
-    return "fast"
+    return QUICK_ENGINE
 
 
 def engine_choices() -> list[tuple[str, str]]:

@@ -16,6 +16,7 @@ from pathlib import Path
 import gradio as gr
 from gradio.data_classes import FileData
 
+from virtart.engines.registry import QUICK_ENGINE
 from virtart.ui import api, video_tab
 from virtart.ui.runner import RESULTS
 
@@ -76,7 +77,7 @@ def detect(image: FileData, classes: list[str] | None = None, min_score: float =
     return [{**item, "mask": data_url(encode_png(mask))} for item, (mask, _) in zip(listing, masks, strict=True)]
 
 
-def stylize(image: FileData, regions: list[dict], engine: str = "fast", max_size: int = 0) -> FileData:
+def stylize(image: FileData, regions: list[dict], engine: str = QUICK_ENGINE, max_size: int = 0) -> FileData:
     """Repaint regions of a photo in the style of paintings; every pixel outside the regions
     stays exactly as it was.
 
