@@ -179,3 +179,33 @@ def test_stop_while_the_clip_waits_in_the_queue_cancels_it(tmp_path, styles_dir,
     final = list(video_handlers.stylize_clip(clip, 0, session, job))[-1]
     assert final.run_status.startswith("Done: 3 frames")
     assert video_handlers.stop_clip(job).run_status is video_handlers.KEEP  # nothing waits or runs now
+
+
+def test_a_detected_region_is_looked_for_again_by_its_class(tmp_path, styles_dir, tiny_engine, monkeypatch):
+    """A region made from a detected object (even after a corrective click) goes to the clip
+    run with its class, so it is found again after leaving the frame; a clicked region without."""
+    from virtart.geometry import Box
+    from virtart.segmentation.detect import Detection
+    from virtart.ui import photo_handlers, region_handlers, video_handlers
+
+    clip = str(make_clip(tmp_path / "clip.mp4", frames=2))
+    session = two_regions(clip)
+    mask = np.zeros(session.photo.rgb.shape[:2], np.float32)
+    mask[10:40, 50:80] = 1.0
+    session.detections = [Detection("dog", 0.9, Box(50, 10, 80, 40), mask)]
+    region_handlers.add_detected(session, ["0"])
+    seen = {}
+    real = video_handlers.stylize_video
+
+    def recording(*args, **kwargs):
+        seen["labels"] = kwargs.get("labels")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(video_handlers, "stylize_video", recording)
+    list(video_handlers.stylize_clip(clip, 0, session, video_handlers.VideoJob()))
+    assert seen["labels"] == [None, None, "dog"]
+    # a corrective click on the detected region keeps its class
+    region_handlers.edit_region(session, 2)
+    photo_handlers.click_photo(session, photo_handlers.INCLUDE, click(82, 42))
+    region_handlers.add_click_region(session)
+    assert session.regions[2].prompt.points and video_handlers.detected_labels(session) == [None, None, "dog"]

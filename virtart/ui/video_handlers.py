@@ -120,6 +120,14 @@ def clip_regions(session: Session) -> list[RegionRequest]:
             if region.prompt is None else request for region, request in zip(session.regions, requests, strict=True)]
 
 
+def detected_labels(session: Session) -> list[str | None]:
+    """Each region's COCO class where it was made from a detected object (its prompt keeps
+    that object's box, through later clicks), else None: a detected object that leaves the
+    frame is looked for again by its class, as ``virtart video --detect`` does."""
+    return [next((found.label for found in session.detections if region.prompt is not None
+                  and region.prompt.box == found.box), None) for region in session.regions]
+
+
 def finished(run: VideoRun, path: str) -> PageUpdate:
     """What the page shows once ``run`` has ended (done, or stopped with the frames done)."""
     report = run.report
@@ -153,7 +161,9 @@ def stylize_clip(video: str | None, keyframe, session: Session, job: VideoJob) -
         raise VirtArtError("the keyframe number changed after the regions were chosen: press Enter in it to show "
                            "that frame, then choose the regions again (or set the number back)")
     out = output_path(Path(video).stem[:40] or "video")
-    run = job.run = stylize_video(video, requests, out, engine=ENGINE, video=clip, opened=opened)
+    labels = detected_labels(session) if session.regions else None
+    run = job.run = stylize_video(video, requests, out, engine=ENGINE, video=clip, opened=opened,
+                                  labels=labels if labels and any(labels) else None)
     total = opened[0].frame_count
     yield PageUpdate(run_status=f"Painting the keyframe with {len(requests)} region(s)...", notice=KEEP)
     try:
