@@ -52,7 +52,7 @@ once); with *New regions* picked they set what the next region gets. *Edit* brin
 or detected outline back to refine it."""
 CSS = """
 #notice:empty, #notice .prose:empty, #video-notice:empty, #video-notice .prose:empty { display: none; }
-#notice, #video-notice { color: var(--error-text-color, #b91c1c); }
+#notice, #notice *, #video-notice, #video-notice * { color: var(--error-text-color, #b91c1c); }
 #status, #run-status, #model-status { font-size: var(--text-sm); }
 @media (max-width: 640px) {
   /* a phone: tighter gaps, one row of small thumbnails per gallery, the click tools on two lines;

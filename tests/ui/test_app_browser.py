@@ -70,6 +70,17 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+def assert_error_colour(page, notice: str, plain: str) -> None:
+    """Every piece of text in ``notice`` is drawn in the page's error colour, which the
+    ``plain`` line's text is not (a Markdown's own rules colour its strong and p)."""
+    colours = page.evaluate("""([notice, plain]) => {
+        const leaves = (s) => [...document.querySelectorAll(s + ' *')].filter(
+            (e) => e.children.length === 0 && e.textContent.trim()).map((e) => getComputedStyle(e).color);
+        return [leaves(notice), leaves(plain)]; }""", [notice, plain])
+    texts, others = colours
+    assert texts and len(set(texts)) == 1 and others and texts[0] not in others, colours
+
+
 def click_photo_pixel(page, x: float, y: float, image: str = "#photo img") -> None:
     """Click where the photo's own pixel (x, y) is drawn (``object-fit`` letterboxing included);
     ``image``: the selector of the panel's ``img``."""

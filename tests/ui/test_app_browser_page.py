@@ -19,6 +19,7 @@ import pytest
 
 from tests.ui.test_app_browser import (  # noqa: F401 - fixtures
     CLICK,
+    assert_error_colour,
     browser,
     choose_quality_engine,
     click_photo_pixel,
@@ -80,6 +81,7 @@ def test_an_error_never_removes_the_photo_and_goes_with_its_cause(page, photo_fi
     shot(page, "page-1-bad-upload")
     notice = page.locator("#notice").inner_text()
     assert "not an image" in notice.lower(), notice
+    assert_error_colour(page, "#notice", "#status")
     assert page.locator("#photo img").count() >= 1, "the error replaced the photo"
     assert "1 click" in page.locator("#status").inner_text()  # the work is kept
     assert not page.locator("#photo .error, #regions .error, #result .error").count(), "an Error badge is shown"

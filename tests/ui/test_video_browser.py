@@ -22,7 +22,15 @@ pytest.importorskip("playwright.sync_api")
 
 from tests.support.clips import make_clip  # noqa: E402
 from tests.support.tiny_models import SlowEngine, tiny_fast_engine  # noqa: E402
-from tests.ui.test_app_browser import ARTIFACTS, browser, click_photo_pixel, page, shot, url  # noqa: E402, F401
+from tests.ui.test_app_browser import (  # noqa: E402, F401
+    ARTIFACTS,
+    assert_error_colour,
+    browser,
+    click_photo_pixel,
+    page,
+    shot,
+    url,
+)
 from virtart.ui.photo_handlers import BOX  # noqa: E402
 
 FRAMES, SIZE = 40, (192, 128)
@@ -150,8 +158,6 @@ def test_two_regions_two_paintings_play_and_stop(page, tmp_path, styles_dir):  #
     shot(page, "video-5-bad-upload")
     assert str(tmp_path) not in notice and "/tmp" not in notice
     # shown in the page's error colour, as the photo tab's message line is
-    colours = page.evaluate("""() => [getComputedStyle(document.querySelector('#video-notice')).color,
-                                      getComputedStyle(document.querySelector('#video-keyframe-status')).color]""")
-    assert colours[0] != colours[1], colours
+    assert_error_colour(page, "#video-notice", "#video-keyframe-status")
     assert page.locator(f"{KEYFRAME}").count() == 1 and page.locator("#video-regions img").count() == 2
     assert page.evaluate("() => document.querySelector('#video-result video')?.currentSrc") == played["src"]
